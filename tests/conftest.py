@@ -1,0 +1,113 @@
+"""Shared fixtures: real stores (on disk, in memory, and a real `oxigraph serve` process on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from threadline.store import RemoteStore, Store, open_store
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def conformance_dir() -> Path:
+    """The shared conformance material, read in place (never copied into the project)."""
+    return Path(os.environ.get("THREADLINE_CONFORMANCE_DIR", REPO.parent / "shared" / "conformance"))
+
+
+def require_conformance(name: str) -> Path:
+    path = conformance_dir() / name
+    if not path.is_dir():
+        pytest.skip(f"conformance set {name!r} not found at {path} (set THREADLINE_CONFORMANCE_DIR)")
+    return path
+
+
+def _oxigraph_binary() -> str | None:
+    candidate = Path(sys.executable).parent / "oxigraph"
+    return str(candidate) if candidate.exists() else shutil.which("oxigraph")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class OxigraphServer:
+    """A real `oxigraph serve` process on loopback, with the union default graph Threadline expects."""
+
+    def __init__(self, location: Path) -> None:
+        binary = _oxigraph_binary()
+        if binary is None:
+            pytest.skip("the oxigraph server binary is missing (pip install oxigraph)")
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{self.port}", "--union-default-graph"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/query", params={"query": "ASK {}"}, timeout=1)
+                return
+            except httpx.HTTPError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"oxigraph serve exited: {self.process.stderr.read().decode()}") from None  # type: ignore[union-attr]
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("oxigraph serve did not start within 30 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-serve"))
+    yield server
+    server.stop()
+
+
+def _make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    if kind == "memory":
+        return open_store("memory:")
+    if kind == "disk":
+        return open_store(str(tmp_path / "store"))
+    server: OxigraphServer = request.getfixturevalue("oxigraph_server")
+    store = open_store(server.url)
+    assert isinstance(store, RemoteStore)
+    store.update("CLEAR ALL")
+    return store
+
+
+@pytest.fixture(params=["disk", "memory", "remote"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Every backend in turn: the store suite must hold on all three."""
+    store = _make_store(request.param, tmp_path, request)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def e2e_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Store URL for end-to-end tests: on disk, or a real oxigraph server when THREADLINE_TEST_STORE=remote."""
+    if os.environ.get("THREADLINE_TEST_STORE") == "remote":
+        server: OxigraphServer = request.getfixturevalue("oxigraph_server")
+        open_store(server.url).update("CLEAR ALL")
+        return server.url
+    return str(tmp_path / "store")

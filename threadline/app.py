@@ -1,0 +1,174 @@
+"""The HTTP layer: the only module that speaks HTTP.
+
+The store is opened in the app's lifespan (not at import), so ``server:app`` can be imported by uvicorn, tests
+and tools without side effects. Every store call runs in a worker thread: pyoxigraph releases the GIL, so a
+long query never blocks the event loop and cheap requests stay fast while heavy ones run.
+"""
+
+from __future__ import annotations
+
+import hmac
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from threadline import __version__
+from threadline.config import Settings
+from threadline.errors import IngestError, QueryError, SourceError, StoreError, ThreadlineError
+from threadline.store import Store, open_store
+
+T = TypeVar("T")
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the ASGI app; pass ``store`` to serve an already-open store (tests, demo)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from threadline.ingest import recover
+
+        owned = store is None
+        app.state.store = store or await run_in_threadpool(open_store, None, settings)
+        await run_in_threadpool(recover, app.state.store)
+        yield
+        if owned:
+            await run_in_threadpool(app.state.store.close)
+
+    app = FastAPI(
+        title="Threadline",
+        version=__version__,
+        description="Knowledge-graph digital thread for manufacturing.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    _errors(app, settings)
+    _routes(app, settings)
+    return app
+
+
+async def _call(request: Request, func: Callable[..., T], *args: Any) -> T:
+    return await run_in_threadpool(func, *args)
+
+
+def _errors(app: FastAPI, settings: Settings) -> None:
+    @app.exception_handler(SourceError)
+    async def source_error(_: Request, exc: SourceError) -> JSONResponse:
+        detail = {"error": str(exc), "file": exc.file, "locator": exc.locator, "field": exc.field}
+        return JSONResponse(detail, status_code=422)
+
+    @app.exception_handler(IngestError)
+    async def ingest_error(_: Request, exc: IngestError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+
+    @app.exception_handler(QueryError)
+    async def query_error(_: Request, exc: QueryError) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "position": exc.position}, status_code=400)
+
+    @app.exception_handler(StoreError)
+    async def store_error(_: Request, exc: StoreError) -> JSONResponse:
+        message = str(exc) if settings.debug else "the store could not complete the request"
+        return JSONResponse({"error": message}, status_code=503)
+
+    @app.exception_handler(ThreadlineError)
+    async def other_error(_: Request, exc: ThreadlineError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+def _authorise_write(request: Request, settings: Settings) -> None:
+    if not settings.write_token:
+        raise HTTPException(403, "HTTP writes are disabled: set THREADLINE_WRITE_TOKEN to enable them")
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.write_token.encode()):
+        raise HTTPException(
+            401,
+            "a valid write token is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _routes(app: FastAPI, settings: Settings) -> None:
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home() -> str:
+        from threadline.pages import home_page
+
+        return home_page()
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Liveness and store reachability (answers 503 when the store does not)."""
+        store: Store = request.app.state.store
+        try:
+            await _call(request, store.ask, "ASK { }")
+        except StoreError as exc:
+            raise HTTPException(503, f"store unavailable: {exc}") from exc
+        return {"status": "ok", "store": store.url}
+
+    @app.get("/version")
+    async def version() -> dict[str, str]:
+        import pyoxigraph
+
+        return {"threadline": __version__, "pyoxigraph": pyoxigraph.__version__}
+
+    @app.get("/stats")
+    async def stats(request: Request) -> dict[str, Any]:
+        result = await _call(request, request.app.state.store.stats)
+        return {"triples": result.triples, "graphs": result.graphs}
+
+    @app.get("/ontology", responses={200: {"content": {"text/turtle": {}, "text/html": {}}}})
+    async def ontology(request: Request, format: str | None = None) -> Response:
+        """The Threadline ontology: Turtle for machines, a readable page for browsers."""
+        from threadline import ontology as onto
+
+        accept = request.headers.get("accept", "")
+        wants_html = format == "html" or (format is None and "text/html" in accept)
+        if wants_html:
+            return HTMLResponse(await run_in_threadpool(onto.ontology_html))
+        return PlainTextResponse(await run_in_threadpool(onto.ontology_turtle), media_type="text/turtle")
+
+    @app.post("/ingest/{system}")
+    async def ingest(
+        request: Request, system: str, files: list[UploadFile], mode: str = "snapshot", on_error: str = "fail"
+    ) -> dict[str, Any]:
+        """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch."""
+        from threadline.ingest import LoadOptions, describe, load_files
+
+        _authorise_write(request, settings)
+        if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
+            raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
+        if not system.isidentifier():
+            raise HTTPException(404, f"unknown source system {system!r}")
+        with tempfile.TemporaryDirectory(prefix="threadline-upload-") as tmp:
+            paths = []
+            for upload in files:
+                name = Path(upload.filename or "").name
+                if not name:
+                    raise HTTPException(422, "every uploaded file needs a file name")
+                path = Path(tmp) / name
+                with path.open("wb") as handle:
+                    await run_in_threadpool(shutil.copyfileobj, upload.file, handle)
+                paths.append(path)
+            options = LoadOptions(
+                mode=mode,
+                on_error=on_error,
+                agent="http",  # type: ignore[arg-type]
+                reject_dir=settings.var_dir / "rejects",
+            )
+            activity = await run_in_threadpool(
+                lambda: load_files(
+                    request.app.state.store, system, paths, ingest_dir=settings.ingest_dir, options=options
+                )
+            )
+        return {
+            "activity": activity.iri,
+            "batches": describe(activity),
+            "rejectFile": str(activity.reject_file) if activity.reject_file else None,
+        }

@@ -1,0 +1,333 @@
+"""The ``threadline`` command: verbs people know from ``oxigraph`` (serve, load, dump, backup, ...).
+
+Every verb opens the store named by ``--store`` or ``THREADLINE_STORE``; errors from below arrive as
+``ThreadlineError`` and become one red line and exit status 2 (1 is reserved for "ran, but found problems").
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+import pyoxigraph as ox
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from threadline import __version__
+from threadline.config import Settings
+from threadline.errors import ThreadlineError
+from threadline.store import Store, open_store
+
+err = Console(stderr=True)
+out = Console()
+
+DUMP_FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
+
+
+def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ThreadlineError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _open(store_url: str | None) -> Store:
+    from threadline.ingest import recover
+
+    store = open_store(store_url, Settings())
+    recover(store)
+    return store
+
+
+store_option = click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="threadline")
+def main() -> None:
+    """Threadline: a knowledge-graph digital thread for manufacturing."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: THREADLINE_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: THREADLINE_PORT, 8000).")
+@store_option
+@click.option("--demo", is_flag=True, help="Generate a demo thread, load it into a fresh store and serve it.")
+@click.option("--units", type=int, default=None, help="With --demo: number of as-built units.")
+@click.option("--seed", type=int, default=None, help="With --demo: generator seed.")
+@_fail_cleanly
+def serve(
+    host: str | None, port: int | None, store_url: str | None, demo: bool, units: int | None, seed: int | None
+) -> None:
+    """Serve the store over HTTP (GraphQL, SPARQL, ontology, health)."""
+    import uvicorn
+
+    from server import create_app
+
+    settings = Settings()
+    if demo:
+        store_url = _prepare_demo(settings, store_url, units or settings.demo_units, seed or settings.demo_seed)
+    settings = settings.model_copy(update={"store": store_url or settings.store})
+    _open(settings.store).close()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+def _prepare_demo(settings: Settings, store_url: str | None, units: int, seed: int) -> str:
+    """Fresh store under var/demo, filled only through the mapping pack, like any plant's exports."""
+    import shutil
+
+    from threadline.demo import generate
+    from threadline.ingest import LoadOptions, load_files
+
+    root = settings.var_dir / "demo"
+    exports = root / "exports"
+    if root.exists():
+        shutil.rmtree(root)
+    url = store_url or str(root / "store")
+    err.print(f"Generating a demo thread of {units:,} units (seed {seed}) in {exports}")
+    generate(exports, units=units, seed=seed)
+    store = _open(url)
+    for system in ("plm", "erp", "mes", "qms"):
+        activity = _with_progress(
+            f"loading {system}",
+            lambda progress, system=system: load_files(
+                store,
+                system,
+                [exports / system],
+                ingest_dir=settings.ingest_dir,
+                options=LoadOptions(agent=settings.agent, progress=progress),
+            ),
+        )
+        _print_summary(activity)
+    store.close()
+    return url
+
+
+def _with_progress(label: str, work: Callable[[Callable[[str, int], None]], Any]) -> Any:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[records]:,} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None, records=0)
+
+        def report(batch: str, records: int) -> None:
+            progress.update(task, description=f"{label}: {batch}", records=records)
+
+        return work(report)
+
+
+def _print_summary(activity: Any) -> None:
+    from threadline.ingest import describe
+
+    table = Table(title=f"load {activity.activity_id} ({activity.system})")
+    for column in ("batch", "records", "triples", "rejected", "seconds", "status"):
+        table.add_column(column, justify="right" if column not in ("batch", "status") else "left")
+    rows = describe(activity)
+    for row in rows:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+    if len(rows) > 1:
+        table.add_row(
+            "total",
+            *(f"{sum(r[k] for r in rows):,}" for k in ("records", "triples", "rejected")),
+            f"{sum(r['seconds'] for r in rows):.3f}",
+            "",
+        )
+    err.print(table)
+    if activity.reject_file:
+        err.print(f"[yellow]rejected records written to {activity.reject_file}[/]")
+
+
+@main.command()
+@click.argument("system")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mapping", type=click.Path(path_type=Path), default=None, help="Run this mapping file only.")
+@click.option(
+    "--mode",
+    type=click.Choice(["snapshot", "delta"]),
+    default="snapshot",
+    show_default=True,
+    help="snapshot: files are the full export (replace); delta: changed records only (upsert).",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="fail: load nothing on a bad record; skip: reject bad records to a file, load the rest.",
+)
+@click.option("--reject-dir", type=click.Path(path_type=Path), default=None, help="Folder for reject files.")
+@store_option
+@_fail_cleanly
+def load(
+    system: str,
+    files: tuple[Path, ...],
+    mapping: Path | None,
+    mode: str,
+    on_error: str,
+    reject_dir: Path | None,
+    store_url: str | None,
+) -> None:
+    """Map SYSTEM's export FILES (or folders) with the mapping pack and load them as one batch."""
+    from threadline.ingest import LoadOptions, load_files
+
+    settings = Settings()
+    store = _open(store_url)
+    options = LoadOptions(
+        mode=mode,
+        on_error=on_error,
+        agent=settings.agent,  # type: ignore[arg-type]
+        reject_dir=reject_dir or settings.var_dir / "rejects",
+    )
+    started = time.perf_counter()
+    activity = _with_progress(
+        f"loading {system}",
+        lambda progress: load_files(
+            store,
+            system,
+            list(files),
+            ingest_dir=settings.ingest_dir,
+            mapping=mapping,
+            options=_with(options, progress),
+        ),
+    )
+    store.close()
+    _print_summary(activity)
+    err.print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def _with(options: Any, progress: Callable[[str, int], None]) -> Any:
+    options.progress = progress
+    return options
+
+
+@main.command(name="map")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--base",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder the mapping's relative source paths resolve against (default: the mapping's folder).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write N-Quads here (default: standard output).",
+)
+@_fail_cleanly
+def map_command(mapping: Path, base: Path | None, output: Path | None) -> None:
+    """Run MAPPING over its source files and write N-Quads, without touching the store."""
+    from threadline.mapping import load_mapping
+
+    execution = load_mapping(mapping).execute(base_dir=base or mapping.parent)
+    target = output.open("w", encoding="utf-8", newline="\n") if output else sys.stdout
+    try:
+        for line in execution:
+            target.write(line)
+    finally:
+        if output:
+            target.close()
+    err.print(f"{execution.stats.records:,} records, {execution.stats.triples:,} triples")
+
+
+@main.command()
+@store_option
+@_fail_cleanly
+def stats(store_url: str | None) -> None:
+    """Count triples per named graph."""
+    store = _open(store_url)
+    result = store.stats()
+    table = Table(title=f"{store.url}: {result.triples:,} triples in {len(result.graphs)} graphs")
+    table.add_column("graph")
+    table.add_column("triples", justify="right")
+    for graph, count in sorted(result.graphs.items()):
+        table.add_row(graph or "(default graph)", f"{count:,}")
+    out.print(table)
+
+
+@main.command()
+@store_option
+@click.option("--format", "fmt", type=click.Choice(sorted(DUMP_FORMATS)), default="nquads", show_default=True)
+@click.option("--graph", default=None, help="Dump only this named graph (as N-Triples/Turtle-compatible quads).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+@_fail_cleanly
+def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None) -> None:
+    """Write the whole dataset (or one graph) as N-Quads or TriG."""
+    store = _open(store_url)
+    if output:
+        with output.open("wb") as handle:
+            store.dump(handle, DUMP_FORMATS[fmt], graph)
+    else:
+        store.dump(sys.stdout.buffer, DUMP_FORMATS[fmt], graph)
+
+
+@main.command()
+@store_option
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for backups (default: THREADLINE_VAR_DIR/backups).",
+)
+@_fail_cleanly
+def backup(store_url: str | None, target: Path | None) -> None:
+    """Write a consistent copy of the store (safe while the service runs)."""
+    store = _open(store_url)
+    path = store.backup(target or Settings().var_dir / "backups")
+    err.print(f"backup written to {path}")
+
+
+@main.group()
+def demo() -> None:
+    """The demo digital thread."""
+
+
+@demo.command(name="generate")
+@click.option("--units", type=int, default=1000, show_default=True, help="Number of as-built units.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed (same seed, same bytes).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the PLM/ERP/MES/QMS exports and manifest.json into.",
+)
+@_fail_cleanly
+def demo_generate(units: int, seed: int, out_dir: Path) -> None:
+    """Write the exports a plant's PLM, ERP, MES and QMS would produce, with seeded compliance gaps."""
+    from threadline.demo import generate
+
+    started = time.perf_counter()
+    manifest = generate(out_dir, units=units, seed=seed)
+    err.print(
+        f"wrote {units:,} units to {out_dir} in {time.perf_counter() - started:.1f} s "
+        f"({len(getattr(manifest, 'gaps', []) or [])} seeded gaps in manifest.json)"
+    )

@@ -1,0 +1,92 @@
+"""Every Threadline setting, in one place.
+
+Settings come from environment variables prefixed ``THREADLINE_`` (or a ``.env`` file in the working
+directory), so the same values drive the CLI, the server and the tests. Each field's description is the
+documentation: ``docs/configuration.md`` lists them all and a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Threadline's settings; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", env_file=".env", extra="ignore")
+
+    store: str = Field(
+        default="./var/store",
+        description=(
+            "Where the graph lives. A directory path (or `oxigraph:PATH`) opens the embedded on-disk "
+            "pyoxigraph store; `memory:` an in-memory store that vanishes on exit; an `http(s)://` URL a "
+            "remote SPARQL 1.1 Protocol + Graph Store Protocol service (Oxigraph server, Fuseki, GraphDB, "
+            "Virtuoso, Neptune)."
+        ),
+    )
+    store_query_endpoint: str | None = Field(
+        default=None,
+        description="Remote store only: SPARQL query endpoint URL. Default: `<store>/query` (Oxigraph server).",
+    )
+    store_update_endpoint: str | None = Field(
+        default=None,
+        description="Remote store only: SPARQL update endpoint URL. Default: `<store>/update`.",
+    )
+    store_graph_endpoint: str | None = Field(
+        default=None,
+        description="Remote store only: Graph Store Protocol endpoint URL. Default: `<store>/store`.",
+    )
+    store_timeout: float = Field(
+        default=300.0,
+        description="Remote store only: seconds to wait for one HTTP request to the store before giving up.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `threadline serve` listens on.")
+    port: int = Field(default=8000, description="Port `threadline serve` listens on.")
+    write_token: str | None = Field(
+        default=None,
+        description=(
+            "Bearer token that authorises writes over HTTP (`POST /ingest/{system}`). Unset: HTTP writes are "
+            "refused. The CLI, which runs with the operator's own file permissions, needs no token."
+        ),
+    )
+    ingest_dir: Path = Field(
+        default=REPO_ROOT / "ingest",
+        description="Folder of the mapping pack: one sub-folder per source system holding its mappings.",
+    )
+    ontology_dir: Path = Field(
+        default=REPO_ROOT / "ontology",
+        description="Folder holding `threadline.ttl` and `alignments.ttl`.",
+    )
+    var_dir: Path = Field(
+        default=Path("./var"),
+        description="Working folder for demo exports, reject files and backups made by the service.",
+    )
+    demo_units: int = Field(default=1000, description="Number of as-built units `threadline serve --demo` generates.")
+    demo_seed: int = Field(default=42, description="Random seed of the demo thread generator.")
+    agent: str = Field(
+        default="threadline-cli",
+        description="Name recorded as the agent (prov:wasAssociatedWith) of loads started from the CLI.",
+    )
+    debug: bool = Field(
+        default=False, description="Show internal error details in HTTP responses. Never in production."
+    )
+    log_level: str = Field(default="info", description="Log level of the server: debug, info, warning, error.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error", "critical"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return value.lower()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process; tests build their own `Settings(...)` instead."""
+    return Settings()

@@ -1,0 +1,97 @@
+"""Threadline's one exception hierarchy.
+
+Errors raised by the libraries beneath us (pyoxigraph, rdflib, lxml, csv, json, httpx, ...) are translated
+into these at exactly one boundary per subsystem (``raise QueryError(...) from exc``), so callers — the CLI
+and the HTTP layer — only ever handle ``ThreadlineError`` and can map each branch to an exit status or an
+HTTP status without knowing which library failed::
+
+    ThreadlineError
+    ├── ConfigError              a setting is missing or malformed
+    ├── StoreError               the store could not do what was asked
+    │   ├── StoreUnavailable     a remote store did not answer / an on-disk store is locked
+    │   └── QueryError           a SPARQL query or update was rejected (syntax, forbidden feature, bad parameter)
+    │       └── QueryTimeout     a query ran past its time limit and was stopped
+    ├── IngestError              anything that stops a load; the store is left exactly as before
+    │   ├── MappingError         the mapping document itself is invalid (RML / YARRRML)
+    │   ├── SourceError          a source record is bad: names file, row/line or path, and field
+    │   └── LoadError            the mapped batch could not be committed
+    ├── ValidationError          SHACL shapes or data could not be validated (not: "data does not conform")
+    └── DemoError                the demo generator was asked for something it cannot make
+"""
+
+from __future__ import annotations
+
+
+class ThreadlineError(Exception):
+    """Root of every error Threadline raises on purpose."""
+
+
+class ConfigError(ThreadlineError):
+    """A setting is missing or cannot be parsed."""
+
+
+class StoreError(ThreadlineError):
+    """The store could not perform an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or opened (remote endpoint down, on-disk store locked)."""
+
+
+class QueryError(StoreError):
+    """A query or update was refused or failed; ``position`` is the parser's location when known."""
+
+    def __init__(self, message: str, *, position: str | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class QueryTimeout(QueryError):
+    """A query exceeded its time limit and its work was stopped."""
+
+
+class IngestError(ThreadlineError):
+    """A load could not complete; nothing was written."""
+
+
+class MappingError(IngestError):
+    """The mapping document (RML, RML-Core or YARRRML) is invalid or uses something unsupported."""
+
+
+class SourceError(IngestError):
+    """A source record is malformed. Carries where: file, locator (row, line, JSONPath or XPath) and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        locator: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.file = file
+        self.locator = locator
+        self.field = field
+        where = ", ".join(
+            part
+            for part in (
+                f"file {file}" if file else "",
+                locator or "",
+                f"field {field!r}" if field else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class LoadError(IngestError):
+    """The mapped batch could not be committed to the store."""
+
+
+class ValidationError(ThreadlineError):
+    """Shapes or data could not be validated at all (malformed shapes, unsupported feature)."""
+
+
+class DemoError(ThreadlineError):
+    """The demo generator was given arguments it cannot satisfy."""

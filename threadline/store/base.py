@@ -1,0 +1,185 @@
+"""The one store interface every backend implements.
+
+Queries see the union of all named graphs as their default graph (each load lands in a graph of its own,
+and users ask about the thread, not about batches); a remote store must be set up the same way
+(Oxigraph: `serve --union-default-graph`; Fuseki: `unionDefaultGraph`; GraphDB does it by default).
+
+Threadline runs on an embedded pyoxigraph store, in memory for tests, or on any remote SPARQL 1.1
+Protocol + Graph Store Protocol service. Everything above this module (ingest, GraphQL, SHACL, the SPARQL
+endpoint) talks only to ``Store``, so a plant that outgrows one machine changes a URL, not code.
+
+Writes that must be atomic but are too large for one SPARQL update are *staged*: the data goes into a
+fresh staging graph (fast, not atomic) and one small update then moves it into place (atomic). A crash
+between the two leaves only a staging graph, which ``recover()`` drops when the store is next opened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pyoxigraph as ox
+
+from threadline.store.params import Bindable, bind
+
+STAGING_PREFIX = "urn:threadline:staging:"
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+Params = Mapping[str, Bindable | list[Bindable]] | None
+
+
+@dataclass
+class SelectResult:
+    """Rows of a SELECT: ``rows[i][j]`` is the term bound to ``variables[j]`` or None."""
+
+    variables: list[str]
+    rows: list[tuple[Term | None, ...]]
+
+    def dicts(self) -> list[dict[str, Term]]:
+        """Rows as dicts without the unbound variables."""
+        return [
+            {name: term for name, term in zip(self.variables, row, strict=True) if term is not None}
+            for row in self.rows
+        ]
+
+    def values(self, variable: str) -> list[str]:
+        """The lexical values bound to one variable, skipping unbound rows."""
+        index = self.variables.index(variable)
+        return [row[index].value for row in self.rows if row[index] is not None]  # type: ignore[union-attr]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+QueryResult = SelectResult | bool | list[ox.Triple]
+
+
+@dataclass
+class StoreStats:
+    """Size of the store: quads per graph (the default graph is the key ``""``)."""
+
+    graphs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def triples(self) -> int:
+        return sum(self.graphs.values())
+
+
+class Store(ABC):
+    """A quad store Threadline can query, update, load, dump and back up."""
+
+    url: str
+
+    # -- reading -----------------------------------------------------------------------------------
+    @abstractmethod
+    def _query(self, sparql: str) -> QueryResult: ...
+
+    def query(self, sparql: str, params: Params = None) -> QueryResult:
+        """Run a query with ``params`` bound as a VALUES block (never formatted into the text)."""
+        return self._query(bind(sparql, params))
+
+    def select(self, sparql: str, params: Params = None) -> SelectResult:
+        result = self.query(sparql, params)
+        if not isinstance(result, SelectResult):
+            raise TypeError("select() needs a SELECT query")
+        return result
+
+    def ask(self, sparql: str, params: Params = None) -> bool:
+        result = self.query(sparql, params)
+        if not isinstance(result, bool):
+            raise TypeError("ask() needs an ASK query")
+        return result
+
+    # -- writing -----------------------------------------------------------------------------------
+    @abstractmethod
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL 1.1 Update in one transaction."""
+
+    @abstractmethod
+    def stage(self, source: Path | bytes, graph: str, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> None:
+        """Add triples to ``graph`` as fast as the backend can; not atomic, so use a fresh graph."""
+
+    @abstractmethod
+    def load(
+        self, source: Path | bytes, graph: str | None = None, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS
+    ) -> None:
+        """Add data in one transaction: all of it, or nothing. Quads keep their graph unless ``graph``."""
+
+    def replace_graph(
+        self, graph: str, source: Path | bytes, rdf_format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES
+    ) -> None:
+        """Atomically make ``graph`` hold exactly ``source``'s triples."""
+        staging = new_staging_graph()
+        try:
+            self.stage(source, staging, rdf_format)
+            self.update(f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{_checked(graph)}>")
+        except BaseException:
+            self.drop_graph(staging)
+            raise
+
+    def drop_graph(self, graph: str) -> None:
+        self.update(f"DROP SILENT GRAPH <{_checked(graph)}>")
+
+    def recover(self) -> list[str]:
+        """Drop staging graphs a crash left behind; returns their names."""
+        result = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        orphans = [g for g in result.values("g") if g.startswith(STAGING_PREFIX)]
+        for graph in orphans:
+            self.drop_graph(graph)
+        return orphans
+
+    # -- whole-store operations --------------------------------------------------------------------
+    @abstractmethod
+    def dump(self, out: BinaryIO, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS, graph: str | None = None) -> None:
+        """Serialise the dataset (or one graph) to ``out``."""
+
+    def graphs(self) -> list[str]:
+        return sorted(self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }").values("g"))
+
+    def stats(self) -> StoreStats:
+        """Quads per named graph (Threadline writes nothing to the default graph, which queries see as the
+        union of all graphs, so it cannot be counted apart over the protocol)."""
+        counts = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        return StoreStats({row[0].value: int(row[1].value) for row in counts.rows})  # type: ignore[union-attr]
+
+    @abstractmethod
+    def backup(self, target: Path) -> Path:
+        """Write a consistent copy of the store under ``target``; returns the backup's path."""
+
+    def canonical_nquads(self) -> Iterator[bytes]:
+        """The dataset as sorted N-Quads lines: equal stores give equal bytes (blank nodes aside)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.dump(buffer, ox.RdfFormat.N_QUADS)
+        yield from sorted(line for line in buffer.getvalue().splitlines(keepends=True) if line.strip())
+
+    def digest(self) -> str:
+        """sha256 of the canonical N-Quads: a cheap "is the store exactly as before" check."""
+        sha = hashlib.sha256()
+        for line in self.canonical_nquads():
+            sha.update(line)
+        return sha.hexdigest()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default has none."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def new_staging_graph() -> str:
+    return f"{STAGING_PREFIX}{uuid.uuid4()}"
+
+
+def _checked(graph: str) -> str:
+    """Validate a graph IRI before it enters an update's text."""
+    return ox.NamedNode(graph).value

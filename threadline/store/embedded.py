@@ -1,0 +1,147 @@
+"""The embedded pyoxigraph store, on disk (the default) or in memory (tests, demos).
+
+pyoxigraph's ``load`` and ``update`` are transactional but ``bulk_load`` is not; ``bulk_load`` is about twice
+as fast on disk (measured: 119k vs 61k quads/s), so staging uses it on disk and plain ``load`` in memory,
+where ``load`` is the faster of the two. Library errors are translated here, once.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+import pyoxigraph as ox
+
+from threadline.errors import QueryError, StoreError, StoreUnavailable
+from threadline.store.base import QueryResult, SelectResult, Store, StoreStats
+
+_POSITION = re.compile(r"at (\d+):(\d+)")
+
+
+class EmbeddedStore(Store):
+    """pyoxigraph in-process; ``path=None`` keeps everything in memory."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.url = f"oxigraph:{path}" if path else "memory:"
+        try:
+            if path is None:
+                self._store = ox.Store()
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(path))
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
+        self.recover()
+
+    @property
+    def native(self) -> ox.Store:
+        """The pyoxigraph store, for engines (e.g. pyshacl) that take one directly."""
+        return self._store
+
+    def _query(self, sparql: str) -> QueryResult:
+        try:
+            result = self._store.query(sparql, use_default_graph_as_union=True)
+            if isinstance(result, ox.QuerySolutions):
+                names = [v.value for v in result.variables]
+                rows = [tuple(solution[i] for i in range(len(names))) for solution in result]
+                return SelectResult(names, rows)
+            if isinstance(result, ox.QueryBoolean):
+                return bool(result)
+            return list(result)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed query: {exc}", position=_position(exc)) from exc
+        except (OSError, RuntimeError) as exc:
+            raise QueryError(f"query failed: {exc}") from exc
+
+    def update(self, sparql: str) -> None:
+        try:
+            self._store.update(sparql)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed update: {exc}", position=_position(exc)) from exc
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"update failed: {exc}") from exc
+
+    def stage(self, source: Path | bytes, graph: str, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> None:
+        loader = self._store.bulk_load if self.path is not None else self._store.load
+        self._write(loader, source, ox.NamedNode(graph), rdf_format, force_graph=True)
+
+    def load(
+        self, source: Path | bytes, graph: str | None = None, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS
+    ) -> None:
+        target = ox.NamedNode(graph) if graph else None
+        self._write(self._store.load, source, target, rdf_format, force_graph=graph is not None)
+
+    def _write(self, loader, source, graph, rdf_format, *, force_graph: bool) -> None:  # type: ignore[no-untyped-def]
+        if force_graph and rdf_format in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
+            # to_graph only applies to triples; re-home the quads' graph explicitly.
+            source = _rehome(source, rdf_format, graph)
+            rdf_format = ox.RdfFormat.N_QUADS
+        try:
+            if isinstance(source, Path):
+                loader(path=str(source), format=rdf_format, to_graph=graph)
+            else:
+                loader(source, format=rdf_format, to_graph=graph)
+        except SyntaxError as exc:
+            raise StoreError(f"invalid RDF: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"load failed: {exc}") from exc
+
+    def dump(self, out: BinaryIO, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS, graph: str | None = None) -> None:
+        try:
+            if graph is None:
+                self._store.dump(out, rdf_format)
+            else:
+                self._store.dump(out, rdf_format, from_graph=ox.NamedNode(graph))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"dump failed: {exc}") from exc
+
+    def backup(self, target: Path) -> Path:
+        """A RocksDB checkpoint on disk (consistent while the service runs); N-Quads for memory stores."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target.mkdir(parents=True, exist_ok=True)
+        if self.path is None:
+            out = target / f"threadline-{stamp}.nq"
+            with out.open("wb") as handle:
+                self.dump(handle)
+            return out
+        out = target / f"threadline-{stamp}"
+        if out.exists():
+            shutil.rmtree(out)
+        try:
+            self._store.flush()
+            self._store.backup(str(out))
+        except OSError as exc:
+            raise StoreError(f"backup to {out} failed: {exc}") from exc
+        return out
+
+    def stats(self) -> StoreStats:
+        stats = super().stats()
+        in_default = sum(1 for _ in self._store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+        if in_default:
+            stats.graphs[""] = in_default
+        return stats
+
+    def optimize(self) -> None:
+        self._store.optimize()
+
+    def close(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+
+
+def _rehome(source: Path | bytes, rdf_format: ox.RdfFormat, graph: ox.NamedNode | None) -> bytes:
+    """Serialise ``source``'s quads into ``graph`` (used only when staging quads into a fresh graph)."""
+    target = graph if graph is not None else ox.DefaultGraph()
+    kwargs = {"path": str(source)} if isinstance(source, Path) else {"input": source}
+    quads = (ox.Quad(q.subject, q.predicate, q.object, target) for q in ox.parse(format=rdf_format, **kwargs))
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+
+
+def _position(exc: Exception) -> str | None:
+    """The ``line:column`` pyoxigraph's parser reports, e.g. "error at 1:15: expected ..."."""
+    match = _POSITION.search(str(exc))
+    return f"line {match.group(1)}, column {match.group(2)}" if match else None
