@@ -111,3 +111,97 @@ def e2e_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         open_store(server.url).update("CLEAR ALL")
         return server.url
     return str(tmp_path / "store")
+
+
+class LiveServer:
+    """The real ASGI app served by uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, app: object) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture
+def serve_app() -> Iterator[object]:
+    """Call with an app; returns a running LiveServer, stopped after the test."""
+    servers: list[LiveServer] = []
+
+    def start(app: object) -> LiveServer:
+        server = LiveServer(app)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("THREADLINE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright, every non-loopback host unresolvable."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("headless Chromium not installed (Debian package chromium; .ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (test extra) is not installed")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class PageWatch:
+    """Records what a page asked for and what it complained about, to prove it works offline."""
+
+    def __init__(self, page: object) -> None:
+        self.external: list[str] = []
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))  # type: ignore[attr-defined]
+        page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))  # type: ignore[attr-defined]
+        page.on("requestfailed", lambda req: self.failed.append(req.url))  # type: ignore[attr-defined]
+
+        def route(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            if url.startswith(("http://127.0.0.1", "data:", "about:", "blob:")):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                self.external.append(url)
+                route.abort()  # type: ignore[attr-defined]
+
+        page.route("**/*", route)  # type: ignore[attr-defined]

@@ -71,7 +71,7 @@ def load_files(
         agent=options.agent,
         started=now(),
     )
-    committed = _committed_hashes(store)
+    committed, graphs_by_key = _catalog(store)
     with tempfile.TemporaryDirectory(dir=options.tmp_dir, prefix="threadline-load-") as tmp:
         staged: list[tuple[BatchResult, Path]] = []
         rejects: list[tuple[str, object]] = []
@@ -92,7 +92,7 @@ def load_files(
         _stage_all(store, staged)
         activity.ended = now()
         try:
-            store.update(_commit_update(activity, options.mode))
+            store.update(_commit_update(activity, options.mode, graphs_by_key))
         except StoreError as exc:
             _drop(store, [batch.graph for batch, _ in staged])
             raise LoadError(f"could not commit the load: {exc}") from exc
@@ -141,7 +141,7 @@ def _drop(store: Store, graphs: list[str]) -> None:
         store.drop_graph(graph)
 
 
-def _commit_update(activity: Activity, mode: Mode) -> str:
+def _commit_update(activity: Activity, mode: Mode, graphs_by_key: dict[str, list[str]]) -> str:
     """The one update that makes the load visible: retire, register, describe."""
     parts: list[str] = []
     tl = f"<{TL}"
@@ -151,10 +151,7 @@ def _commit_update(activity: Activity, mode: Mode) -> str:
         key = ox.Literal(batch.run.batch_key)
         new = f"<{batch.graph}>"
         if mode == "snapshot":
-            parts.append(
-                f"DELETE {{ GRAPH ?old {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{CATALOG_GRAPH}> "
-                f"{{ ?old {tl}batchKey> {key} }} GRAPH ?old {{ ?s ?p ?o }} }}"
-            )
+            parts.extend(f"DROP SILENT GRAPH <{old}>" for old in graphs_by_key.get(batch.run.batch_key, []))
         else:
             parts.append(
                 f"DELETE {{ GRAPH ?old {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{CATALOG_GRAPH}> "
@@ -195,12 +192,19 @@ def _commit_update(activity: Activity, mode: Mode) -> str:
     return " ;\n".join(parts)
 
 
-def _committed_hashes(store: Store) -> dict[str, str]:
-    """Latest content hash per batch key (what a snapshot load of identical files may skip)."""
+def _catalog(store: Store) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Content hash of the snapshot loaded per batch key (identical files may be skipped), and its graphs."""
     result = store.select(
-        f"SELECT ?key ?hash WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g <{TL}batchKey> ?key ; <{TL}contentHash> ?hash }} }}"
+        f"SELECT ?g ?key ?hash WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g <{TL}batchKey> ?key "
+        f"OPTIONAL {{ ?g <{TL}contentHash> ?hash }} }} }}"
     )
-    return {row[0].value: row[1].value for row in result.rows}  # type: ignore[union-attr]
+    hashes: dict[str, str] = {}
+    graphs: dict[str, list[str]] = {}
+    for graph, key, digest in result.rows:
+        graphs.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]
+        if digest is not None:
+            hashes[key.value] = digest.value  # type: ignore[union-attr]
+    return hashes, graphs
 
 
 def recover(store: Store) -> list[str]:
