@@ -61,7 +61,10 @@ async def _call(request: Request, func: Callable[..., T], *args: Any) -> T:
 def _errors(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(SourceError)
     async def source_error(_: Request, exc: SourceError) -> JSONResponse:
-        detail = {"error": str(exc), "file": exc.file, "locator": exc.locator, "field": exc.field}
+        # Uploads live in a temporary folder: name the file as the client sent it, not our path.
+        name = Path(exc.file).name if exc.file else None
+        where = ", ".join(p for p in (name, exc.locator, f"field {exc.field!r}" if exc.field else None) if p)
+        detail = {"error": f"{where}: {exc.reason}", "file": name, "locator": exc.locator, "field": exc.field}
         return JSONResponse(detail, status_code=422)
 
     @app.exception_handler(IngestError)
