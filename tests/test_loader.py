@@ -191,3 +191,26 @@ def test_recover_drops_uncommitted_batches(store: Store, pack: Path, tmp_path: P
     assert store.digest() != before
     assert recover(store) == [f"{BATCH_GRAPH_PREFIX}mes/crashed/0"]
     assert store.digest() == before
+
+
+@pytest.mark.e2e
+def test_a_before_commit_hook_can_reject_the_load(store: Store, pack: Path, tmp_path: Path) -> None:
+    from threadline.ingest import hooks
+
+    load_files(store, "mes", [_export(tmp_path, GOOD)], ingest_dir=pack)
+    before = store.digest()
+    seen: list[int] = []
+
+    def gate(current: Store, activity: object) -> None:
+        # the staged batch is visible to the hook, so it can validate the state after the load
+        seen.append(len(_statuses(current)))
+        raise IngestError("rejected by the gate")
+
+    hooks.before_commit(gate)
+    try:
+        with pytest.raises(IngestError, match="rejected by the gate"):
+            load_files(store, "mes", [_export(tmp_path, GOOD.replace("SN-2", "SN-7"))], ingest_dir=pack)
+    finally:
+        hooks.unregister(gate)
+    assert seen == [3]
+    assert store.digest() == before

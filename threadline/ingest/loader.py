@@ -33,6 +33,7 @@ from typing import Literal
 import pyoxigraph as ox
 
 from threadline.errors import IngestError, LoadError, StoreError
+from threadline.ingest import hooks
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, PROVENANCE_GRAPH, TL
@@ -90,12 +91,19 @@ def load_files(
             activity.ended = now()
             return activity
         _stage_all(store, staged)
+        staged_graphs = [batch.graph for batch, _ in staged]
+        try:
+            hooks.run_before(store, activity)
+        except BaseException:
+            _drop(store, staged_graphs)
+            raise
         activity.ended = now()
         try:
             store.update(_commit_update(activity, options.mode, graphs_by_key))
         except StoreError as exc:
-            _drop(store, [batch.graph for batch, _ in staged])
+            _drop(store, staged_graphs)
             raise LoadError(f"could not commit the load: {exc}") from exc
+    activity.hook_errors = hooks.run_after(store, activity)
     return activity
 
 

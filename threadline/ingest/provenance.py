@@ -42,6 +42,7 @@ class Activity:
     ended: datetime | None = None
     batches: list[BatchResult] = field(default_factory=list)
     reject_file: Path | None = None
+    hook_errors: list[Exception] = field(default_factory=list)
 
     @property
     def iri(self) -> str:
