@@ -52,6 +52,6 @@ def run_after(store: Store, activity: Activity) -> list[Exception]:
     for hook in list(_AFTER):
         try:
             hook(store, activity)
-        except Exception as exc:  # noqa: BLE001 - the load is committed; report, don't undo
+        except Exception as exc:  # the load is committed: report, do not undo
             errors.append(exc)
     return errors
