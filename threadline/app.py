@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from threadline import __version__
@@ -25,6 +27,7 @@ from threadline.errors import IngestError, QueryError, SourceError, StoreError, 
 from threadline.store import Store, open_store
 
 T = TypeVar("T")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -47,8 +50,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         version=__version__,
         description="Knowledge-graph digital thread for manufacturing.",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored Swagger UI: FastAPI's default page loads a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     _errors(app, settings)
     _routes(app, settings)
     return app
@@ -104,6 +110,20 @@ def _routes(app: FastAPI, settings: Settings) -> None:
         from threadline.pages import home_page
 
         return home_page()
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        """Swagger UI from the vendored swagger-ui-dist (fetched at set-up), with no online validator."""
+        if not (STATIC_DIR / "vendor" / "swagger-ui-dist" / "swagger-ui-bundle.js").is_file():
+            raise HTTPException(503, "Swagger UI assets are missing: run `python -m threadline.vendor`")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Threadline API",
+            swagger_js_url="/static/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui-dist/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:

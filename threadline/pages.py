@@ -30,7 +30,8 @@ def home_page() -> str:
     )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Threadline</title>"
-        f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{_STYLE}</style></head>"
+        f"<meta name=viewport content='width=device-width,initial-scale=1'><link rel=icon href=/static/favicon.svg>"
+        f"<style>{_STYLE}</style></head>"
         f"<body><main><h1>Threadline</h1><p class=lead>A knowledge-graph digital thread for manufacturing: "
         f"design revision to as-built unit to CAPA. Version {escape(__version__)}.</p><ul>{items}</ul></main>"
         "</body></html>"
