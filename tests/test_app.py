@@ -86,3 +86,19 @@ def test_writes_are_refused_without_a_configured_token(tmp_path: Path, serve_app
     response = httpx.post(f"{server.url}/ingest/mes", files={"files": ("units.csv", b"x", "text/csv")})
     assert response.status_code == 403
     assert "THREADLINE_WRITE_TOKEN" in response.json()["detail"]
+
+
+def test_ontology_is_served_as_turtle_and_html(tmp_path: Path, serve_app) -> None:  # type: ignore[no-untyped-def]
+    import pyoxigraph as ox
+
+    server = serve_app(create_app(Settings(store="memory:", var_dir=tmp_path)))
+    turtle = httpx.get(f"{server.url}/ontology", headers={"Accept": "text/turtle"})
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    graph = ox.Dataset(ox.parse(turtle.content, ox.RdfFormat.TURTLE))
+    unit = ox.NamedNode(TL + "SerializedUnit")
+    owl_class = ox.NamedNode("http://www.w3.org/2002/07/owl#Class")
+    assert ox.Quad(unit, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), owl_class) in graph
+    assert httpx.get(f"{server.url}/ontology.ttl").content == turtle.content
+    page = httpx.get(f"{server.url}/ontology", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "SerializedUnit" in page.text and "<svg" in page.text

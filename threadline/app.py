@@ -157,6 +157,12 @@ def _routes(app: FastAPI, settings: Settings) -> None:
             return HTMLResponse(await run_in_threadpool(onto.ontology_html))
         return PlainTextResponse(await run_in_threadpool(onto.ontology_turtle), media_type="text/turtle")
 
+    @app.get("/ontology.ttl", include_in_schema=False)
+    async def ontology_ttl() -> Response:
+        from threadline import ontology as onto
+
+        return PlainTextResponse(await run_in_threadpool(onto.ontology_turtle), media_type="text/turtle")
+
     @app.post("/ingest/{system}")
     async def ingest(
         request: Request, system: str, files: list[UploadFile], mode: str = "snapshot", on_error: str = "fail"
