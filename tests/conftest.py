@@ -205,3 +205,45 @@ class PageWatch:
                 route.abort()  # type: ignore[attr-defined]
 
         page.route("**/*", route)  # type: ignore[attr-defined]
+
+
+class DemoThread:
+    """A demo plant's exports, loaded through the mapping pack, with the generator's manifest."""
+
+    def __init__(self, exports: Path, store: Store, units: int, seed: int) -> None:
+        import json
+
+        self.exports = exports
+        self.store = store
+        self.units = units
+        self.seed = seed
+        self.manifest = json.loads((exports / "manifest.json").read_text())
+
+
+DEMO_UNITS = 200
+DEMO_SEED = 42
+
+
+@pytest.fixture(scope="session")
+def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo generator's exports (200 finished units, seed 42), written once per session."""
+    from threadline.demo import generate
+
+    out = tmp_path_factory.mktemp("demo") / "exports"
+    generate(out, units=DEMO_UNITS, seed=DEMO_SEED)
+    return out
+
+
+def load_demo(store: Store, exports: Path) -> Store:
+    """Load every system's exports through the mapping pack — the only way data reaches a store."""
+    from threadline.ingest import load_files
+
+    for system in ("plm", "erp", "mes", "qms"):
+        load_files(store, system, [exports / system], ingest_dir=REPO / "ingest")
+    return store
+
+
+@pytest.fixture(scope="session")
+def demo_thread(demo_exports: Path) -> DemoThread:
+    """An in-memory store holding the demo thread; treat it as read-only (it is shared by the session)."""
+    return DemoThread(demo_exports, load_demo(open_store("memory:"), demo_exports), DEMO_UNITS, DEMO_SEED)

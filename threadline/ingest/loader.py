@@ -191,7 +191,7 @@ def _commit_update(activity: Activity, mode: Mode, graphs_by_key: dict[str, list
             f"{g} {tl}batchKey> {ox.Literal(batch.run.batch_key)} .",
             f"{g} {tl}sourceSystem> {ox.Literal(activity.system)} .",
             f"{g} {tl}contentHash> {ox.Literal(batch.content_hash)} .",
-            f"{g} <http://www.w3.org/ns/prov#wasGeneratedBy> <{activity.iri}> .",
+            f"{g} {tl}loadedBy> <{activity.iri}> .",
         ]
     parts.append(
         "INSERT DATA { GRAPH <" + CATALOG_GRAPH + "> {\n" + "\n".join(catalog) + "\n}\n"
