@@ -201,9 +201,12 @@ def test_a_before_commit_hook_can_reject_the_load(store: Store, pack: Path, tmp_
     before = store.digest()
     seen: list[int] = []
 
-    def gate(current: Store, activity: object) -> None:
-        # the staged batch is visible to the hook, so it can validate the state after the load
-        seen.append(len(_statuses(current)))
+    def gate(current: Store, activity) -> None:  # type: ignore[no-untyped-def]
+        # the hook can query the thread as it was and as the commit would leave it, without changing it
+        query = f"SELECT DISTINCT ?serial WHERE {{ ?u <{TL}serialNumber> ?serial }} ORDER BY ?serial"
+        before_view = current.select(query, default_graphs=activity.graphs_before()).values("serial")
+        after_view = current.select(query, default_graphs=activity.graphs_after()).values("serial")
+        seen.append((before_view, after_view))
         raise IngestError("rejected by the gate")
 
     hooks.before_commit(gate)
@@ -212,5 +215,5 @@ def test_a_before_commit_hook_can_reject_the_load(store: Store, pack: Path, tmp_
             load_files(store, "mes", [_export(tmp_path, GOOD.replace("SN-2", "SN-7"))], ingest_dir=pack)
     finally:
         hooks.unregister(gate)
-    assert seen == [3]
+    assert seen == [(["SN-1", "SN-2"], ["SN-1", "SN-7"])]
     assert store.digest() == before

@@ -129,3 +129,13 @@ def test_unknown_store_url_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError):
         open_store("ftp://example.org/store")
+
+
+def test_query_over_a_chosen_set_of_graphs(any_store: Store) -> None:
+    any_store.load(DATA)
+    query = f"SELECT ?serial WHERE {{ ?s <{EX}serial> ?serial }} ORDER BY ?serial"
+    assert any_store.select(query, default_graphs=[f"{EX}g1"]).values("serial") == ["SN-1", "SN-2"]
+    assert any_store.select(query, default_graphs=[f"{EX}g2"]).values("serial") == []
+    assert any_store.ask(f"ASK {{ ?s <{EX}consumed> ?o }}", default_graphs=[f"{EX}g1", f"{EX}g2"])
+    # parameters and a chosen dataset combine
+    assert any_store.select(query, {"serial": "SN-2"}, default_graphs=[f"{EX}g1"]).values("serial") == ["SN-2"]

@@ -92,6 +92,12 @@ def load_files(
             return activity
         _stage_all(store, staged)
         staged_graphs = [batch.graph for batch, _ in staged]
+        activity.committed_graphs = sorted(g for graphs in graphs_by_key.values() for g in graphs)
+        activity.staged_graphs = staged_graphs
+        if options.mode == "snapshot":
+            activity.superseded_graphs = sorted(
+                g for batch, _ in staged for g in graphs_by_key.get(batch.run.batch_key, [])
+            )
         try:
             hooks.run_before(store, activity)
         except BaseException:

@@ -43,6 +43,19 @@ class Activity:
     batches: list[BatchResult] = field(default_factory=list)
     reject_file: Path | None = None
     hook_errors: list[Exception] = field(default_factory=list)
+    committed_graphs: list[str] = field(default_factory=list)  # the thread's batch graphs before the load
+    staged_graphs: list[str] = field(default_factory=list)  # this load's new batch graphs
+    superseded_graphs: list[str] = field(default_factory=list)  # batch graphs the commit will drop
+
+    def graphs_before(self) -> list[str]:
+        """The thread's data graphs as they were before this load (for ``Store.query(default_graphs=)``)."""
+        return list(self.committed_graphs)
+
+    def graphs_after(self) -> list[str]:
+        """The thread's data graphs as the commit will leave them. In delta mode, statements the commit
+        retracts from earlier batches of upserted subjects are still in this view."""
+        dropped = set(self.superseded_graphs)
+        return [g for g in self.committed_graphs if g not in dropped] + list(self.staged_graphs)
 
     @property
     def iri(self) -> str:

@@ -77,20 +77,25 @@ class Store(ABC):
 
     # -- reading -----------------------------------------------------------------------------------
     @abstractmethod
-    def _query(self, sparql: str) -> QueryResult: ...
+    def _query(self, sparql: str, default_graphs: list[str] | None = None) -> QueryResult: ...
 
-    def query(self, sparql: str, params: Params = None) -> QueryResult:
-        """Run a query with ``params`` bound as a VALUES block (never formatted into the text)."""
-        return self._query(bind(sparql, params))
+    def query(self, sparql: str, params: Params = None, *, default_graphs: list[str] | None = None) -> QueryResult:
+        """Run a query with ``params`` bound as a VALUES block (never formatted into the text).
 
-    def select(self, sparql: str, params: Params = None) -> SelectResult:
-        result = self.query(sparql, params)
+        ``default_graphs`` replaces the union default graph by the merge of just these graphs — the
+        protocol's ``default-graph-uri`` — so a caller can query a chosen state of the thread, e.g. the
+        state a staged load would produce, without changing the store.
+        """
+        return self._query(bind(sparql, params), default_graphs)
+
+    def select(self, sparql: str, params: Params = None, *, default_graphs: list[str] | None = None) -> SelectResult:
+        result = self.query(sparql, params, default_graphs=default_graphs)
         if not isinstance(result, SelectResult):
             raise TypeError("select() needs a SELECT query")
         return result
 
-    def ask(self, sparql: str, params: Params = None) -> bool:
-        result = self.query(sparql, params)
+    def ask(self, sparql: str, params: Params = None, *, default_graphs: list[str] | None = None) -> bool:
+        result = self.query(sparql, params, default_graphs=default_graphs)
         if not isinstance(result, bool):
             raise TypeError("ask() needs an ASK query")
         return result
