@@ -47,3 +47,11 @@ def test_docs_index_links_resolve() -> None:
     index = (DOCS / "index.md").read_text()
     for target in re.findall(r"\]\(([\w-]+\.md)\)", index):
         assert (DOCS / target).is_file(), f"docs/index.md links to missing {target}"
+
+
+def test_settings_table_is_current() -> None:
+    from threadline.config import markdown_table
+
+    assert markdown_table() in (DOCS / "configuration.md").read_text(), (
+        "docs/configuration.md is stale: paste the output of `python -m threadline.config`"
+    )

@@ -57,7 +57,17 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     _errors(app, settings)
     _routes(app, settings)
+    _features(app, settings)
     return app
+
+
+def _features(app: FastAPI, settings: Settings) -> None:
+    """Routes that live with their feature's package, and the hooks that watch every load."""
+    from threadline import features
+    from threadline.shacl import routes as validation
+
+    features.install(settings)
+    validation.register(app, settings)
 
 
 async def _call(request: Request, func: Callable[..., T], *args: Any) -> T:

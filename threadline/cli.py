@@ -43,9 +43,12 @@ def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _open(store_url: str | None) -> Store:
+    from threadline import features
     from threadline.ingest import recover
 
-    store = open_store(store_url, Settings())
+    settings = Settings()
+    features.install(settings)
+    store = open_store(store_url, settings)
     recover(store)
     return store
 
@@ -331,3 +334,13 @@ def demo_generate(units: int, seed: int, out_dir: Path) -> None:
         f"wrote {units:,} units to {out_dir} in {time.perf_counter() - started:.1f} s "
         f"({len(getattr(manifest, 'gaps', []) or [])} seeded gaps in manifest.json)"
     )
+
+
+def _add_feature_commands() -> None:
+    """Verbs that live with their feature's package."""
+    from threadline.shacl.commands import validate_command
+
+    main.add_command(validate_command)
+
+
+_add_feature_commands()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,37 @@ class Settings(BaseSettings):
         default="threadline-cli",
         description="Name recorded as the agent (prov:wasAssociatedWith) of loads started from the CLI.",
     )
+    shapes_dir: Path = Field(
+        default=REPO_ROOT / "shapes",
+        description="Folder of the SHACL validation profiles (`core.ttl`, `as9100.ttl`, `cfr820.ttl`, ...).",
+    )
+    validation_profile: str = Field(
+        default="core", description="Profile `threadline validate` and `POST /validate` use when none is named."
+    )
+    validation_gate: dict[str, Literal["reject", "accept-with-report", "accept"]] = Field(
+        default_factory=dict,
+        description=(
+            "Per profile, what a load that introduces violations gets: `reject` (store unchanged, report "
+            "returned), `accept-with-report` (loaded, report stored as evidence) or `accept` (loaded silently). "
+            'JSON, e.g. `{"core": "reject", "as9100": "accept-with-report"}`; empty: no gate.'
+        ),
+    )
+    sparql_timeout: float = Field(
+        default=30.0,
+        description="Seconds a SPARQL query may run before its worker is stopped and the client gets an error.",
+    )
+    sparql_max_rows: int = Field(
+        default=100_000, description="Most result rows (or triples) one SPARQL query may return over HTTP."
+    )
+    sparql_workers: int = Field(
+        default=2, description="Worker processes that run SPARQL queries for the HTTP endpoint (on-disk stores)."
+    )
+    queries_dir: Path = Field(
+        default=REPO_ROOT / "queries", description="Folder of the named SPARQL queries (`*.rq` with a header)."
+    )
+    graphql_max_depth: int = Field(default=12, description="Deepest selection nesting a GraphQL query may use.")
+    graphql_max_aliases: int = Field(default=30, description="Most aliases one GraphQL query may use.")
+    graphql_max_tokens: int = Field(default=5000, description="Most tokens one GraphQL document may contain.")
     debug: bool = Field(
         default=False, description="Show internal error details in HTTP responses. Never in production."
     )
@@ -90,3 +122,18 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings read once per process; tests build their own `Settings(...)` instead."""
     return Settings()
+
+
+def markdown_table() -> str:
+    """The settings table of docs/configuration.md (``python -m threadline.config`` prints it)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, Path) and default.is_absolute():
+            default = "<repo>/" + str(default.relative_to(REPO_ROOT))
+        rows.append(f"| `THREADLINE_{name.upper()}` | `{default}` | {info.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,26 @@
+"""Switch on the features that watch every load (validation gate, KPI summaries), from the settings.
+
+Both the CLI and the server call ``install(settings)`` once when they open a store, so a load behaves the same
+whichever way it arrives. Hooks are registered in ``threadline.ingest.hooks``; calling ``install`` again
+replaces them instead of stacking duplicates.
+"""
+
+from __future__ import annotations
+
+from threadline.config import Settings
+from threadline.ingest import hooks
+
+_installed: list[hooks.Hook] = []
+
+
+def install(settings: Settings) -> None:
+    for hook in _installed:
+        hooks.unregister(hook)
+    _installed.clear()
+    if settings.validation_gate:
+        from threadline.shacl.incremental import make_gate
+        from threadline.shacl.service import shapes_dir
+        from threadline.shacl.shapes import load_profile
+
+        gate = make_gate(lambda profile: load_profile(shapes_dir(settings), profile), settings.validation_gate)
+        _installed.append(hooks.before_commit(gate))

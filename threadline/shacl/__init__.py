@@ -1,0 +1,1 @@
+"""SHACL compliance validation: shape profiles, a native SPARQL engine with pyshacl fallback, reports."""

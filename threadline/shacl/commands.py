@@ -1,0 +1,86 @@
+"""``threadline validate``: check the store (or any data file) against a profile or any shapes file.
+
+Exit status: 0 conforms, 1 does not conform, 2 the validation could not run (message names file and line).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import pyoxigraph as ox
+
+from threadline.errors import ThreadlineError
+
+
+@click.command(name="validate")
+@click.option("--profile", default=None, help="Validation profile in the shapes folder (default: core).")
+@click.option("--shapes", "shapes_files", multiple=True, type=click.Path(path_type=Path),
+              help="Validate against this shapes file instead of a profile (repeatable).")
+@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path),
+              help="Validate this RDF file instead of the store (repeatable).")
+@click.option("--engine", type=click.Choice(["native", "pyshacl"]), default="native", show_default=True,
+              help="native: SPARQL in the store, pyshacl for what it does not compile; pyshacl: pyshacl alone.")
+@click.option("--format", "fmt", type=click.Choice(["turtle", "html", "csv", "json", "xlsx"]), default="turtle",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write here (default: stdout).")
+@click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
+def validate_command(profile: str | None, shapes_files: tuple[Path, ...], data_files: tuple[Path, ...],
+                     engine: str, fmt: str, output: Path | None, store_url: str | None) -> None:
+    """Validate the store or data files with SHACL; exit 0 conforms, 1 does not, 2 error."""
+    from threadline.config import Settings
+    from threadline.shacl import service
+
+    try:
+        settings = Settings()
+        if profile and shapes_files:
+            raise click.UsageError("give --profile or --shapes, not both")
+        shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
+        store = _data_store(data_files) if data_files else _open(store_url, settings)
+        outcome = service.validate(store, shapes, engine)
+        payload = service.render(outcome, shapes, fmt, store)
+    except ThreadlineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if output is None:
+        if fmt == "xlsx":
+            click.echo("error: xlsx is binary; write it to a file with -o", err=True)
+            sys.exit(2)
+        click.echo(payload.decode(), nl=False)
+    else:
+        output.write_bytes(payload)
+        click.echo(f"{len(outcome.results)} result(s); report written to {output}", err=True)
+    sys.exit(0 if outcome.conforms else 1)
+
+
+def _open(store_url: str | None, settings: object):  # type: ignore[no-untyped-def]
+    from threadline.ingest import recover
+    from threadline.store import open_store
+
+    store = open_store(store_url, settings)  # type: ignore[arg-type]
+    recover(store)
+    return store
+
+
+def _data_store(files: tuple[Path, ...]):  # type: ignore[no-untyped-def]
+    """An in-memory store holding the data files; parse errors name file and line."""
+    from threadline.shacl.shapes import ShapesError
+    from threadline.store import EmbeddedStore
+
+    store = EmbeddedStore(None)
+    for path in files:
+        try:
+            rdf_format = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) or ox.RdfFormat.TURTLE
+        except ValueError:
+            rdf_format = ox.RdfFormat.TURTLE
+        try:
+            quads = ox.parse(path=str(path), format=rdf_format, base_iri=path.resolve().as_uri())
+            data = ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in quads),
+                                format=ox.RdfFormat.N_QUADS) or b""
+        except SyntaxError as exc:
+            raise ShapesError(f"data file {path}: {str(exc).replace('Parser error at ', 'syntax error at ')}") from exc
+        except OSError as exc:
+            raise ShapesError(f"cannot read data file {path}: {exc.strerror or exc}") from exc
+        store.load(data, "urn:threadline:validate:" + path.name)
+    return store

@@ -1,0 +1,362 @@
+"""The two validation engines behind one interface: native (SPARQL in the store) and pyshacl (reference).
+
+The native engine runs each shape's compiled checks (``compiler.py``) in the store and evaluates the
+shape-based components (``sh:node``, ``sh:not``, ``sh:and``, ``sh:or``, ``sh:xone``,
+``sh:qualifiedValueShape``, ``sh:property``) as set operations over the focus nodes that fail the nested
+shape, where the nested shape's focus nodes are given as a SPARQL pattern (the enclosing shape's value
+nodes), so blank nodes never have to be named in a query. A shape it cannot compile (non-Core constraints,
+recursive shapes) is validated by pyshacl instead, on a copy of the shapes graph in which only those shapes
+keep their targets; ``Outcome.fallback`` says which and why.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable
+from functools import cache
+
+import pyoxigraph as ox
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from threadline.errors import StoreError
+from threadline.shacl.compiler import (
+    Check,
+    Focus,
+    NotCompilable,
+    ShapeCompiler,
+    component,
+    fresh,
+    items,
+    restricted,
+    target_pattern,
+)
+from threadline.shacl.model import SH, Outcome, Result, to_rdflib
+from threadline.shacl.shapes import Shapes, messages
+from threadline.store import Store
+
+TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+NESTED = (SH.node, SH["not"], SH["and"], SH["or"], SH.xone, SH.qualifiedValueShape, SH.property)
+OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")
+
+
+def target_shapes(graph: Graph) -> list[Node]:
+    """Shapes with at least one target (explicit or implicit class target), not deactivated."""
+    found: set[Node] = set()
+    for predicate in TARGETS:
+        found.update(graph.subjects(predicate, None))
+    for kind in (SH.NodeShape, SH.PropertyShape):
+        for shape in graph.subjects(RDF.type, kind):
+            if (shape, RDF.type, RDFS.Class) in graph or (shape, RDF.type, OWL_CLASS) in graph:
+                found.add(shape)
+    return sorted((s for s in found if not deactivated(graph, s)), key=lambda s: (isinstance(s, BNode), str(s)))
+
+
+def deactivated(graph: Graph, shape: Node) -> bool:
+    return any(v == Literal(True) for v in graph.objects(shape, SH.deactivated))
+
+
+class NativeEngine:
+    """SHACL Core compiled to SPARQL, run in ``store``; pyshacl for whatever it does not compile."""
+
+    name = "native"
+
+    def __init__(self, store: Store, shapes: Shapes, *, fallback: bool = True) -> None:
+        self.store = store
+        self.shapes = shapes
+        self.graph = shapes.graph
+        self.allow_fallback = fallback
+        self.compiler = ShapeCompiler(self.graph, self.closure)
+        self.queries = 0
+
+    # -- public ------------------------------------------------------------------------------------
+    def validate(self, restrict: dict[Node, list[Node]] | None = None) -> Outcome:
+        """Validate every targeted shape; ``restrict`` limits some shapes' focus nodes (incremental runs)."""
+        started = time.perf_counter()
+        self.closure.cache_clear()
+        outcome = Outcome(engine=self.name)
+        fallback: list[Node] = []
+        for shape in target_shapes(self.graph):
+            if restrict is not None and shape not in restrict:
+                continue
+            try:
+                self.compilable(shape, ())
+                focus = target_pattern(self.graph, shape, self.closure)
+            except NotCompilable as exc:
+                fallback.append(shape)
+                outcome.fallback[str(shape)] = str(exc)
+                continue
+            if focus is None:
+                continue
+            if restrict is not None:
+                nodes = restrict[shape]
+                if not nodes:
+                    continue
+                focus = restricted(focus, nodes)
+            outcome.results += self.evaluate(shape, focus)
+        if fallback:
+            if not self.allow_fallback:
+                raise NotCompilable("; ".join(f"{s}: {r}" for s, r in outcome.fallback.items()))
+            outcome.results += pyshacl_results(store_graph(self.store), self.shapes, only=fallback)
+        outcome.results.sort(key=Result.key)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    # -- static checks -----------------------------------------------------------------------------
+    def compilable(self, shape: Node, stack: tuple[Node, ...]) -> None:
+        if shape in stack:
+            raise NotCompilable("recursive shape")
+        self.compiler.checks(shape)
+        self.compiler.path(shape)
+        for child in self.children(shape):
+            self.compilable(child, (*stack, shape))
+
+    def children(self, shape: Node) -> list[Node]:
+        g = self.graph
+        out: list[Node] = []
+        for predicate in (SH.node, SH["not"], SH.qualifiedValueShape, SH.property):
+            out += list(g.objects(shape, predicate))
+        for predicate in (SH["and"], SH["or"], SH.xone):
+            for members in g.objects(shape, predicate):
+                out += items(g, members)
+        return out
+
+    @cache  # noqa: B019 - per-engine cache, cleared per run
+    def closure(self, cls: URIRef) -> list[URIRef]:
+        rows = self.select(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* <{cls}> }}")
+        found = {URIRef(row[0].value) for row in rows if isinstance(row[0], ox.NamedNode)} | {cls}
+        return sorted(found)
+
+    # -- evaluation --------------------------------------------------------------------------------
+    def select(self, query: str) -> list[tuple]:
+        self.queries += 1
+        try:
+            return self.store.select(query).rows
+        except StoreError as exc:
+            raise StoreError(f"{exc}\nin compiled query:\n{query}") from exc
+
+    def evaluate(self, shape: Node, focus: Focus) -> list[Result]:
+        """Every result of ``shape`` for the focus nodes, including those of its property shapes."""
+        if deactivated(self.graph, shape):
+            return []
+        results = self.own(shape, focus)
+        props = list(self.graph.objects(shape, SH.property))
+        if not props:
+            return results
+        values = self.values_focus(shape, focus)
+        multiplicity: dict[Node, int] | None = None
+        if self.graph.value(shape, SH.path) is not None:
+            # Each focus node validates each of its value nodes: a value shared by several focus nodes
+            # yields its nested results once per focus node, as in pyshacl and the W3C expectations.
+            multiplicity = {}
+            for _, value in self.pairs(shape, focus):
+                multiplicity[value] = multiplicity.get(value, 0) + 1
+        for prop in props:
+            for result in self.evaluate(prop, values):
+                results += [result] * (multiplicity.get(result.focus, 1) if multiplicity else 1)
+        return results
+
+    def failing(self, shape: Node, focus: Focus) -> set[Node]:
+        """Focus nodes that do not conform to ``shape``."""
+        if deactivated(self.graph, shape):
+            return set()
+        bad = {r.focus for r in self.own(shape, focus)}
+        props = list(self.graph.objects(shape, SH.property))
+        if props:
+            values = self.values_focus(shape, focus)
+            bad_values: set[Node] = set()
+            for prop in props:
+                bad_values |= self.failing(prop, values)
+            if self.graph.value(shape, SH.path) is None:
+                bad |= bad_values
+            elif bad_values:
+                bad |= {this for this, value in self.pairs(shape, focus) if value in bad_values}
+        return bad
+
+    def values_focus(self, shape: Node, focus: Focus) -> Focus:
+        path = self.compiler.path(shape)
+        if path is None:
+            return focus
+
+        def values(var: str) -> str:
+            outer = fresh("f")
+            return f"{{ SELECT DISTINCT ?{var} WHERE {{ {focus(outer)} ?{outer} {path} ?{var} . }} }}"
+
+        return values
+
+    def pairs(self, shape: Node, focus: Focus) -> list[tuple[Node, Node]]:
+        vp = self.compiler.value_pattern(shape)
+        rows = self.select(f"SELECT DISTINCT ?this ?value WHERE {{ {focus('this')} {vp} }}")
+        return [(to_rdflib(r[0]), to_rdflib(r[1])) for r in rows]  # type: ignore[misc]
+
+    def own(self, shape: Node, focus: Focus) -> list[Result]:
+        """Results of the shape's own constraints (focus nodes are the shape's focus nodes)."""
+        make = self.maker(shape)
+        results: list[Result] = []
+        for check in self.compiler.checks(shape):
+            results += self.run_check(check, focus, make)
+        results += self.nested(shape, focus, make)
+        return results
+
+    def maker(self, shape: Node):  # type: ignore[no-untyped-def]
+        g = self.graph
+        path = g.value(shape, SH.path)
+        severity = g.value(shape, SH.severity) or SH.Violation
+        texts = messages(g, shape)
+
+        def make(cc: URIRef, this: Node, value: Node | None = None, rpath: Node | None = None) -> Result:
+            return Result(this, cc, shape, severity, rpath if rpath is not None else path, value, texts)  # type: ignore[arg-type]
+
+        return make
+
+    def run_check(self, check: Check, focus: Focus, make) -> list[Result]:  # type: ignore[no-untyped-def]
+        rows = self.select(check.query(focus))
+        out = []
+        for row in rows:
+            if check.path_var:
+                out.append(make(check.component, to_rdflib(row[0]), to_rdflib(row[2]), to_rdflib(row[1])))
+            elif check.has_value:
+                out.append(make(check.component, to_rdflib(row[0]), to_rdflib(row[1])))
+            else:
+                out.append(make(check.component, to_rdflib(row[0])))
+        return out
+
+    def nested(self, shape: Node, focus: Focus, make) -> list[Result]:  # type: ignore[no-untyped-def]
+        g = self.graph
+        if not any((shape, p, None) in g for p in NESTED[:-1]):
+            return []
+        values = self.values_focus(shape, focus)
+        pairs = self.pairs(shape, focus)
+        out: list[Result] = []
+
+        def report(cc: URIRef, bad: Iterable[Node] | None = None, good: set[Node] | None = None) -> None:
+            for this, value in pairs:
+                if (bad is not None and value in bad) or (good is not None and value not in good):
+                    out.append(make(cc, this, value))
+
+        for node_shape in g.objects(shape, SH.node):
+            report(component("Node"), bad=self.failing(node_shape, values))
+        for negated in g.objects(shape, SH["not"]):
+            report(component("Not"), good=self.failing(negated, values))
+        for members in g.objects(shape, SH["and"]):
+            bad: set[Node] = set()
+            for member in items(g, members):
+                bad |= self.failing(member, values)
+            report(component("And"), bad=bad)
+        for members in g.objects(shape, SH["or"]):
+            failing = [self.failing(m, values) for m in items(g, members)]
+            report(component("Or"), bad={v for _, v in pairs if all(v in f for f in failing)})
+        for members in g.objects(shape, SH.xone):
+            failing = [self.failing(m, values) for m in items(g, members)]
+            report(component("Xone"), bad={v for _, v in pairs if sum(v not in f for f in failing) != 1})
+        for qualified in g.objects(shape, SH.qualifiedValueShape):
+            out += self.qualified(shape, qualified, focus, values, pairs, make)
+        return out
+
+    def qualified(self, shape, qualified, focus, values, pairs, make) -> list[Result]:  # type: ignore[no-untyped-def]
+        g = self.graph
+        conforming = {v for _, v in pairs} - self.failing(qualified, values)
+        if any(v == Literal(True) for v in g.objects(shape, SH.qualifiedValueShapesDisjoint)):
+            for sibling in self.siblings(shape, qualified):
+                conforming &= self.failing(sibling, values)
+        counts: dict[Node, int] = {to_rdflib(r[0]): 0 for r in self.select(  # type: ignore[misc]
+            f"SELECT DISTINCT ?this WHERE {{ {focus('this')} }}")}
+        for this, value in pairs:
+            if value in conforming:
+                counts[this] = counts.get(this, 0) + 1
+        out = []
+        low = g.value(shape, SH.qualifiedMinCount)
+        high = g.value(shape, SH.qualifiedMaxCount)
+        for this, count in counts.items():
+            if low is not None and count < int(low):
+                out.append(make(component("QualifiedMinCount"), this))
+            if high is not None and count > int(high):
+                out.append(make(component("QualifiedMaxCount"), this))
+        return out
+
+    def siblings(self, shape: Node, qualified: Node) -> set[Node]:
+        g = self.graph
+        out: set[Node] = set()
+        for parent in g.subjects(SH.property, shape):
+            for other in g.objects(parent, SH.property):
+                if other != shape:
+                    out.update(q for q in g.objects(other, SH.qualifiedValueShape) if q != qualified)
+        return out
+
+
+def store_graph(store: Store) -> Graph:
+    """The store's union graph in rdflib (what users of pyshacl do: dump, parse, validate)."""
+    buffer = io.BytesIO()
+    store.dump(buffer, ox.RdfFormat.N_QUADS)
+    return nquads_graph(buffer.getvalue())
+
+
+def nquads_graph(data: bytes, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> Graph:
+    graph = Graph()
+    add = graph.add
+    for quad in ox.parse(data, format=rdf_format):
+        add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))  # type: ignore[arg-type]
+    return graph
+
+
+class PyshaclEngine:
+    """pyshacl over an rdflib copy of the data: the reference the native engine is tested against."""
+
+    name = "pyshacl"
+
+    def __init__(self, data: Graph | Store, shapes: Shapes) -> None:
+        self.data = data
+        self.shapes = shapes
+
+    def validate(self) -> Outcome:
+        started = time.perf_counter()
+        data = self.data if isinstance(self.data, Graph) else store_graph(self.data)
+        outcome = Outcome(engine=self.name, results=pyshacl_results(data, self.shapes))
+        outcome.results.sort(key=Result.key)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+
+def pyshacl_results(data: Graph, shapes: Shapes, only: list[Node] | None = None) -> list[Result]:
+    """Run pyshacl; with ``only``, every other shape loses its targets first."""
+    import pyshacl
+
+    from threadline.errors import ValidationError
+
+    shapes_graph = shapes.graph
+    if only is not None:
+        keep = set(only)
+        shapes_graph = Graph()
+        for triple in shapes.graph:
+            s, p, o = triple
+            if s not in keep and (p in TARGETS or (p == RDF.type and o in (RDFS.Class, OWL_CLASS))):
+                continue
+            shapes_graph.add(triple)
+    try:
+        _, report, _ = pyshacl.validate(data, shacl_graph=shapes_graph, inference="none", advanced=False,
+                                        allow_warnings=True, allow_infos=True)
+    except Exception as exc:  # pyshacl raises its own error types for malformed shapes
+        raise ValidationError(f"pyshacl could not validate: {exc}") from exc
+    if not isinstance(report, Graph):
+        raise ValidationError(f"pyshacl could not validate: {report}")
+    return parse_report(report, shapes)
+
+
+def parse_report(report: Graph, shapes: Shapes) -> list[Result]:
+    results = []
+    top = [n for r in report.subjects(RDF.type, SH.ValidationReport) for n in report.objects(r, SH.result)]
+    for node in top:
+        shape = report.value(node, SH.sourceShape)
+        own = messages(shapes.graph, shape)
+        texts = own or tuple(sorted(report.objects(node, SH.resultMessage), key=str))
+        results.append(Result(
+            focus=report.value(node, SH.focusNode),  # type: ignore[arg-type]
+            component=report.value(node, SH.sourceConstraintComponent),  # type: ignore[arg-type]
+            shape=shape,  # type: ignore[arg-type]
+            severity=report.value(node, SH.resultSeverity) or SH.Violation,  # type: ignore[arg-type]
+            path=report.value(node, SH.resultPath),
+            value=report.value(node, SH.value),
+            messages=texts,  # type: ignore[arg-type]
+        ))
+    return results

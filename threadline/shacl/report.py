@@ -1,0 +1,263 @@
+"""The SHACL validation report as RDF, and as evidence in the store.
+
+``report_graph`` writes a standard ``sh:ValidationReport`` (what pyshacl and every SHACL tool read), adding
+the Threadline annotations of each result's shape (``tl:clause``, ``tl:ownerRole``, ``tl:fixHint``,
+``tl:profile``) on the result itself, so a filed report is self-explanatory. Blank-node shapes and paths are
+copied from the shapes graph, as SHACL requires, so the report can be compared with others by structure.
+
+``store_evidence`` keeps the report in a named graph of its own with PROV-O: when, by whom (agent), which
+shapes (files and sha256) and which data state (the catalog's committed batch graphs and their content
+hashes), so an auditor can tell exactly what was checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from threadline.namespaces import CATALOG_GRAPH, GRAPH, ID
+from threadline.namespaces import TL as TL_IRI
+from threadline.shacl.model import SH, TL, Outcome, Result
+from threadline.shacl.shapes import Shapes
+from threadline.store import Store
+
+PROV = Namespace("http://www.w3.org/ns/prov#")
+REPORT_GRAPH_PREFIX = GRAPH + "validation/"
+Describe = Callable[[Node], Iterable[tuple[Node, Node]]]
+
+
+def report_graph(outcome: Outcome, shapes: Shapes, describe: Describe | None = None,
+                 annotate: bool = True) -> tuple[Graph, BNode]:
+    """The results as an ``sh:ValidationReport``; ``describe`` yields (predicate, object) of data blank nodes."""
+    g = Graph()
+    for prefix, namespace in shapes.graph.namespace_manager.namespaces():
+        g.bind(prefix, namespace, override=False)
+    g.bind("sh", SH)
+    g.bind("tl", TL)
+    report = BNode()
+    g.add((report, RDF.type, SH.ValidationReport))
+    g.add((report, SH.conforms, Literal(outcome.conforms)))
+    copied: set[Node] = set()
+    for result in outcome.results:
+        node = BNode()
+        g.add((report, SH.result, node))
+        g.add((node, RDF.type, SH.ValidationResult))
+        g.add((node, SH.focusNode, result.focus))
+        g.add((node, SH.sourceConstraintComponent, result.component))
+        g.add((node, SH.sourceShape, result.shape))
+        g.add((node, SH.resultSeverity, result.severity))
+        if result.path is not None:
+            g.add((node, SH.resultPath, result.path))
+            _copy(shapes.graph, result.path, g, copied)
+        if result.value is not None:
+            g.add((node, SH.value, result.value))
+        for text in result.messages:
+            g.add((node, SH.resultMessage, text))
+        _copy(shapes.graph, result.shape, g, copied)
+        if describe is not None:
+            for term in (result.focus, result.value):
+                _copy_data(term, describe, g, copied)
+        if annotate:
+            for name, value in shapes.annotations(result.shape).items():
+                g.add((node, TL[name], Literal(value)))
+    return g, report
+
+
+def _copy(source: Graph, node: Node, target: Graph, seen: set[Node]) -> None:
+    """Copy a blank node's description (recursively), as pyshacl does for shapes and paths."""
+    if not isinstance(node, BNode) or node in seen:
+        return
+    seen.add(node)
+    for p, o in source.predicate_objects(node):
+        target.add((node, p, o))
+        _copy(source, o, target, seen)
+
+
+def _copy_data(node: Node | None, describe: Describe, target: Graph, seen: set[Node]) -> None:
+    if not isinstance(node, BNode) or node in seen:
+        return
+    seen.add(node)
+    for p, o in describe(node):
+        target.add((node, p, o))
+        _copy_data(o, describe, target, seen)
+
+
+def store_describer(store: Store) -> Describe | None:
+    """Blank nodes can only be looked up by identity in an embedded store."""
+    native = getattr(store, "native", None)
+    if native is None:
+        return None
+    from threadline.shacl.model import to_rdflib
+
+    def describe(node: Node) -> Iterable[tuple[Node, Node]]:
+        for quad in native.quads_for_pattern(ox.BlankNode(str(node)), None, None):
+            yield to_rdflib(quad.predicate), to_rdflib(quad.object)  # type: ignore[misc]
+
+    return describe
+
+
+def graph_describer(graph: Graph) -> Describe:
+    return lambda node: graph.predicate_objects(node)
+
+
+@dataclass
+class Evidence:
+    """Where a stored report lives and what it says."""
+
+    graph: str
+    report: str
+    profile: str | None
+    conforms: bool
+    results: int
+    generated: str
+    shapes: list[dict[str, str]] = field(default_factory=list)
+    data_state: str = ""
+
+
+def data_state(store: Store) -> tuple[str, list[tuple[str, str]]]:
+    """The committed batches (graph, content hash) and one digest over them: the data state validated."""
+    rows = store.select(
+        f"SELECT ?g ?h WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g a <{TL_IRI}BatchGraph> "
+        f"OPTIONAL {{ ?g <{TL_IRI}contentHash> ?h }} }} }} ORDER BY ?g"
+    ).rows
+    batches = [(r[0].value, r[1].value if r[1] is not None else "") for r in rows]  # type: ignore[union-attr]
+    sha = hashlib.sha256()
+    for graph, digest in batches:
+        sha.update(f"{graph} {digest}\n".encode())
+    return sha.hexdigest(), batches
+
+
+def evidence_graph(outcome: Outcome, shapes: Shapes, *, agent: str, store: Store | None,
+                   describe: Describe | None = None) -> tuple[Graph, Evidence]:
+    """The report plus its PROV description, ready to store in its own named graph."""
+    g, report = report_graph(outcome, shapes, describe)
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    run_id = stamp.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    graph_iri = f"{REPORT_GRAPH_PREFIX}{run_id}"
+    report_iri = URIRef(f"{ID}validation/{run_id}")
+    activity = URIRef(f"{ID}validation-run/{run_id}")
+    # Give the report a stable IRI so PROV statements can name it.
+    for p, o in list(g.predicate_objects(report)):
+        g.remove((report, p, o))
+        g.add((report_iri, p, o))
+    g.bind("prov", PROV)
+    when = Literal(stamp.isoformat().replace("+00:00", "Z"), datatype=XSD.dateTime)
+    g.add((report_iri, RDF.type, PROV.Entity))
+    g.add((report_iri, RDF.type, TL.ValidationReport))
+    g.add((report_iri, PROV.wasGeneratedBy, activity))
+    g.add((report_iri, PROV.generatedAtTime, when))
+    g.add((activity, RDF.type, PROV.Activity))
+    g.add((activity, RDF.type, TL.ValidationActivity))
+    g.add((activity, PROV.startedAtTime, when))
+    g.add((activity, PROV.endedAtTime, when))
+    g.add((activity, PROV.wasAssociatedWith, URIRef(f"{ID}agent/{_slug(agent)}")))
+    g.add((activity, TL.engine, Literal(outcome.engine)))
+    g.add((activity, TL.resultCount, Literal(len(outcome.results))))
+    if shapes.profile:
+        g.add((activity, TL.profile, Literal(shapes.profile)))
+    shape_rows = []
+    for source in shapes.sources:
+        entity = URIRef(f"{ID}shapes-file/{source.sha256}")
+        g.add((activity, PROV.used, entity))
+        g.add((entity, RDF.type, TL.ShapesFile))
+        g.add((entity, TL.fileName, Literal(source.path.rsplit("/", 1)[-1])))
+        g.add((entity, TL.sha256, Literal(source.sha256)))
+        shape_rows.append({"file": source.path, "sha256": source.sha256})
+    state = ""
+    if store is not None:
+        state, batches = data_state(store)
+        g.add((activity, TL.dataState, Literal(state)))
+        for batch, _ in batches:
+            g.add((activity, PROV.used, URIRef(batch)))
+    evidence = Evidence(graph_iri, str(report_iri), shapes.profile, outcome.conforms, len(outcome.results),
+                        when.toPython().isoformat() if False else str(when), shape_rows, state)
+    return g, evidence
+
+
+def store_evidence(store: Store, outcome: Outcome, shapes: Shapes, *, agent: str) -> Evidence:
+    g, evidence = evidence_graph(outcome, shapes, agent=agent, store=store, describe=store_describer(store))
+    store.replace_graph(evidence.graph, g.serialize(format="nt", encoding="utf-8"), ox.RdfFormat.N_TRIPLES)
+    return evidence
+
+
+def latest_reports(store: Store) -> list[dict[str, object]]:
+    """The newest stored report per profile (profile-less runs under "")."""
+    rows = store.select(
+        f"SELECT ?g ?report ?when ?profile ?conforms ?count WHERE {{ GRAPH ?g {{ "
+        f"?report a <{TL_IRI}ValidationReport> ; <{PROV}generatedAtTime> ?when ; "
+        f"<{SH}conforms> ?conforms ; <{PROV}wasGeneratedBy> ?run . ?run <{TL_IRI}resultCount> ?count . "
+        f"OPTIONAL {{ ?run <{TL_IRI}profile> ?profile }} }} "
+        f"FILTER(STRSTARTS(STR(?g), \"{REPORT_GRAPH_PREFIX}\")) }} ORDER BY DESC(?when) DESC(?g)"
+    ).dicts()
+    latest: dict[str, dict[str, object]] = {}
+    for row in rows:
+        profile = row["profile"].value if "profile" in row else ""
+        if profile in latest:
+            continue
+        latest[profile] = {
+            "profile": profile or None,
+            "graph": row["g"].value,
+            "report": row["report"].value,
+            "generated": row["when"].value,
+            "conforms": row["conforms"].value == "true",
+            "results": int(row["count"].value),
+        }
+    return [latest[k] for k in sorted(latest)]
+
+
+def load_stored_report(store: Store, graph: str) -> Graph:
+    import io
+
+    from threadline.shacl.engine import nquads_graph
+
+    buffer = io.BytesIO()
+    store.dump(buffer, ox.RdfFormat.N_TRIPLES, graph=graph)
+    return nquads_graph(buffer.getvalue(), ox.RdfFormat.N_TRIPLES)
+
+
+def results_from_graph(g: Graph) -> list[Result]:
+    from threadline.shacl.engine import parse_report
+
+    return parse_report(g, Shapes(g))
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text) or "unknown"
+
+
+def stored_page(store: Store, graph: str, settings: object | None = None) -> str | None:
+    """Re-render a stored report as HTML, with annotations as stored on each result."""
+    from threadline.shacl.render_html import to_html
+    from threadline.shacl.rows import rows
+
+    g = load_stored_report(store, graph)
+    reports = list(g.subjects(SH.conforms, None))
+    if not reports:
+        return None
+    shapes = Shapes(g)
+    annotated: dict[Node, dict[str, str]] = {}
+    results = []
+    from threadline.shacl.engine import parse_report
+
+    for node in g.objects(reports[0], SH.result):
+        shape = g.value(node, SH.sourceShape)
+        annotated[shape] = {n: str(g.value(node, TL[n])) for n in ("clause", "ownerRole", "fixHint", "profile")
+                            if g.value(node, TL[n]) is not None}
+    results = parse_report(g, shapes)
+    shapes.annotations = lambda shape: annotated.get(shape, {})  # type: ignore[method-assign]
+    outcome = Outcome(results=results, engine=str(g.value(None, TL.engine) or ""))
+    profile = g.value(None, TL.profile)
+    shapes.profile = str(profile) if profile else None
+    when = g.value(reports[0], PROV.generatedAtTime)
+    files = [(str(g.value(f, TL.fileName)), str(g.value(f, TL.sha256))) for f in g.subjects(RDF.type, TL.ShapesFile)]
+    state = g.value(None, TL.dataState)
+    return to_html(rows(outcome, shapes, store), conforms=outcome.conforms, profile=shapes.profile,
+                   engine=outcome.engine, generated=str(when or ""), shapes_files=files,
+                   data_state=str(state or ""))

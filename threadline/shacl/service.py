@@ -1,0 +1,70 @@
+"""One entry point the CLI, the HTTP routes and the load gate share: pick shapes, run an engine, render."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from threadline.config import REPO_ROOT
+from threadline.errors import ValidationError
+from threadline.shacl.engine import NativeEngine, PyshaclEngine
+from threadline.shacl.model import Outcome
+from threadline.shacl.report import data_state, graph_describer, report_graph, store_describer
+from threadline.shacl.rows import rows
+from threadline.shacl.shapes import Shapes, load_profile, load_shapes
+from threadline.store import Store
+
+FORMATS = ("turtle", "html", "csv", "json", "xlsx")
+ENGINES = ("native", "pyshacl")
+DEFAULT_PROFILE = "core"
+
+
+def shapes_dir(settings: object | None) -> Path:
+    return Path(getattr(settings, "shapes_dir", REPO_ROOT / "shapes"))
+
+
+def choose_shapes(settings: object | None, profile: str | None, shapes: list[Path] | None) -> Shapes:
+    if shapes:
+        return load_shapes(shapes)
+    return load_profile(shapes_dir(settings), profile or getattr(settings, "validation_profile", DEFAULT_PROFILE))
+
+
+def validate(store: Store, shapes: Shapes, engine: str = "native") -> Outcome:
+    if engine == "native":
+        return NativeEngine(store, shapes).validate()
+    if engine == "pyshacl":
+        return PyshaclEngine(store, shapes).validate()
+    raise ValidationError(f"unknown engine {engine!r}: use native or pyshacl")
+
+
+def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None) -> bytes:
+    """The report in ``fmt``; ``store`` supplies identifiers (serial, lot, NCR number) and data state."""
+    if fmt == "turtle":
+        describe = store_describer(store) if store is not None else None
+        graph, _ = report_graph(outcome, shapes, describe)
+        return graph.serialize(format="turtle", encoding="utf-8")
+    table = rows(outcome, shapes, store)
+    if fmt == "csv":
+        from threadline.shacl.render_csv import to_csv
+
+        return to_csv(table).encode()
+    if fmt == "json":
+        from threadline.shacl.render_csv import to_json
+
+        return to_json(table, conforms=outcome.conforms, profile=shapes.profile, engine=outcome.engine).encode()
+    if fmt == "xlsx":
+        from threadline.shacl.render_xlsx import to_xlsx
+
+        return to_xlsx(table, conforms=outcome.conforms, profile=shapes.profile)
+    if fmt == "html":
+        from threadline.shacl.render_html import to_html
+
+        state = data_state(store)[0] if store is not None else ""
+        generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        files = [(Path(s.path).name, s.sha256) for s in shapes.sources]
+        return to_html(table, conforms=outcome.conforms, profile=shapes.profile, engine=outcome.engine,
+                       generated=generated, shapes_files=files, data_state=state).encode()
+    raise ValidationError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+__all__ = ["ENGINES", "FORMATS", "choose_shapes", "graph_describer", "render", "validate"]
