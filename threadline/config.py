@@ -17,6 +17,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def content_dir(name: str) -> Path:
+    """A domain content folder (ontology, ingest, shapes, queries, graphql): the repository's own in a checkout,
+    else the copy a built wheel carries under ``threadline/_data/``."""
+    in_repo = REPO_ROOT / name
+    return in_repo if in_repo.is_dir() else Path(__file__).resolve().parent / "_data" / name
+
+
 class Settings(BaseSettings):
     """Threadline's settings; see docs/configuration.md."""
 
@@ -57,11 +64,11 @@ class Settings(BaseSettings):
         ),
     )
     ingest_dir: Path = Field(
-        default=REPO_ROOT / "ingest",
+        default_factory=lambda: content_dir("ingest"),
         description="Folder of the mapping pack: one sub-folder per source system holding its mappings.",
     )
     ontology_dir: Path = Field(
-        default=REPO_ROOT / "ontology",
+        default_factory=lambda: content_dir("ontology"),
         description="Folder holding `threadline.ttl` and `alignments.ttl`.",
     )
     var_dir: Path = Field(
@@ -75,7 +82,7 @@ class Settings(BaseSettings):
         description="Name recorded as the agent (prov:wasAssociatedWith) of loads started from the CLI.",
     )
     shapes_dir: Path = Field(
-        default=REPO_ROOT / "shapes",
+        default_factory=lambda: content_dir("shapes"),
         description="Folder of the SHACL validation profiles (`core.ttl`, `as9100.ttl`, `cfr820.ttl`, ...).",
     )
     validation_profile: str = Field(
@@ -100,7 +107,8 @@ class Settings(BaseSettings):
         default=2, description="Worker processes that run SPARQL queries for the HTTP endpoint (on-disk stores)."
     )
     queries_dir: Path = Field(
-        default=REPO_ROOT / "queries", description="Folder of the named SPARQL queries (`*.rq` with a header)."
+        default_factory=lambda: content_dir("queries"),
+        description="Folder of the named SPARQL queries (`*.rq` with a header).",
     )
     graphql_max_depth: int = Field(default=12, description="Deepest selection nesting a GraphQL query may use.")
     graphql_max_aliases: int = Field(default=30, description="Most aliases one GraphQL query may use.")
