@@ -338,6 +338,79 @@ def qif_facts(root: ET.Element, container: str) -> tuple[str, list[tuple[str, st
     return qpid, actuals, items
 
 
+def qif_limits(root: ET.Element) -> dict[str, tuple[Decimal | None, Decimal | None, Decimal | None]]:
+    """Item id -> (nominal, lower, upper), following item -> nominal -> definition ids by walking the tree.
+
+    A ``Tolerance`` with ``DefinedAsLimit`` true holds limits; with false, deviations added to the nominal.
+    """
+
+    def number(el: ET.Element | None) -> Decimal | None:
+        value = text(el)
+        return Decimal(value) if value is not None else None
+
+    def by_id(container: str) -> dict[str, ET.Element]:
+        return {x.get("id"): x for el in root.iter() if local(el.tag) == container for x in el}  # type: ignore[misc]
+
+    nominals, definitions = by_id("CharacteristicNominals"), by_id("CharacteristicDefinitions")
+    out: dict[str, tuple[Decimal | None, Decimal | None, Decimal | None]] = {}
+    for item_id, item in by_id("CharacteristicItems").items():
+        nominal_el = nominals.get(text(child(item, "CharacteristicNominalId")) or "")
+        if nominal_el is None:
+            continue
+        nominal = number(child(nominal_el, "TargetValue"))
+        definition = definitions.get(text(child(nominal_el, "CharacteristicDefinitionId")) or "")
+        tolerance = child(definition, "Tolerance") if definition is not None else None
+        low = high = None
+        if tolerance is not None:
+            low, high = number(child(tolerance, "MinValue")), number(child(tolerance, "MaxValue"))
+            if text(child(tolerance, "DefinedAsLimit")) == "false":
+                low = nominal + low if nominal is not None and low is not None else None
+                high = nominal + high if nominal is not None and high is not None else None
+        out[item_id] = (nominal, low, high)
+    return out
+
+
+def decimals(store: Store, subject: NamedNode, prop: str) -> set[Decimal]:
+    return {Decimal(v) for v in objects(store, subject, prop)}
+
+
+def same_number(mapped: set[Decimal], expected: Decimal | None) -> bool:
+    """Limits computed from deviations are XPath doubles written with 15 digits: equal to 1e-9."""
+    if expected is None:
+        return not mapped
+    return len(mapped) == 1 and abs(next(iter(mapped)) - expected) <= Decimal("1e-9")
+
+
+@pytest.mark.parametrize(
+    "path", files("nist-smstestbed/**/*.qif", is_qif) + files("qif3-samples/**/*.[qQ][iI][fF]", is_qif)
+)
+def test_qif_nominals_and_limits_match_independent_parse(path: Path) -> None:
+    """Every characteristic item's nominal and limits, and every actual's status agrees with its limits."""
+    mapping, container = QIF_MAPPINGS[qif_namespace(path)]
+    store = run_mapping(mapping, "results.qif", path, system="qms")
+    root = ET.parse(path).getroot()
+    qpid, actuals, _items = qif_facts(root, container)
+    limits = qif_limits(root)
+    for item_id, (nominal, low, high) in limits.items():
+        node = iri("characteristic", qpid, item_id)
+        for prop, expected in (("nominal", nominal), ("lowerLimit", low), ("upperLimit", high)):
+            assert same_number(decimals(store, node, prop), expected), f"item {item_id} {prop}: {expected}"
+    with_limits = [v for v in limits.values() if v[1] is not None or v[2] is not None]
+    checked = 0
+    for actual_id, item_id, status, value in actuals:
+        if status not in ("PASS", "FAIL") or value is None or item_id not in limits:
+            continue
+        node = iri("characteristic", qpid, item_id)  # type: ignore[arg-type]
+        lows, highs = decimals(store, node, "lowerLimit"), decimals(store, node, "upperLimit")
+        if not lows or not highs:
+            continue
+        inside = min(lows) <= Decimal(value) <= max(highs)
+        assert inside == (status == "PASS"), f"actual {actual_id}: {value} in [{lows}, {highs}] but {status}"
+        checked += 1
+    if any(a[2] in ("PASS", "FAIL") for a in actuals) and with_limits:
+        assert checked, "results with statuses and limits, yet no actual was checked against its limits"
+
+
 @pytest.mark.parametrize(
     "path", files("nist-smstestbed/**/*.qif", is_qif) + files("qif3-samples/**/*.[qQ][iI][fF]", is_qif)
 )

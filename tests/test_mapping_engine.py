@@ -248,7 +248,7 @@ def test_lineage_links_each_subject_to_its_source_record(tmp_path: Path) -> None
     path = rml_csv(tmp_path, "partNumber,name\nP 1,Bolt\n")
     out = quads(load_mapping(path).execute(lineage_system="plm"))
     subject = ("I", f"{ID}part/P%201")
-    record = ("I", f"{ID}record/plm/parts.csv/P%201")
+    record = ("I", f"{ID}record/plm/parts.csv/Parts/P%201")
 
     def lit(v: str) -> tuple[str, str, str, str]:
         return ("L", v, "", "")
@@ -264,6 +264,100 @@ def test_lineage_links_each_subject_to_its_source_record(tmp_path: Path) -> None
         (record, ("I", f"{TL}sourceSystem"), lit("plm"), None),
     }
     assert_same_quads(expected, out, "lineage")
+
+
+SHARED_KEYS_XML = """<r>
+  <items><item id="7"><name>Bore</name></item><item id="8"><name>Face</name></item></items>
+  <actuals><actual id="7"><v>1.5</v></actual></actuals>
+</r>
+"""
+
+
+def test_lineage_records_of_two_maps_sharing_a_key_do_not_collide(tmp_path: Path) -> None:
+    """Item 7 and actual 7 are different elements: two record nodes, each with exactly one locator."""
+    write(tmp_path / "doc.xml", SHARED_KEYS_XML)
+    path = write(
+        tmp_path / "m.rml.ttl",
+        PREFIXES
+        + f"""
+<#Item> rml:logicalSource [ rml:source "doc.xml" ; rml:referenceFormulation ql:XPath ; rml:iterator "/r/items/item" ] ;
+  rr:subjectMap [ rr:template "{ID}characteristic/{{@id}}" ] ;
+  rr:predicateObjectMap [ rr:predicate tl:name ; rr:objectMap [ rml:reference "name" ] ] .
+<#Actual> rml:logicalSource [ rml:source "doc.xml" ; rml:referenceFormulation ql:XPath ;
+    rml:iterator "/r/actuals/actual" ] ;
+  rr:subjectMap [ rr:template "{ID}inspection/{{@id}}" ] ;
+  rr:predicateObjectMap [ rr:predicate tl:measuredValue ; rr:objectMap [ rml:reference "v" ] ] .
+""",
+    )
+    out = quads(load_mapping(path).execute(lineage_system="qms"))
+    records = {q[0][1]: q[2][1] for q in out if q[1] == ("I", f"{TL}sourceRecord")}
+    assert records == {
+        f"{ID}characteristic/7": f"{ID}record/qms/doc.xml/Item/7",
+        f"{ID}characteristic/8": f"{ID}record/qms/doc.xml/Item/8",
+        f"{ID}inspection/7": f"{ID}record/qms/doc.xml/Actual/7",
+    }
+    locators = [(q[0][1], q[2][1]) for q in out if q[1] == ("I", f"{TL}locator")]
+    assert sorted(locators) == [
+        (f"{ID}record/qms/doc.xml/Actual/7", "(/r/actuals/actual)[1]"),
+        (f"{ID}record/qms/doc.xml/Item/7", "(/r/items/item)[1]"),
+        (f"{ID}record/qms/doc.xml/Item/8", "(/r/items/item)[2]"),
+    ]
+
+
+def test_blank_node_triples_maps_get_stable_record_names(tmp_path: Path) -> None:
+    rows = "partNumber,name\nP-1,Bolt\n"
+    write(tmp_path / "parts.csv", rows)
+    text = (
+        PREFIXES
+        + f"""
+[] rml:logicalSource [ rml:source "parts.csv" ; rml:referenceFormulation ql:CSV ] ;
+  rr:subjectMap [ rr:template "{ID}part/{{partNumber}}" ] ;
+  rr:predicateObjectMap [ rr:predicate tl:name ; rr:objectMap [ rml:reference "name" ] ] .
+"""
+    )
+    path = write(tmp_path / "m.rml.ttl", text)
+    runs = [
+        {q[2][1] for q in quads(load_mapping(path).execute(lineage_system="plm")) if q[1][1] == f"{TL}sourceRecord"}
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] and len(runs[0]) == 1
+    (record,) = runs[0]
+    assert record.startswith(f"{ID}record/plm/parts.csv/map-") and record.endswith("/P-1")
+
+
+# -- output de-duplication and stats ---------------------------------------------------------------------------
+def test_one_record_never_emits_the_same_line_twice(tmp_path: Path) -> None:
+    """Two maps typing the same subject, a repeated predicate-object and a repeated XPath value: one line each."""
+    write(tmp_path / "doc.xml", "<r><lot><id>L1</id><tag>a</tag><tag>a</tag><tag>b</tag></lot></r>")
+    path = write(
+        tmp_path / "m.rml.ttl",
+        PREFIXES
+        + f"""
+<#A> rml:logicalSource [ rml:source "doc.xml" ; rml:referenceFormulation ql:XPath ; rml:iterator "/r/lot" ] ;
+  rr:subjectMap [ rr:template "{ID}lot/{{id}}" ; rr:class tl:MaterialLot ] ;
+  rr:predicateObjectMap [ rr:predicate tl:lotNumber ; rr:objectMap [ rml:reference "id" ] ] ,
+    [ rr:predicate tl:lotNumber ; rr:objectMap [ rml:reference "id" ] ] ,
+    [ rr:predicate tl:location ; rr:objectMap [ rml:reference "tag" ] ] .
+<#B> rml:logicalSource [ rml:source "doc.xml" ; rml:referenceFormulation ql:XPath ; rml:iterator "/r/lot" ] ;
+  rr:subjectMap [ rr:template "{ID}lot/{{id}}" ; rr:class tl:MaterialLot ] .
+""",
+    )
+    run = load_mapping(path).execute()
+    lines = list(run)
+    assert len(lines) == len(set(lines)) == 4, lines  # type, lotNumber, location a, location b
+    assert run.stats.triples == 4
+
+
+def test_csv_record_with_a_repeated_column_emits_it_once(tmp_path: Path) -> None:
+    path = rml_csv(tmp_path, "partNumber,name\nP-1,Bolt\n")
+    text = path.read_text().replace(
+        "rr:predicateObjectMap [",
+        'rr:predicateObjectMap [ rr:predicate tl:name ; rr:objectMap [ rml:reference "name" ] ] , [',
+    )
+    run = load_mapping(write(path, text)).execute(lineage_system="plm")
+    lines = list(run)
+    assert len(lines) == len(set(lines)) and sum(f"<{TL}name>" in line for line in lines) == 1
+    assert run.stats.triples == len(lines) == 8  # type, name, sourceRecord and five lineage lines
 
 
 # -- YARRRML as integrators write it -------------------------------------------------------------------------
@@ -338,6 +432,26 @@ def test_yarrrml_features(tmp_path: Path) -> None:
     assert_same_quads(expected, quads(mapping.execute(base_dir=tmp_path)), "yarrrml")
 
 
+@pytest.mark.parametrize("key", ["null", '"null"'])
+def test_yarrrml_null_values_with_unquoted_or_quoted_key(tmp_path: Path, key: str) -> None:
+    """PyYAML reads an unquoted ``null:`` key as None; it still declares the source's null values."""
+    write(tmp_path / "parts.csv", "partNumber,name\nP-1,NA\nP-2,Nut\n")
+    text = f"""
+prefixes:
+  tl: "https://w3id.org/threadline/ontology#"
+mappings:
+  part:
+    sources:
+      - access: parts.csv
+        referenceFormulation: csv
+        {key}: ["NA"]
+    s: {ID}part/$(partNumber)
+    po: [[tl:name, $(name)]]
+"""
+    out = "".join(load_mapping(write(tmp_path / "m.yml", text)).execute())
+    assert out == f'<{ID}part/P-2> <{TL}name> "Nut" .\n'
+
+
 def test_in_memory_records_and_source_override(tmp_path: Path) -> None:
     mapping = load_mapping(write(tmp_path / "m.yml", YARRRML))
     parts = [{"partNumber": "P-9", "name": "Cog", "serialized": True, "uom": "EA"}]
@@ -384,27 +498,112 @@ mappings:
     mapping = load_mapping(path)
     with pytest.raises(SourceError) as err:
         list(mapping.execute())
-    assert err.value.locator == "/b2mml:MaterialInformation/b2mml:MaterialLot[2]"
+    assert err.value.locator == "(/b2mml:MaterialInformation/b2mml:MaterialLot)[2]"
     run = mapping.execute(on_error="skip")
     out = "".join(run)
     assert out == f'<{ID}lot/L-1> <{TL}quantity> "5"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n'
 
 
+def test_xml_locator_selects_exactly_the_record(tmp_path: Path) -> None:
+    """``/r/g/i[3]`` would mean "third i of its g" (nothing here); ``(/r/g/i)[3]`` is the third record."""
+    from lxml import etree
+
+    doc = write(tmp_path / "doc.xml", "<r><g><i>1</i><i>2</i></g><g><i>x</i><i>4</i></g></r>")
+    path = write(
+        tmp_path / "m.rml.ttl",
+        PREFIXES
+        + f"""
+<#I> rml:logicalSource [ rml:source "doc.xml" ; rml:referenceFormulation ql:XPath ; rml:iterator "/r/g/i" ] ;
+  rr:subjectMap [ rr:template "{ID}lot/{{text()}}" ] ;
+  rr:predicateObjectMap [ rr:predicate tl:quantity ;
+                          rr:objectMap [ rml:reference "text()" ; rr:datatype xsd:decimal ] ] .
+""",
+    )
+    with pytest.raises(SourceError) as err:
+        list(load_mapping(path).execute())
+    assert err.value.locator == "(/r/g/i)[3]"
+    tree = etree.parse(str(doc))
+    assert [el.text for el in tree.xpath(err.value.locator)] == ["x"]
+    out = quads(load_mapping(path).execute(on_error="skip", lineage_system="mes"))
+    records = {q[0][1]: q[2][1] for q in out if q[1] == ("I", f"{TL}sourceRecord")}
+    locators = {q[0][1]: q[2][1] for q in out if q[1] == ("I", f"{TL}locator")}
+    assert len(records) == 3
+    for subject, record in records.items():
+        [element] = tree.xpath(locators[record])
+        assert subject == f"{ID}lot/{element.text}"
+
+
+ID_REFERENCES_XML = """<doc>
+  <defs><def id="d1"><min>4.2</min><max>4.8</max></def><def id="d2"><min>-0.13</min><max>0.13</max></def></defs>
+  <noms><nom id="n1"><def>d1</def><target>4.5</target></nom><nom id="n2"><def>d2</def><target>25.4</target></nom>
+    <nom id="n3"><def>d2</def></nom></noms>
+  <items><item id="i1"><nom>n1</nom></item><item id="i2"><nom>n2</nom></item><item id="i3"><nom>n3</nom></item></items>
+</doc>
+"""
+
+
+def test_xpath_references_see_the_record_as_a_variable(tmp_path: Path) -> None:
+    """``$record`` lets a reference follow id references; XPath arithmetic gives decimals, NaN no value."""
+    write(tmp_path / "doc.xml", ID_REFERENCES_XML)
+    nom = "/doc/noms/nom[@id = $record/nom]"
+    definition = f"/doc/defs/def[@id = {nom}/def]"
+    path = write(
+        tmp_path / "m.rml.ttl",
+        PREFIXES
+        + f"""
+<#C> rml:logicalSource [ rml:source "doc.xml" ; rml:referenceFormulation ql:XPath ; rml:iterator "/doc/items/item" ] ;
+  rr:subjectMap [ rr:template "{ID}characteristic/{{@id}}" ] ;
+  rr:predicateObjectMap
+    [ rr:predicate tl:nominal ; rr:objectMap [ rml:reference "{nom}/target" ; rr:datatype xsd:decimal ] ] ,
+    [ rr:predicate tl:upperLimit ; rr:objectMap [ rml:reference "{nom}/target + {definition}/max" ;
+                                                   rr:datatype xsd:decimal ] ] .
+""",
+    )
+    out = quads(load_mapping(path).execute())
+    got = {(q[0][1].rsplit("/", 1)[1], q[1][1].rsplit("#", 1)[1], q[2][1]) for q in out}
+    assert got == {
+        ("i1", "nominal", "4.5"),
+        ("i1", "upperLimit", "9.3"),
+        ("i2", "nominal", "25.4"),
+        ("i2", "upperLimit", "25.53"),  # a double would print 25.529999999999998
+    }, "i3 has no target: no nominal and no limit (NaN is no value)"
+
+
+def test_named_xpath_reference_formulation_with_namespace(tmp_path: Path) -> None:
+    """``rml:referenceFormulation <#x>`` with ``<#x> a rml:XPathReferenceFormulation ; rml:namespace [...]``."""
+    write(tmp_path / "lots.xml", B2MML)
+    path = write(
+        tmp_path / "m.rml.ttl",
+        f"""@prefix rml: <http://w3id.org/rml/> .
+@prefix tl: <https://w3id.org/threadline/ontology#> .
+<#xpath> a rml:XPathReferenceFormulation ;
+  rml:namespace [ a rml:Namespace ; rml:namespacePrefix "m" ; rml:namespaceURL "http://www.mesa.org/xml/B2MML" ] .
+<#Lot> a rml:TriplesMap ;
+  rml:logicalSource [ rml:source [ a rml:FilePath ; rml:path "lots.xml" ] ; rml:referenceFormulation <#xpath> ;
+                      rml:iterator "/m:MaterialInformation/m:MaterialLot" ] ;
+  rml:subjectMap [ rml:template "{ID}lot/{{m:ID}}" ] ;
+  rml:predicateObjectMap [ rml:predicate tl:lotNumber ; rml:objectMap [ rml:reference "m:ID" ] ] .
+""",
+    )
+    out = "".join(load_mapping(path).execute())
+    assert out.count(f"<{TL}lotNumber>") == 2 and f'<{ID}lot/L-2> <{TL}lotNumber> "L-2" .' in out
+
+
 # -- joins and streaming ------------------------------------------------------------------------------------
 def test_join_reads_parent_source_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from threadline.mapping import sources
+    from threadline.mapping import csv_source
 
     write(tmp_path / "parts.csv", "partNumber,name,serialized,uom\n" + "".join(f"P-{i},n,true,EA\n" for i in range(50)))
     items = ",".join(f'{{"lot": "L{i}", "qty": "1", "part": "P-{i % 50}", "receipt": "R"}}' for i in range(200))
     write(tmp_path / "lots.json", f'{{"items": [{items}]}}')
     opened: list[str] = []
-    original = sources.CsvSource.prepare
+    original = csv_source.CsvSource.prepare
 
-    def counting(self: sources.CsvSource, references: object) -> None:
+    def counting(self: csv_source.CsvSource, references: object) -> None:
         opened.append(self.file_name)
         original(self, references)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sources.CsvSource, "prepare", counting)
+    monkeypatch.setattr(csv_source.CsvSource, "prepare", counting)
     out = quads(load_mapping(write(tmp_path / "m.yml", YARRRML)).execute())
     links = [q for q in out if q[1] == ("I", f"{TL}ofPart")]
     assert len(links) == 200

@@ -8,9 +8,10 @@ the parent side of a join is indexed), passes the legacy RML, RML-Core and RML-I
 docs/conformance.md), and runs at well over 1M triples/s on simple CSV mappings in pure Python because
 every term map is compiled once into a closure that returns finished N-Quads text.
 
-Layout: ``model`` (the internal model), ``rml`` and ``yarrrml`` (readers), ``sources`` (record
-iterators), ``terms`` (term-map compiler), ``nquads`` (serialisation and lexical checks), ``execute``
-(passes, hash joins, record-atomic output, lineage).
+Layout: ``model`` (the internal model), ``rml`` and ``yarrrml`` (readers), ``sources`` (the record-source
+base) with ``csv_source``, ``json_source`` and ``xml_source``, ``templates`` and ``terms`` / ``literals``
+(term-map compiler), ``nquads`` (serialisation and lexical checks), ``emitter`` (generated per-map code),
+``execute`` (passes, hash joins, record-atomic output) and ``lineage`` (record IRIs).
 
 Usage::
 
@@ -22,7 +23,26 @@ Usage::
 
 Locators in errors and lineage: CSV ``row N`` counts CSV records with the header as row 1 (so the first
 data record is row 2, as a spreadsheet shows it); JSON ``$.items[3]`` (0-based, JSONPath); JSON Lines
-``line N`` (1-based); XML ``{iterator}[n]`` (1-based, XPath). In-memory records: ``record N`` (1-based).
+``line N`` (1-based); XML ``({iterator})[n]`` — the n-th node (1-based, document order) the iterator
+selects, an XPath that selects exactly that record (``/a/b[2]`` without the parentheses would mean "every
+b that is the second b of its parent"). In-memory records: ``record N`` (1-based).
+
+XPath references are evaluated with the record as context node and also bound to ``$record``, so a
+reference can look up other elements by the record's own values, e.g. QIF's id references:
+``/qif:QIFDocument/qif:Characteristics/qif:CharacteristicNominals/*[@id = $record/qif:CharacteristicNominalId]``
+(inside a predicate the context node is the candidate, so only ``$record`` still names the record). A
+number result is written as XPath ``string()`` does, with at most 15 significant digits and never in
+exponent form; NaN (arithmetic on an absent element) is no value, like an absent element.
+
+Lineage (``lineage_system`` set): each subject gets ``tl:sourceRecord`` to
+``https://w3id.org/threadline/id/record/{system}/{fileName}/{mapName}/{sourceKey}``; ``mapName`` (the
+triples map's local name) keeps two maps that share a key in one file from sharing a record node, so a
+record node carries one ``tl:locator`` (see ``lineage``).
+
+``run.stats.triples`` counts the N-Quads lines yielded, lineage lines included. One record never yields
+the same line twice (its output is de-duplicated when two maps or repeated values could repeat a line);
+the same line from two different records is yielded (and counted) once per record, and the store keeps
+one copy.
 
 XML with a default namespace (B2MML): XPath 1.0 cannot match default-namespace elements without a prefix,
 so declare one in the mapping — a Turtle ``@prefix b2mml: <http://www.mesa.org/xml/B2MML>`` (every

@@ -16,15 +16,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from threadline.errors import MappingError, SourceError
+from threadline.mapping.csv_source import CsvSource
 from threadline.mapping.emitter import Emitter, build_emitter, can_generate
+from threadline.mapping.json_source import JsonLinesSource, JsonSource
+from threadline.mapping.lineage import Lineage, lineage_writer, map_labels
 from threadline.mapping.model import LogicalSource, MappingDocument, RefObjectMap, TermMap, TriplesMap
-from threadline.mapping.nquads import RDF_TYPE, escape_literal, iri_safe
-from threadline.mapping.sources import SOURCES, CsvSource, JsonSource, RecordError, Source
+from threadline.mapping.nquads import RDF_TYPE
+from threadline.mapping.sources import RecordError, Source
 from threadline.mapping.terms import TermCompiler
+from threadline.mapping.xml_source import XmlSource
 
-TL = "https://w3id.org/threadline/ontology#"
-RECORD_BASE = "https://w3id.org/threadline/id/record/"
 _CHUNK = 2048
+SOURCES: dict[str, type[Source]] = {
+    "csv": CsvSource,
+    "jsonpath": JsonSource,
+    "jsonl": JsonLinesSource,
+    "xpath": XmlSource,
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,9 @@ class _Plan:
     const_graph_suffixes: list[str] | None = field(default=None)
     fast: Emitter | None = None
     emitted: bool = False
+    lineage: Lineage | None = None
+    # True when one record can never make the same line twice through this map (see _dup_free)
+    dup_free: bool = False
 
 
 def _references(tm: TermMap | None) -> list[str]:
@@ -113,6 +124,7 @@ class Run:
         self.rejects: list[Reject] = []
         self._by_name = {tm.name: tm for tm in document.triples_maps}
         self._indexes: dict[tuple[object, ...], dict[tuple[str, ...], list[str]]] = {}
+        self._labels = map_labels(document.triples_maps)
         self._iter: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -177,6 +189,7 @@ class Run:
                 preds = [p for f in compiled.predicates for p in f(None)]
                 fast_poms.append((preds, objects, compiled.const_suffixes or [" .\n"]))
             plan.fast = build_emitter(tmap, single_subject, plan.const_graph_suffixes, fast_poms)
+            plan.dup_free = _dup_free(tmap, fast_poms)
         return plan
 
     def _join(
@@ -262,8 +275,12 @@ class Run:
         plans = []
         for tmap in tmaps:
             compiler = TermCompiler(source, self._base(tmap), self.document.natural_types)
-            plans.append(self._compile(tmap, source, compiler))
-        lineage = self._lineage(source) if self.system else None
+            plan = self._compile(tmap, source, compiler)
+            if self.system is not None:
+                plan.lineage = lineage_writer(self.system, source, self._labels[tmap.name], plan.keys)
+            plans.append(plan)
+        # Several maps on one record, or a map that can repeat a line, need the record's lines de-duplicated.
+        dedupe = len(plans) > 1 or not plans[0].dup_free
         chunk: list[str] = []
         emit = chunk.append
         stats = self.stats
@@ -277,19 +294,25 @@ class Run:
                     raise rec
                 for plan in plans:
                     if not plan.emitted:
-                        plan.emitted = self._probe(plan, rec, position, emit, lineage, chunk)
+                        plan.emitted = self._probe(plan, rec, position, emit, chunk)
                         continue
+                    lineage = plan.lineage
                     if plan.fast is not None:
                         subject = plan.fast(rec, emit)
                         if subject is not None and lineage is not None:
-                            lineage(plan, rec, position, [subject], emit)
+                            lineage(rec, position, [subject], emit)
                         continue
                     subjects = plan.subject(rec)
                     if not subjects:
                         continue
                     self._emit(plan, rec, subjects, emit)
                     if lineage is not None:
-                        lineage(plan, rec, position, subjects, emit)
+                        lineage(rec, position, subjects, emit)
+                if dedupe and len(chunk) - mark > 1:
+                    block = chunk[mark:]
+                    unique = dict.fromkeys(block)
+                    if len(unique) != len(block):
+                        chunk[mark:] = unique
             except RecordError as exc:
                 error = self._error(source, position, exc)
                 if not skip:
@@ -307,15 +330,15 @@ class Run:
         if stats.records > records_before:
             self._check_dead_maps(source, plans)
 
-    def _probe(self, plan: _Plan, rec: Any, position: Any, emit: Any, lineage: Any, chunk: list[str]) -> bool:
+    def _probe(self, plan: _Plan, rec: Any, position: Any, emit: Any, chunk: list[str]) -> bool:
         """Run one record through a map that has not produced a triple yet; True once it has."""
         before = len(chunk)
         subjects = plan.subject(rec)
         if subjects:
             self._emit(plan, rec, subjects, emit)
         produced = len(chunk) > before
-        if subjects and lineage is not None:
-            lineage(plan, rec, position, subjects, emit)
+        if subjects and plan.lineage is not None:
+            plan.lineage(rec, position, subjects, emit)
         return produced
 
     def _check_dead_maps(self, source: Source, plans: list[_Plan]) -> None:
@@ -366,31 +389,6 @@ class Run:
                             for g in suffixes:
                                 emit(head + o + g)
 
-    def _lineage(self, source: Source) -> Callable[..., None]:
-        system = self.system or ""
-        file_name = Path(source.file_name).name if isinstance(source.target, Path) else source.file_name
-        prefix = f"{RECORD_BASE}{iri_safe(system)}/{iri_safe(file_name)}/"
-        source_record = f"<{TL}sourceRecord>"
-        static = (
-            f" {RDF_TYPE} <{TL}SourceRecord>",
-            f" <{TL}inFile> {escape_literal(file_name)}",
-            f" <{TL}sourceSystem> {escape_literal(system)}",
-        )
-
-        def lineage(plan: _Plan, rec: Any, position: Any, subjects: list[str], emit: Callable[[str], None]) -> None:
-            keys = plan.keys(rec)
-            locator = source.locator(position)
-            key = "/".join(keys) if keys else locator
-            record = "<" + prefix + ("/".join(iri_safe(k) for k in keys) if keys else iri_safe(locator)) + ">"
-            for s in subjects:
-                emit(f"{s} {source_record} {record} .\n")
-            for line in static:
-                emit(record + line + " .\n")
-            emit(f"{record} <{TL}locator> {escape_literal(locator)} .\n")
-            emit(f"{record} <{TL}sourceKey> {escape_literal(key)} .\n")
-
-        return lineage
-
 
 def _suffixes(graph_terms: list[list[str]]) -> list[str]:
     """Line endings for a triple given its graph terms (``""`` is the default graph)."""
@@ -398,3 +396,23 @@ def _suffixes(graph_terms: list[list[str]]) -> list[str]:
     if not terms:
         return [" .\n"]
     return [f" {t} .\n" if t else " .\n" for t in terms]
+
+
+def _dup_free(tmap: TriplesMap, fast_poms: list[tuple[list[str], list[tuple[bool, Any]], list[str]]]) -> bool:
+    """One subject, single-valued objects and no (predicate, graph) pair twice: no line can repeat.
+
+    Checked once per map so the common flat CSV / JSON case skips the per-record de-duplication.
+    """
+    if tmap.classes and any(p == RDF_TYPE for preds, _, _ in fast_poms for p in preds):
+        return False
+    seen: set[tuple[str, str]] = set()
+    for preds, objects, suffixes in fast_poms:
+        for single, _fn in objects:
+            if not single:
+                return False
+            for p in preds:
+                for g in suffixes:
+                    if (p, g) in seen:
+                        return False
+                    seen.add((p, g))
+    return True

@@ -89,6 +89,7 @@ class TriplesMap:
     subject_graphs: tuple[TermMap, ...] = ()
     poms: list[PredicateObjectMap] = field(default_factory=list)
     base_iri: str | None = None
+    label: str | None = None  # short stable name for lineage record IRIs; None for blank-node triples maps
 
 
 @dataclass

@@ -122,6 +122,7 @@ class _Reader:
             subject_graphs=graphs,
             poms=poms,
             base_iri=str(base) if base is not None else None,
+            label=(_local(node) or None) if isinstance(node, URIRef) else None,
         )
 
     def graph_maps(self, node: object, owner: object) -> tuple[TermMap, ...]:
@@ -259,7 +260,8 @@ class _Reader:
         formulation = None
         if formulation_node is not None:
             name = _local(formulation_node)
-            if isinstance(formulation_node, BNode):
+            # A blank node or a named node (``<#x> a rml:XPathReferenceFormulation``) described in the document.
+            if (formulation_node, None, None) in self.g:
                 kinds = [_local(t) for t in self.g.objects(formulation_node, RDF.type)]
                 name = next((k for k in kinds if k in _FORMULATIONS), name)
                 for ns_node in self.objects(formulation_node, "namespace"):

@@ -130,8 +130,8 @@ class _Reader:
                 options["delimiter"] = str(raw["delimiter"])
             if "encoding" in raw:
                 options["encoding"] = str(raw["encoding"]).lower()
-            if "null" in raw:
-                nulls = raw["null"]
+            if "null" in raw or None in raw:  # an unquoted ``null:`` key is YAML's null, not the string
+                nulls = raw["null"] if "null" in raw else raw[None]
                 options["nulls"] = tuple(str(n) for n in (nulls if isinstance(nulls, list) else [nulls]))
         else:
             raise self.fail(where, f"bad source {raw!r}")
@@ -195,6 +195,7 @@ class _Reader:
                     subject_graphs=graphs,
                     poms=poms,
                     base_iri=None,
+                    label=name if i == 0 else f"{name}-{i}",
                 )
             )
         return maps

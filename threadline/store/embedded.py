@@ -133,8 +133,10 @@ class EmbeddedStore(Store):
         self._store.optimize()
 
     def close(self) -> None:
-        if self.path is not None:
+        """Flush and release the on-disk store's lock, so another process may open it."""
+        if self.path is not None and getattr(self, "_store", None) is not None:
             self._store.flush()
+            self._store = None  # type: ignore[assignment]  # pyoxigraph closes the database when freed
 
 
 def _rehome(source: Path | bytes, rdf_format: ox.RdfFormat, graph: ox.NamedNode | None) -> bytes:
