@@ -109,7 +109,7 @@ IngestActivity -:
     sourceSystem string, tripleCount integer, recordCount integer, rejectedCount integer, targetGraph -
 SourceFile -: fileName string, sha256 string, byteSize integer
 MappingFile -: fileName string, sha256 string, byteSize integer
-SourceRecord record/{system}/{fileName}/{sourceKey}:
+SourceRecord record/{system}/{fileName}/{mapName}/{sourceKey}:
     inFile string, locator string, sourceKey string, sourceSystem string
 # added beyond the contract for the B2MML pack (ingest/b2mml/README.md, "Ontology terms needed")
 SegmentRequirement segment/{requestId}/{segmentKey}:
