@@ -47,8 +47,43 @@ def test_stats_dump_and_backup(tmp_path: Path) -> None:
 
     backed = runner.invoke(main, ["backup", "--store", url, "--to", str(tmp_path / "backups")])
     assert backed.exit_code == 0, backed.output
-    (backup_dir,) = (tmp_path / "backups").iterdir()
-    assert EmbeddedStore(backup_dir).digest() == EmbeddedStore(Path(url)).digest()
+    (backup_dir,) = (p for p in (tmp_path / "backups").iterdir() if p.is_dir())
+    original = EmbeddedStore(Path(url)).digest()
+    assert EmbeddedStore(backup_dir).digest() == original
+
+
+def test_backup_and_verified_restore(tmp_path: Path) -> None:
+    url = _store_with_data(tmp_path / "store")
+    runner = CliRunner()
+    assert runner.invoke(main, ["backup", "--store", url, "--to", str(tmp_path / "backups")]).exit_code == 0
+    (backup_dir,) = (p for p in (tmp_path / "backups").iterdir() if p.is_dir())
+    restored = tmp_path / "restored"
+    result = runner.invoke(main, ["restore", str(backup_dir), "--store", str(restored)])
+    assert result.exit_code == 0, result.output
+    assert EmbeddedStore(restored).digest() == EmbeddedStore(Path(url)).digest()
+    # a non-empty target needs --force
+    again = runner.invoke(main, ["restore", str(backup_dir), "--store", str(restored)])
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_restore_refuses_a_tampered_backup(tmp_path: Path) -> None:
+    import json
+
+    from threadline.errors import StoreError
+    from threadline.store.backup import make_backup, restore, sidecar
+
+    store = open_store("memory:")
+    store.load(DATA)
+    path, _ = make_backup(store, tmp_path / "backups")
+    assert path.suffix == ".nq"
+    meta = json.loads(sidecar(path).read_text())
+    path.write_bytes(path.read_bytes().replace(b"SN-1", b"SN-X"))
+    import pytest
+
+    with pytest.raises(StoreError, match="differs"):
+        restore(path, tmp_path / "restored")
+    assert not (tmp_path / "restored").exists()
+    assert meta["quads"] == 1
 
 
 def test_errors_exit_2_with_one_clear_line(tmp_path: Path) -> None:

@@ -33,7 +33,9 @@ def _data(store: EmbeddedStore) -> frozenset[str]:
 def _consistent(store: EmbeddedStore) -> tuple[int, int]:
     """Every batch graph is in the catalog and vice versa; returns (committed batches, activities)."""
     graphs = {g for g in store.graphs() if g.startswith(BATCH_GRAPH_PREFIX)}
-    catalog = set(store.select(f"SELECT ?g WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g a <{TL}BatchGraph> }} }}").values("g"))
+    catalog = set(
+        store.select(f"SELECT ?g WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g a <{TL}BatchGraph> }} }}").values("g")
+    )
     assert graphs == catalog, f"batch graphs {graphs ^ catalog} are not matched by the catalog"
     activities = store.select(
         f"SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE {{ GRAPH <{PROVENANCE_GRAPH}> {{ ?a a <{TL}IngestActivity> }} }}"

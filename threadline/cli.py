@@ -302,10 +302,32 @@ def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None
 )
 @_fail_cleanly
 def backup(store_url: str | None, target: Path | None) -> None:
-    """Write a consistent copy of the store (safe while the service runs)."""
+    """Write a consistent, verified copy of the store (safe while the service runs)."""
+    from threadline.store.backup import make_backup
+
     store = _open(store_url)
-    path = store.backup(target or Settings().var_dir / "backups")
-    err.print(f"backup written to {path}")
+    path, digest = make_backup(store, target or Settings().var_dir / "backups")
+    err.print(f"backup written to {path} (digest {digest[:16]}…, recorded in {path.name}.json)")
+
+
+@main.command()
+@click.argument("backup_path", metavar="BACKUP", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="On-disk store folder to rebuild (default: THREADLINE_STORE).",
+)
+@click.option("--force", is_flag=True, help="Replace a non-empty store (stop the service first).")
+@_fail_cleanly
+def restore(backup_path: Path, store_path: Path | None, force: bool) -> None:
+    """Rebuild an on-disk store from BACKUP and verify it holds exactly what was backed up."""
+    from threadline.store.backup import restore as restore_backup
+
+    target = store_path or Path(Settings().store.removeprefix("oxigraph:"))
+    digest = restore_backup(backup_path, target, force=force)
+    err.print(f"restored {backup_path} to {target}; digest verified ({digest[:16]}…)")
 
 
 @main.group()
