@@ -18,9 +18,16 @@ def install(settings: Settings) -> None:
         hooks.unregister(hook)
     _installed.clear()
     if settings.validation_gate:
-        from threadline.shacl.incremental import make_gate
+        from threadline.shacl.gate import LoadGate
         from threadline.shacl.service import shapes_dir
         from threadline.shacl.shapes import load_profile
 
-        gate = make_gate(lambda profile: load_profile(shapes_dir(settings), profile), settings.validation_gate)
-        _installed.append(hooks.before_commit(gate))
+        gate = LoadGate(lambda profile: load_profile(shapes_dir(settings), profile), settings.validation_gate)
+        _installed.extend(gate.install())
+
+
+def uninstall() -> None:
+    """Remove every hook ``install`` registered (tests that built an app with a gate clean up with this)."""
+    for hook in _installed:
+        hooks.unregister(hook)
+    _installed.clear()

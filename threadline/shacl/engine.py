@@ -7,6 +7,10 @@ shape, where the nested shape's focus nodes are given as a SPARQL pattern (the e
 nodes), so blank nodes never have to be named in a query. A shape it cannot compile (non-Core constraints,
 recursive shapes) is validated by pyshacl instead, on a copy of the shapes graph in which only those shapes
 keep their targets; ``Outcome.fallback`` says which and why.
+
+``default_graphs`` chooses the state validated: every query (and the pyshacl fallback's copy) sees just the
+merge of those graphs, so the load gate can check the thread as a staged load would leave it, or as it was
+before, without writing anything.
 """
 
 from __future__ import annotations
@@ -62,8 +66,10 @@ class NativeEngine:
 
     name = "native"
 
-    def __init__(self, store: Store, shapes: Shapes, *, fallback: bool = True) -> None:
+    def __init__(self, store: Store, shapes: Shapes, *, fallback: bool = True,
+                 default_graphs: list[str] | None = None) -> None:
         self.store = store
+        self.default_graphs = default_graphs
         self.shapes = shapes
         self.graph = shapes.graph
         self.allow_fallback = fallback
@@ -71,8 +77,9 @@ class NativeEngine:
         self.queries = 0
 
     # -- public ------------------------------------------------------------------------------------
-    def validate(self, restrict: dict[Node, list[Node]] | None = None) -> Outcome:
-        """Validate every targeted shape; ``restrict`` limits some shapes' focus nodes (incremental runs)."""
+    def validate(self, restrict: dict[Node, list[Node] | None] | None = None) -> Outcome:
+        """Validate every targeted shape; with ``restrict`` only its shapes, each limited to the listed focus
+        nodes, or to all of its focus nodes for ``None`` (incremental runs)."""
         started = time.perf_counter()
         self.closure.cache_clear()
         outcome = Outcome(engine=self.name)
@@ -89,7 +96,7 @@ class NativeEngine:
                 continue
             if focus is None:
                 continue
-            if restrict is not None:
+            if restrict is not None and restrict[shape] is not None:
                 nodes = restrict[shape]
                 if not nodes:
                     continue
@@ -98,7 +105,8 @@ class NativeEngine:
         if fallback:
             if not self.allow_fallback:
                 raise NotCompilable("; ".join(f"{s}: {r}" for s, r in outcome.fallback.items()))
-            outcome.results += pyshacl_results(store_graph(self.store), self.shapes, only=fallback)
+            data = store_graph(self.store, self.default_graphs)
+            outcome.results += pyshacl_results(data, self.shapes, only=fallback)
         outcome.results.sort(key=Result.key)
         outcome.seconds = time.perf_counter() - started
         return outcome
@@ -132,7 +140,7 @@ class NativeEngine:
     def select(self, query: str) -> list[tuple]:
         self.queries += 1
         try:
-            return self.store.select(query).rows
+            return self.store.select(query, default_graphs=self.default_graphs).rows
         except StoreError as exc:
             raise StoreError(f"{exc}\nin compiled query:\n{query}") from exc
 
@@ -285,11 +293,16 @@ class NativeEngine:
         return out
 
 
-def store_graph(store: Store) -> Graph:
-    """The store's union graph in rdflib (what users of pyshacl do: dump, parse, validate)."""
+def store_graph(store: Store, graphs: list[str] | None = None) -> Graph:
+    """The store's union graph (or the merge of ``graphs``) in rdflib: what users of pyshacl do — dump,
+    parse, validate."""
     buffer = io.BytesIO()
-    store.dump(buffer, ox.RdfFormat.N_QUADS)
-    return nquads_graph(buffer.getvalue())
+    if graphs is None:
+        store.dump(buffer, ox.RdfFormat.N_QUADS)
+        return nquads_graph(buffer.getvalue())
+    for graph in graphs:
+        store.dump(buffer, ox.RdfFormat.N_TRIPLES, graph=graph)
+    return nquads_graph(buffer.getvalue(), ox.RdfFormat.N_TRIPLES)
 
 
 def nquads_graph(data: bytes, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> Graph:

@@ -1,51 +1,75 @@
-"""Validate only what a load can affect, and the load gate that runs it before every commit.
+"""Validate only what a change can affect: the seeds a change plants and the focus nodes they reach.
 
-Soundness: a result of a Core shape about focus node F depends only on triples reachable from F by the
-shape's paths (forward or inverse, through nested ``sh:node``/``sh:property``/``sh:qualifiedValueShape``/logical
-members), plus F's class membership. So a change to triple (s, p, o) can only alter results of focus nodes
-within ``depth`` hops of s or o in the undirected graph, where ``depth`` is the longest chain of path steps in
-the shape tree. New or removed ``rdf:type`` triples put their subject into the changed set, which covers
-class targets whose membership changed. Shapes whose reach is unbounded (``*``/``+`` paths, recursion) or not
-analysable (SPARQL constraints) are re-validated in full. The property test checks incremental == full.
+Soundness. A SHACL Core result about focus node F is a function of F's class membership (targets) and of the
+triples met when following the shape's paths from F — forward steps ``p`` and inverse steps ``^p``, through
+nested ``sh:node``/``sh:property``/``sh:qualifiedValueShape``/logical members — plus, at each node N met, triples
+*about* N (its ``rdf:type`` for ``sh:class``, its properties for ``sh:equals``/``sh:lessThan``/``sh:closed``).
+Every one of those triples (s, p, o) is read either while standing on s (forward step, type, comparison,
+closed) or, for an inverse step ``^p``, while standing on o. So when the data changes by a set of triples,
+F's result can change only if F reaches a *seed* — the subject of a changed triple, or its object when ``p`` is
+used inversely or by ``sh:targetObjectsOf`` — by at most ``depth`` path steps, where ``depth`` is the longest
+chain of path steps in the shape tree. Walking backwards from the seeds over exactly those directed steps
+(``?x p seed`` for a forward step, ``seed p ?x`` for an inverse one), ``depth`` times, finds every such F; the
+shape is then re-validated on those nodes only, which gives the full run's results for them, while every
+other focus node's results are unchanged. The walk runs over the union of the states before and after, so a
+path that the change cuts is followed as well as one it creates. Where this argument does not hold — ``*``/``+``
+paths, recursive shapes, SPARQL constraints, a change to ``rdfs:subClassOf`` (class targets and ``sh:class``
+shift for whole classes), blank nodes (they cannot be named in a query), or a reach too large to be worth
+restricting — the shape is validated in full. ``tests/test_shacl_incremental.py`` checks incremental == full
+on random changes.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
-import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal
+from rdflib import RDFS, BNode, Graph, URIRef
 from rdflib.term import Node
 
-from threadline.errors import IngestError
 from threadline.shacl.compiler import items
 from threadline.shacl.engine import NativeEngine, target_shapes
-from threadline.shacl.model import SH, Outcome, Result, to_rdflib
+from threadline.shacl.model import SH, Outcome, Result, to_rdflib, to_sparql
 from threadline.shacl.shapes import Shapes
 from threadline.store import Store
 
-if TYPE_CHECKING:
-    from threadline.ingest.provenance import Activity
-
 UNBOUNDED = 10**6
+MAX_RESTRICTED = 20_000  # more focus nodes than this: a full run of the shape is cheaper than VALUES
+CHUNK = 2_000
 
 
-def reach(graph: Graph, shape: Node, stack: tuple[Node, ...] = ()) -> int:
-    """Longest number of path steps a result of ``shape`` can look through (UNBOUNDED if unknown)."""
+@dataclass
+class Scope:
+    """What a shapes graph's results can depend on: directed path steps and per-shape depth."""
+
+    forward: set[URIRef] = field(default_factory=set)
+    inverse: set[URIRef] = field(default_factory=set)
+    objects: set[URIRef] = field(default_factory=set)  # sh:targetObjectsOf predicates
+    depth: dict[Node, int] = field(default_factory=dict)  # target shape -> path steps (UNBOUNDED: full run)
+
+    @property
+    def object_predicates(self) -> set[URIRef]:
+        """Predicates whose triples also plant their object as a seed."""
+        return self.inverse | self.objects
+
+
+def scope(graph: Graph) -> Scope:
+    out = Scope()
+    for shape in target_shapes(graph):
+        out.depth[shape] = _steps(graph, shape, (), out)
+        out.objects.update(p for p in graph.objects(shape, SH.targetObjectsOf) if isinstance(p, URIRef))
+    return out
+
+
+def _steps(graph: Graph, shape: Node, stack: tuple[Node, ...], out: Scope) -> int:
+    """Longest chain of path steps below ``shape``, collecting the steps; UNBOUNDED if not analysable."""
     if shape in stack or (shape, SH.sparql, None) in graph:
         return UNBOUNDED
-    own = _path_len(graph, graph.value(shape, SH.path)) if graph.value(shape, SH.path) is not None else 0
-    extra = 1 if any((shape, p, None) in graph for p in (SH.equals, SH.disjoint, SH.lessThan,
-                                                          SH.lessThanOrEquals, SH.closed)) else 0
-    if (shape, SH["class"], None) in graph or (shape, SH.hasValue, None) in graph:
-        extra = max(extra, 1)
+    path = graph.value(shape, SH.path)
+    own = 0 if path is None else _path(graph, path, False, out)
     nested = 0
     for child in _children(graph, shape):
-        nested = max(nested, reach(graph, child, (*stack, shape)))
-    return min(UNBOUNDED, own + max(extra, nested))
+        nested = max(nested, _steps(graph, child, (*stack, shape), out))
+    return min(UNBOUNDED, own + nested)
 
 
 def _children(graph: Graph, shape: Node) -> list[Node]:
@@ -58,159 +82,136 @@ def _children(graph: Graph, shape: Node) -> list[Node]:
     return out
 
 
-def _path_len(graph: Graph, path: Node) -> int:
-    if not isinstance(path, BNode):
+def _path(graph: Graph, path: Node, inverted: bool, out: Scope) -> int:
+    """Number of steps of a SHACL path (UNBOUNDED for * and +), recording each directed predicate."""
+    if isinstance(path, URIRef):
+        (out.inverse if inverted else out.forward).add(path)
         return 1
     if graph.value(path, SH.zeroOrMorePath) is not None or graph.value(path, SH.oneOrMorePath) is not None:
         return UNBOUNDED
-    seq = items(graph, path) if (path, None, None) in graph and graph.value(path, SH.inversePath) is None \
-        and graph.value(path, SH.alternativePath) is None and graph.value(path, SH.zeroOrOnePath) is None else []
-    if seq:
-        return sum(_path_len(graph, m) for m in seq)
-    for p in (SH.inversePath, SH.zeroOrOnePath):
-        inner = graph.value(path, p)
-        if inner is not None:
-            return _path_len(graph, inner)
+    inner = graph.value(path, SH.inversePath)
+    if inner is not None:
+        return _path(graph, inner, not inverted, out)
+    inner = graph.value(path, SH.zeroOrOnePath)
+    if inner is not None:
+        return _path(graph, inner, inverted, out)
     alternatives = graph.value(path, SH.alternativePath)
     if alternatives is not None:
-        return max(_path_len(graph, m) for m in items(graph, alternatives))
-    return 1
+        return max((_path(graph, m, inverted, out) for m in items(graph, alternatives)), default=0)
+    members = items(graph, path)
+    if not members:
+        return UNBOUNDED
+    return min(UNBOUNDED, sum(_path(graph, m, inverted, out) for m in members))
 
 
-def neighbourhood(store: Store, seeds: set[Node], depth: int) -> set[Node]:
-    """Nodes within ``depth`` undirected hops of ``seeds`` (IRIs and literals; blank nodes stop the walk)."""
-    seen = {s for s in seeds if not isinstance(s, BNode)}
-    frontier = set(seen)
+@dataclass
+class Change:
+    """The seeds a change plants, and whether it touched the class hierarchy."""
+
+    seeds: set[Node] = field(default_factory=set)
+    schema: bool = False
+
+
+def diff_seeds(store: Store, graphs: list[str], against: list[str], object_predicates: set[URIRef],
+               change: Change | None = None) -> Change:
+    """Seeds of the triples in ``graphs`` that the state ``against`` does not hold (added, or removed when
+    ``graphs`` are retired and ``against`` is the state after)."""
+    change = change or Change()
+    missing = "FILTER NOT EXISTS { ?s ?p ?o }"
+    for graph in graphs:
+        g = f"<{graph}>"
+        rows = store.select(f"SELECT DISTINCT ?s WHERE {{ GRAPH {g} {{ ?s ?p ?o }} {missing} }}",
+                            default_graphs=against).rows
+        change.seeds.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]
+        if object_predicates:
+            values = " ".join(to_sparql(p) for p in sorted(object_predicates))
+            rows = store.select(f"SELECT DISTINCT ?o WHERE {{ VALUES ?p {{ {values} }} GRAPH {g} {{ ?s ?p ?o }} "
+                                f"{missing} }}", default_graphs=against).rows
+            change.seeds.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]
+        if store.ask(f"ASK {{ GRAPH {g} {{ ?s <{RDFS.subClassOf}> ?o }} FILTER NOT EXISTS "
+                     f"{{ ?s <{RDFS.subClassOf}> ?o }} }}", default_graphs=against):
+            change.schema = True
+    return change
+
+
+def load_change(store: Store, before: list[str], after: list[str], object_predicates: set[URIRef]) -> Change:
+    """The change from state ``before`` to state ``after`` (both lists of graphs): added and removed triples."""
+    added = [g for g in after if g not in set(before)]
+    removed = [g for g in before if g not in set(after)]
+    change = diff_seeds(store, added, before, object_predicates)
+    return diff_seeds(store, removed, after, object_predicates, change)
+
+
+def backwards(store: Store, seeds: set[Node], depth: int, out: Scope, view: list[str] | None,
+              limit: int = MAX_RESTRICTED) -> set[Node] | None:
+    """Every node that reaches a seed by at most ``depth`` of the scope's steps; None when a blank node is
+    met or the set grows past ``limit`` (validate in full instead)."""
+    if any(isinstance(s, BNode) for s in seeds):
+        return None
+    seen = set(seeds)
+    frontier = set(seeds)
+    fwd = " ".join(to_sparql(p) for p in sorted(out.forward))
+    inv = " ".join(to_sparql(p) for p in sorted(out.inverse))
+    branches = ([f"{{ VALUES ?p {{ {fwd} }} ?x ?p ?n }}"] if fwd else []) + (
+        [f"{{ VALUES ?p {{ {inv} }} ?n ?p ?x }}"] if inv else [])
+    if not branches:
+        return seen
     for _ in range(depth):
-        named = [n for n in frontier if not isinstance(n, Literal | BNode)]
-        if not named:
+        if not frontier:
             break
         found: set[Node] = set()
-        for start in range(0, len(named), 2000):
-            chunk = " ".join(f"<{n}>" for n in named[start:start + 2000])
-            rows = store.select(f"SELECT DISTINCT ?n WHERE {{ VALUES ?x {{ {chunk} }} {{ ?x ?p ?n }} UNION "
-                                f"{{ ?n ?p ?x }} FILTER(!isBlank(?n)) }}").rows
+        ordered = sorted(frontier, key=str)
+        for start in range(0, len(ordered), CHUNK):
+            chunk = " ".join(to_sparql(n) for n in ordered[start:start + CHUNK])
+            rows = store.select(f"SELECT DISTINCT ?x WHERE {{ VALUES ?n {{ {chunk} }} {' UNION '.join(branches)} }}",
+                                default_graphs=view).rows
             found.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]
+        if any(isinstance(n, BNode) for n in found):
+            return None
         frontier = found - seen
         seen |= frontier
+        if len(seen) > limit:
+            return None
     return seen
 
 
-def validate_changes(store: Store, shapes: Shapes, changed: set[Node]) -> Outcome:
-    """Results for every focus node the changed nodes can affect (equal to a full run's on those nodes)."""
+def validate_change(store: Store, shapes: Shapes, change: Change, *, view: list[str] | None,
+                    walk: list[str] | None = None, scoped: Scope | None = None) -> Outcome:
+    """Every result, in state ``view``, of the focus nodes ``change`` can affect: equal to a full run's
+    results on those nodes. ``walk`` is the state the backward walk follows (before ∪ after)."""
     graph = shapes.graph
-    restrict: dict[Node, list[Node]] = {}
-    full: list[Node] = []
-    by_depth: dict[int, set[Node]] = {}
-    for shape in target_shapes(graph):
-        depth = reach(graph, shape)
-        if depth >= UNBOUNDED or any(isinstance(n, BNode) for n in changed):
-            full.append(shape)
+    scoped = scoped or scope(graph)
+    restrict: dict[Node, list[Node] | None] = {}
+    reached: dict[int, set[Node] | None] = {}
+    for shape, depth in scoped.depth.items():
+        if depth >= UNBOUNDED or change.schema:
+            restrict[shape] = None
             continue
-        if depth not in by_depth:
-            by_depth[depth] = neighbourhood(store, changed, depth)
-        restrict[shape] = sorted(by_depth[depth], key=str)
-    engine = NativeEngine(store, shapes)
-    outcome = engine.validate(restrict) if restrict else Outcome()
-    if full:
-        full_run = engine.validate()
-        outcome.results += [r for r in full_run.results if r.shape in set(full)]
+        if depth not in reached:
+            reached[depth] = backwards(store, change.seeds, depth, scoped, walk if walk is not None else view)
+        nodes = reached[depth]
+        restrict[shape] = None if nodes is None else sorted((n for n in nodes if not isinstance(n, BNode)), key=str)
+    outcome = NativeEngine(store, shapes, default_graphs=view).validate(restrict)
     outcome.results.sort(key=Result.key)
     return outcome
 
 
-def changed_nodes(store: Store, graphs: list[str]) -> set[Node]:
-    """Subjects and objects of the triples in ``graphs`` (a load's staged batches)."""
-    nodes: set[Node] = set()
-    for graph in graphs:
-        rows = store.select(f"SELECT DISTINCT ?n WHERE {{ GRAPH <{graph}> {{ {{ ?n ?p ?o }} UNION {{ ?s ?p ?n }} }} }}")
-        nodes.update(to_rdflib(r[0]) for r in rows.rows)  # type: ignore[misc]
-    return nodes
+def affected_results(store: Store, shapes: Shapes, before: list[str], after: list[str], *,
+                     both: bool = False) -> tuple[Outcome, Outcome]:
+    """Results of the focus nodes a change from ``before`` to ``after`` can affect, in both states (the
+    state before is skipped when the state after has no result, unless ``both``: nothing can be new)."""
+    scoped = scope(shapes.graph)
+    change = load_change(store, before, after, scoped.object_predicates)
+    walk = sorted(set(before) | set(after))
+    new = validate_change(store, shapes, change, view=after, walk=walk, scoped=scoped)
+    if not new.results and not both:
+        return new, Outcome(engine=new.engine)
+    old = validate_change(store, shapes, change, view=before, walk=walk, scoped=scoped)
+    return new, old
 
 
-class ValidationRejected(IngestError):
-    """The load gate refused a batch: it introduces violations. ``report`` holds them."""
-
-    def __init__(self, message: str, outcome: Outcome, shapes: Shapes) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-        self.shapes = shapes
-
-
-GateMode = str  # "reject" | "accept-with-report" | "accept"
-
-
-def make_gate(shapes_for: Callable[[str], Shapes], modes: dict[str, GateMode], *,
-              agent: str = "load-gate") -> Callable[[Store, Activity], None]:
-    """A ``before_commit`` hook: validate what the staged batches affect, per profile, and act on it.
-
-    Only violations the load *introduces* count: results already present before the load (the same
-    result on the committed data) do not block it.
-    """
-
-    def gate(store: Store, activity: Activity) -> None:
-        from threadline.shacl.report import store_evidence
-
-        staged = [b.graph for b in activity.batches if not b.skipped]
-        if not staged:
-            return
-        changed = changed_nodes(store, staged)
-        superseded = _superseded(store, activity, staged)
-        changed |= changed_nodes(store, superseded)
-        for profile, mode in sorted(modes.items()):
-            if mode == "accept":
-                continue
-            shapes = shapes_for(profile)
-            with aside(store, superseded):  # the state after the commit: old snapshots retired
-                outcome = validate_changes(store, shapes, changed)
-            violations = [r for r in outcome.results if r.severity == SH.Violation]
-            if mode == "reject" and violations:
-                before = _before(store, shapes, changed, staged)
-                new = [r for r in violations if r.key() not in before]
-                if new:
-                    outcome.results = new
-                    raise ValidationRejected(
-                        f"load rejected by the {profile!r} validation gate: {len(new)} new violation(s), "
-                        f"e.g. {new[0].focus}: {' '.join(str(m) for m in new[0].messages)}", outcome, shapes)
-            elif mode == "accept-with-report":
-                store_evidence(store, outcome, shapes, agent=agent)
-
-    return gate
-
-
-def _before(store: Store, shapes: Shapes, changed: set[Node], staged: list[str]) -> set[tuple]:
-    """Keys of results the same focus nodes had before the load (staged graphs set aside)."""
-    with aside(store, staged):
-        return {r.key() for r in validate_changes(store, shapes, changed).results}
-
-
-@contextmanager
-def aside(store: Store, graphs: list[str]) -> Iterator[None]:
-    """Hide ``graphs`` from queries for a moment (dump, drop, restore), so the gate can see another state."""
-    saved: dict[str, bytes] = {}
-    for graph in graphs:
-        buffer = io.BytesIO()
-        store.dump(buffer, ox.RdfFormat.N_TRIPLES, graph=graph)
-        saved[graph] = buffer.getvalue()
-        store.drop_graph(graph)
-    try:
-        yield
-    finally:
-        for graph, data in saved.items():
-            if data:
-                store.stage(data, graph, ox.RdfFormat.N_TRIPLES)
-
-
-def _superseded(store: Store, activity: Activity, staged: list[str]) -> list[str]:
-    """Committed graphs a snapshot load will retire (same batch key as a staged batch)."""
-    from threadline.namespaces import CATALOG_GRAPH, TL
-
-    if getattr(activity, "mode", "snapshot") == "delta":
-        return []
-    keys = [b.run.batch_key for b in activity.batches if not b.skipped]
-    if not keys:
-        return []
-    values = " ".join(str(ox.Literal(k)) for k in keys)
-    rows = store.select(f"SELECT DISTINCT ?g WHERE {{ VALUES ?k {{ {values} }} GRAPH <{CATALOG_GRAPH}> "
-                        f"{{ ?g <{TL}batchKey> ?k }} }}").rows
-    return [r[0].value for r in rows if r[0].value not in staged]  # type: ignore[union-attr]
+def introduced(after: Outcome, before: Outcome) -> list[Result]:
+    """Results present after a change and not before (compared as the engines are: focus, path, value,
+    shape, component)."""
+    old = {r.key() for r in before.results}
+    return [r for r in after.results if r.key() not in old]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
-from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from threadline.namespaces import CATALOG_GRAPH, GRAPH, ID
@@ -67,6 +67,7 @@ def report_graph(outcome: Outcome, shapes: Shapes, describe: Describe | None = N
         if annotate:
             for name, value in shapes.annotations(result.shape).items():
                 g.add((node, TL[name], Literal(value)))
+            g.add((result.shape, RDFS.label, Literal(shapes.label(result.shape))))
     return g, report
 
 
@@ -135,8 +136,9 @@ def data_state(store: Store) -> tuple[str, list[tuple[str, str]]]:
 
 
 def evidence_graph(outcome: Outcome, shapes: Shapes, *, agent: str, store: Store | None,
-                   describe: Describe | None = None) -> tuple[Graph, Evidence]:
-    """The report plus its PROV description, ready to store in its own named graph."""
+                   describe: Describe | None = None, informed_by: str | None = None) -> tuple[Graph, Evidence]:
+    """The report plus its PROV description, ready to store in its own named graph; ``informed_by`` is the
+    ingest activity a load gate's report is about (its results are the ones that load introduced)."""
     g, report = report_graph(outcome, shapes, describe)
     stamp = datetime.now(UTC).replace(microsecond=0)
     run_id = stamp.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
@@ -162,6 +164,8 @@ def evidence_graph(outcome: Outcome, shapes: Shapes, *, agent: str, store: Store
     g.add((activity, TL.resultCount, Literal(len(outcome.results))))
     if shapes.profile:
         g.add((activity, TL.profile, Literal(shapes.profile)))
+    if informed_by:
+        g.add((activity, PROV.wasInformedBy, URIRef(informed_by)))
     shape_rows = []
     for source in shapes.sources:
         entity = URIRef(f"{ID}shapes-file/{source.sha256}")
@@ -181,8 +185,10 @@ def evidence_graph(outcome: Outcome, shapes: Shapes, *, agent: str, store: Store
     return g, evidence
 
 
-def store_evidence(store: Store, outcome: Outcome, shapes: Shapes, *, agent: str) -> Evidence:
-    g, evidence = evidence_graph(outcome, shapes, agent=agent, store=store, describe=store_describer(store))
+def store_evidence(store: Store, outcome: Outcome, shapes: Shapes, *, agent: str,
+                   informed_by: str | None = None) -> Evidence:
+    g, evidence = evidence_graph(outcome, shapes, agent=agent, store=store, describe=store_describer(store),
+                                 informed_by=informed_by)
     store.replace_graph(evidence.graph, g.serialize(format="nt", encoding="utf-8"), ox.RdfFormat.N_TRIPLES)
     return evidence
 

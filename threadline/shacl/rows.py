@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from rdflib import URIRef
 from rdflib.term import Node
 
 from threadline.shacl.model import SH, Outcome, Result
@@ -13,7 +14,8 @@ from threadline.store import Store
 
 TL = "https://w3id.org/threadline/ontology#"
 IDENTIFIERS = ("serialNumber", "lotNumber", "ncrNumber", "capaNumber", "receiptNumber", "resultId",
-               "workOrderNumber", "partNumber", "revisionLabel", "certificateNumber", "personId", "changeNumber")
+               "workOrderNumber", "certificateNumber", "changeNumber", "characteristicId", "poNumber", "personId",
+               "supplierId", "equipmentId", "partNumber")
 DEFAULT_TEXT = {
     "MinCount": "A required value is missing.",
     "MaxCount": "There are more values than allowed.",
@@ -54,19 +56,41 @@ def short(term: Node | None) -> str:
     return text
 
 
-def identifiers(store: Store | None, nodes: set[Node]) -> dict[str, tuple[str, str]]:
-    """focus IRI -> (human identifier, class local name), looked up in one query."""
+def identifiers(store: Store | None, nodes: set[Node], default_graphs: list[str] | None = None
+                ) -> dict[str, tuple[str, str]]:
+    """focus IRI -> (human identifier, class local name), looked up in one query per 2000 nodes.
+
+    The identifier is the first of ``IDENTIFIERS`` the object has (serial before lot before NCR number ...);
+    objects without one (revisions, BOM lines, signatures) show the key of their IRI, e.g. ``FC-1000/B``.
+    """
     iris = sorted(str(n) for n in nodes if str(n).startswith("http"))
     if store is None or not iris:
         return {}
-    values = " ".join(f"<{i}>" for i in iris)
-    props = " ".join(f"<{TL}{p}>" for p in IDENTIFIERS)
-    rows = store.select(
-        f"SELECT ?s (SAMPLE(?id) AS ?ident) (SAMPLE(?c) AS ?cls) WHERE {{ VALUES ?s {{ {values} }} "
-        f"OPTIONAL {{ VALUES ?p {{ {props} }} ?s ?p ?id }} OPTIONAL {{ ?s a ?c FILTER(STRSTARTS(STR(?c), \"{TL}\")) }} }} "
-        f"GROUP BY ?s"
-    ).rows
-    return {r[0].value: (r[1].value if r[1] else "", short_iri(r[2].value) if r[2] else "") for r in rows}  # type: ignore[union-attr]
+    rank = {f"{TL}{p}": i for i, p in enumerate(IDENTIFIERS)}
+    props = " ".join(f"<{p}>" for p in rank)
+    found: dict[str, tuple[int, str]] = {}
+    kinds: dict[str, str] = {}
+    for start in range(0, len(iris), 2000):
+        values = " ".join(f"<{i}>" for i in iris[start:start + 2000])
+        result = store.select(
+            f"SELECT DISTINCT ?s ?p ?id ?c WHERE {{ VALUES ?s {{ {values} }} "
+            f"{{ VALUES ?p {{ {props} }} ?s ?p ?id }} UNION {{ ?s a ?c FILTER(STRSTARTS(STR(?c), \"{TL}\")) }} }}",
+            default_graphs=default_graphs,
+        )
+        for s, p, ident, cls in result.rows:
+            if cls is not None:
+                kinds[s.value] = min(kinds.get(s.value, "~"), short_iri(cls.value))  # type: ignore[union-attr]
+            elif p is not None and ident is not None and rank[p.value] < found.get(s.value, (99, ""))[0]:
+                found[s.value] = (rank[p.value], ident.value)  # type: ignore[union-attr]
+    return {i: (found[i][1] if i in found else iri_key(i), kinds.get(i, "")) for i in iris}
+
+
+def iri_key(iri: str) -> str:
+    """``.../id/rev/FC-1000/B`` -> ``FC-1000/B`` (the key the IRI was minted from)."""
+    if "/id/" not in iri:
+        return short(URIRef(iri))
+    _, _, rest = iri.partition("/id/")
+    return unquote(rest.partition("/")[2] or rest)
 
 
 def short_iri(text: str) -> str:
@@ -82,8 +106,10 @@ def link(focus: Node) -> str:
     return "/graphql?query=" + quote(query, safe="")
 
 
-def rows(outcome: Outcome, shapes: Shapes, store: Store | None = None) -> list[Row]:
-    ids = identifiers(store, {r.focus for r in outcome.results})
+def rows(outcome: Outcome, shapes: Shapes, store: Store | None = None,
+         default_graphs: list[str] | None = None) -> list[Row]:
+    """``default_graphs``: the state to look identifiers up in (the gate's view of a staged load)."""
+    ids = identifiers(store, {r.focus for r in outcome.results}, default_graphs)
     out = []
     for result in outcome.results:
         notes = shapes.annotations(result.shape)

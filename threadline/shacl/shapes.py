@@ -59,12 +59,25 @@ class Shapes:
         return out
 
     def label(self, shape: Node) -> str:
+        """rdfs:label or sh:name; a property shape without one borrows its node shape's, plus its path."""
+        own = self._own_label(shape)
+        if own:
+            return own
+        path = self.graph.value(shape, SH.path)
+        step = str(path).rsplit("#", 1)[-1].rsplit("/", 1)[-1] if isinstance(path, URIRef) else ""
+        for parent in self.graph.subjects(SH.property, shape):
+            label = self._own_label(parent)
+            if label:
+                return f"{label} ({step})" if step else label
+        text = str(shape)
+        return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if isinstance(shape, URIRef) else "(anonymous shape)"
+
+    def _own_label(self, shape: Node) -> str:
         for prop in (RDFS.label, SH.name):
             value = self.graph.value(shape, prop)
             if value is not None:
                 return str(value)
-        text = str(shape)
-        return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if isinstance(shape, URIRef) else "(anonymous shape)"
+        return ""
 
     @property
     def digest(self) -> str:
