@@ -16,7 +16,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib import namespace as vocabularies
 from rdflib.namespace import DCTERMS, PROV
 
-from threadline import diagram, ontology
+from threadline import diagram, ontology, ontology_page
 from threadline.errors import ConfigError
 from threadline.ontology import TL
 
@@ -472,7 +472,7 @@ class _Ids(HTMLParser):
 
 
 def test_html_page_lists_every_term_offline() -> None:
-    ontology._page.cache_clear()
+    ontology_page._page.cache_clear()
     page = ontology.ontology_html()
     parser = _Ids()
     parser.feed(page)
