@@ -16,7 +16,6 @@ from typing import Any
 import click
 import pyoxigraph as ox
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from threadline import __version__
@@ -95,8 +94,9 @@ def _prepare_demo(settings: Settings, store_url: str | None, units: int, seed: i
     """Fresh store under var/demo, filled only through the mapping pack, like any plant's exports."""
     import shutil
 
+    from threadline.console import load_with_progress
     from threadline.demo import generate
-    from threadline.ingest import LoadOptions, load_files
+    from threadline.ingest import LoadOptions
 
     root = settings.var_dir / "demo"
     exports = root / "exports"
@@ -107,57 +107,11 @@ def _prepare_demo(settings: Settings, store_url: str | None, units: int, seed: i
     generate(exports, units=units, seed=seed)
     store = _open(url)
     for system in ("plm", "erp", "mes", "qms"):
-        activity = _with_progress(
-            f"loading {system}",
-            lambda progress, system=system: load_files(
-                store,
-                system,
-                [exports / system],
-                ingest_dir=settings.ingest_dir,
-                options=LoadOptions(agent=settings.agent, progress=progress),
-            ),
+        load_with_progress(
+            store, system, [exports / system], ingest_dir=settings.ingest_dir, options=LoadOptions(agent=settings.agent)
         )
-        _print_summary(activity)
     store.close()
     return url
-
-
-def _with_progress(label: str, work: Callable[[Callable[[str, int], None]], Any]) -> Any:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[records]:,} records"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label, total=None, records=0)
-
-        def report(batch: str, records: int) -> None:
-            progress.update(task, description=f"{label}: {batch}", records=records)
-
-        return work(report)
-
-
-def _print_summary(activity: Any) -> None:
-    from threadline.ingest import describe
-
-    table = Table(title=f"load {activity.activity_id} ({activity.system})")
-    for column in ("batch", "records", "triples", "rejected", "seconds", "status"):
-        table.add_column(column, justify="right" if column not in ("batch", "status") else "left")
-    rows = describe(activity)
-    for row in rows:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
-    if len(rows) > 1:
-        table.add_row(
-            "total",
-            *(f"{sum(r[k] for r in rows):,}" for k in ("records", "triples", "rejected")),
-            f"{sum(r['seconds'] for r in rows):.3f}",
-            "",
-        )
-    err.print(table)
-    if activity.reject_file:
-        err.print(f"[yellow]rejected records written to {activity.reject_file}[/]")
 
 
 @main.command()
@@ -191,7 +145,8 @@ def load(
     store_url: str | None,
 ) -> None:
     """Map SYSTEM's export FILES (or folders) with the mapping pack and load them as one batch."""
-    from threadline.ingest import LoadOptions, load_files
+    from threadline.console import load_with_progress
+    from threadline.ingest import LoadOptions
 
     settings = Settings()
     store = _open(store_url)
@@ -202,25 +157,11 @@ def load(
         reject_dir=reject_dir or settings.var_dir / "rejects",
     )
     started = time.perf_counter()
-    activity = _with_progress(
-        f"loading {system}",
-        lambda progress: load_files(
-            store,
-            system,
-            list(files),
-            ingest_dir=settings.ingest_dir,
-            mapping=mapping,
-            options=_with(options, progress),
-        ),
-    )
-    store.close()
-    _print_summary(activity)
+    try:
+        load_with_progress(store, system, list(files), ingest_dir=settings.ingest_dir, options=options, mapping=mapping)
+    finally:
+        store.close()
     err.print(f"done in {time.perf_counter() - started:.1f} s")
-
-
-def _with(options: Any, progress: Callable[[str, int], None]) -> Any:
-    options.progress = progress
-    return options
 
 
 @main.command(name="map")
