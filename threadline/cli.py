@@ -75,7 +75,7 @@ def serve(
     """Serve the store over HTTP (GraphQL, SPARQL, ontology, health)."""
     import uvicorn
 
-    from server import create_app
+    from threadline.app import create_app
 
     settings = Settings()
     if demo:
