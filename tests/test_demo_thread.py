@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, DemoThread, _free_port, load_demo
+from tests.conftest import DemoThread, _free_port, load_demo
 from threadline.namespaces import TL
 from threadline.store import open_store
 
@@ -47,9 +47,11 @@ def test_serve_demo_starts_a_loaded_service(tmp_path: Path) -> None:
     """`threadline serve --demo` (what bin/run runs): generate, load through the pack, serve."""
     port = _free_port()
     env = {**os.environ, "THREADLINE_VAR_DIR": str(tmp_path / "var")}
+    # the installed console script, from another folder: exactly what bin/run starts
+    script = Path(sys.executable).parent / "threadline"
     process = subprocess.Popen(
-        [sys.executable, "-m", "threadline", "serve", "--demo", "--units", "50", "--port", str(port)],
-        cwd=REPO,
+        [str(script), "serve", "--demo", "--units", "50", "--port", str(port)],
+        cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
