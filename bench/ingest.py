@@ -42,7 +42,7 @@ def _threadline(exports: str, store_dir: str, dump_to: str, queue: mp.Queue) -> 
         activity = load_files(store, system, [Path(exports) / system], ingest_dir=REPO / "ingest")
         records += sum(b.records for b in activity.batches)
         triples += sum(b.triples for b in activity.batches)
-    store.close()
+    store.native.flush()
     seconds = time.perf_counter() - started
     # The limit's input: the same quads (batch graphs included: named-graph quads cost six indexes where
     # default-graph triples cost three), pre-serialised as N-Quads, written outside the timing.
@@ -50,6 +50,7 @@ def _threadline(exports: str, store_dir: str, dump_to: str, queue: mp.Queue) -> 
         for quad in store.native.quads_for_pattern(None, None, None):
             if quad.graph_name.value.startswith("https://w3id.org/threadline/graph/batch/"):
                 out.write(f"{quad} .\n".encode())
+    store.close()
     queue.put({"seconds": seconds, "records": records, "triples": triples, "peak_mb": _peak_mb()})
 
 

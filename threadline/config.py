@@ -81,6 +81,17 @@ class Settings(BaseSettings):
         default="threadline-cli",
         description="Name recorded as the agent (prov:wasAssociatedWith) of loads started from the CLI.",
     )
+    anonymous_read: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description=(
+            "Whether callers without a token may read. `auto`: yes until the first API token is created, then no; "
+            "`on`: always (reader role); `off`: never."
+        ),
+    )
+    token_cache_seconds: float = Field(
+        default=10.0,
+        description="How long a token lookup is cached in one process; another process sees a revocation within this.",
+    )
     shapes_dir: Path = Field(
         default_factory=lambda: content_dir("shapes"),
         description="Folder of the SHACL validation profiles (`core.ttl`, `as9100.ttl`, `cfr820.ttl`, ...).",

@@ -1,0 +1,49 @@
+"""Who may do what: API tokens with roles and graph scopes, and the ``require(role)`` route guard.
+
+``roles`` (the implication table), ``principal`` (a caller and the graphs it may see), ``tokens`` (create,
+list, revoke, authenticate; stored hashed in the security graph), ``guard`` (the FastAPI dependency),
+``routes`` (admin HTTP) and ``commands`` (``threadline token``).
+"""
+
+from __future__ import annotations
+
+from threadline.auth.guard import anonymous_read, principal_of, require
+from threadline.auth.principal import ANONYMOUS, SECURITY_GRAPH, Principal, check_scope, system_role
+from threadline.auth.roles import GRANTS, ROLES, AuthError, grants
+from threadline.auth.routes import register
+from threadline.auth.tokens import (
+    AlreadyRevoked,
+    TokenInfo,
+    UnknownToken,
+    any_tokens,
+    authenticate,
+    create_token,
+    invalidate,
+    list_tokens,
+    revoke_token,
+)
+
+__all__ = [
+    "ANONYMOUS",
+    "GRANTS",
+    "ROLES",
+    "SECURITY_GRAPH",
+    "AlreadyRevoked",
+    "AuthError",
+    "Principal",
+    "TokenInfo",
+    "UnknownToken",
+    "anonymous_read",
+    "any_tokens",
+    "authenticate",
+    "check_scope",
+    "create_token",
+    "grants",
+    "invalidate",
+    "list_tokens",
+    "principal_of",
+    "register",
+    "require",
+    "revoke_token",
+    "system_role",
+]

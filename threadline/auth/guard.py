@@ -1,0 +1,82 @@
+"""``require(role)``: the FastAPI dependency every route uses to say who may call it.
+
+Answers follow RFC 6750: no credentials where a token is needed gives 401 with ``WWW-Authenticate: Bearer``;
+a malformed, unknown or revoked token gives 401 with ``error="invalid_token"``; a valid token whose role does
+not grant the route's role gives 403 naming both roles. Anonymous callers are treated as ``reader`` only when
+the ``anonymous_read`` setting allows it: "on", "off", or "auto" (the default) — on while no token has ever
+been created (a fresh install is usable at once), off from the first token on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from threadline.auth.principal import ANONYMOUS, Principal
+from threadline.auth.roles import check_role
+from threadline.auth.tokens import CACHE_SECONDS, any_tokens, authenticate
+from threadline.store import Store
+
+ANONYMOUS_MODES = ("auto", "on", "off")
+REALM = 'Bearer realm="threadline"'
+
+
+def anonymous_read(store: Store, settings: Any) -> bool:
+    """Whether a request without a token may read."""
+    mode = str(getattr(settings, "anonymous_read", "auto")).lower()
+    if mode == "on":
+        return True
+    if mode == "off":
+        return False
+    if mode != "auto":
+        raise ValueError(f"anonymous_read must be one of {ANONYMOUS_MODES}, not {mode!r}")
+    return not any_tokens(store, ttl=_ttl(settings))
+
+
+def _ttl(settings: Any) -> float:
+    return float(getattr(settings, "token_cache_seconds", CACHE_SECONDS))
+
+
+def _unauthorised(message: str, error: str | None = None) -> HTTPException:
+    challenge = REALM + (f', error="{error}"' if error else "")
+    return HTTPException(401, message, headers={"WWW-Authenticate": challenge})
+
+
+async def principal_of(request: Request) -> Principal | None:
+    """The request's principal: a token holder, ANONYMOUS when anonymous read is allowed, else None.
+    Raises 401 for a bad token (a bad token is never silently downgraded to anonymous)."""
+    store, settings = request.app.state.store, request.app.state.settings
+    header = request.headers.get("authorization")
+    if not header:
+        allowed = await run_in_threadpool(anonymous_read, store, settings)
+        return ANONYMOUS if allowed else None
+    scheme, _, bearer = header.partition(" ")
+    if scheme.lower() != "bearer" or not bearer.strip():
+        raise _unauthorised("the Authorization header must be 'Bearer <token>'", "invalid_request")
+    principal = await run_in_threadpool(lambda: authenticate(store, bearer.strip(), ttl=_ttl(settings)))
+    if principal is None:
+        raise _unauthorised("the token is not valid (unknown, mistyped or revoked)", "invalid_token")
+    return principal
+
+
+def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency admitting callers whose role grants ``role``; it returns (and stores in
+    ``request.state.principal``) the caller's Principal."""
+    check_role(role)
+
+    async def dependency(request: Request) -> Principal:
+        principal = await principal_of(request)
+        if principal is None or (principal.anonymous and not principal.allows(role)):
+            raise _unauthorised(f"this needs a token with role {role!r} (Authorization: Bearer <token>)")
+        if not principal.allows(role):
+            raise HTTPException(
+                403, f"token {principal.token_id} has role {principal.role!r}, which does not grant {role!r}"
+            )
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
