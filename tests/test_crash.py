@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from threadline import audit
 from threadline.demo import generate
 from threadline.ingest import load_files, recover
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, PROVENANCE_GRAPH, TL
@@ -85,6 +86,8 @@ def test_sigkill_during_load_leaves_before_or_after(tmp_path: Path) -> None:
         recover(restarted)
         state = _data(restarted)
         counts = _consistent(restarted)
+        chain = audit.verify(restarted)
+        assert chain.intact, f"attempt {attempt}: audit chain broken at {chain.broken}"
         restarted.close()
         if state == before:
             assert counts == before_counts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from threadline.errors import IngestError, SourceError
@@ -217,3 +218,20 @@ def test_a_before_commit_hook_can_reject_the_load(store: Store, pack: Path, tmp_
         hooks.unregister(gate)
     assert seen == [(["SN-1", "SN-2"], ["SN-1", "SN-7"])]
     assert store.digest() == before
+
+
+@pytest.mark.e2e
+def test_every_load_appends_a_verified_audit_entry_and_archives_what_it_replaces(
+    store: Store, pack: Path, tmp_path: Path
+) -> None:
+    from threadline import audit
+
+    first = load_files(store, "mes", [_export(tmp_path, GOOD)], ingest_dir=pack)
+    replacement = "serial,status,completed,drawing\nSN-2,scrapped,2026-01-05,urn:d\n"
+    load_files(store, "mes", [_export(tmp_path, replacement)], ingest_dir=pack)
+    result = audit.verify(store)
+    assert result.intact and result.entries == 2
+    # the statements the snapshot replaced are still retrievable from the archive the audit entry names
+    archived = audit.archived_triples(store, audit.archive_iri(first.batches[0].graph))
+    assert any(t.object == ox.Literal("SN-1") for t in archived), archived[:3]
+    assert not _statuses(store).get("SN-1")

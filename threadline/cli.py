@@ -301,9 +301,13 @@ def demo_generate(units: int, seed: int, out_dir: Path) -> None:
 
 def _add_feature_commands() -> None:
     """Verbs that live with their feature's package."""
+    from threadline.audit.commands import audit_group
+    from threadline.auth.commands import token_group
     from threadline.shacl.commands import validate_command
 
     main.add_command(validate_command)
+    main.add_command(token_group)
+    main.add_command(audit_group)
 
 
 _add_feature_commands()

@@ -32,6 +32,8 @@ from typing import Literal
 
 import pyoxigraph as ox
 
+from threadline import audit
+from threadline.audit.load import load_update
 from threadline.errors import IngestError, LoadError, StoreError
 from threadline.ingest import hooks
 from threadline.ingest.plan import MappingRun, plan
@@ -72,7 +74,7 @@ def load_files(
         agent=options.agent,
         started=now(),
     )
-    committed, graphs_by_key = _catalog(store)
+    committed, _ = _catalog(store)
     with tempfile.TemporaryDirectory(dir=options.tmp_dir, prefix="threadline-load-") as tmp:
         staged: list[tuple[BatchResult, Path]] = []
         rejects: list[tuple[str, object]] = []
@@ -91,26 +93,34 @@ def load_files(
             activity.ended = now()
             return activity
         _stage_all(store, staged)
-        staged_graphs = [batch.graph for batch, _ in staged]
-        activity.committed_graphs = sorted(g for graphs in graphs_by_key.values() for g in graphs)
-        activity.staged_graphs = staged_graphs
-        if options.mode == "snapshot":
-            activity.superseded_graphs = sorted(
-                g for batch, _ in staged for g in graphs_by_key.get(batch.run.batch_key, [])
-            )
-        try:
-            hooks.run_before(store, activity)
-        except BaseException:
-            _drop(store, staged_graphs)
-            raise
-        activity.ended = now()
-        try:
-            store.update(_commit_update(activity, options.mode, graphs_by_key))
-        except StoreError as exc:
-            _drop(store, staged_graphs)
-            raise LoadError(f"could not commit the load: {exc}") from exc
+        with audit.writer_lock:  # one committer at a time: the catalog and the audit chain stay linear
+            _commit(store, activity, staged, options)
     activity.hook_errors = hooks.run_after(store, activity)
     return activity
+
+
+def _commit(store: Store, activity: Activity, staged: list[tuple[BatchResult, Path]], options: LoadOptions) -> None:
+    """Gate, archive what is replaced, switch the catalog and append the audit entry: one update."""
+    _, graphs_by_key = _catalog(store)  # re-read under the lock: another load may have committed meanwhile
+    staged_graphs = [batch.graph for batch, _ in staged]
+    activity.committed_graphs = sorted(g for graphs in graphs_by_key.values() for g in graphs)
+    activity.staged_graphs = staged_graphs
+    if options.mode == "snapshot":
+        activity.superseded_graphs = sorted(
+            g for batch, _ in staged for g in graphs_by_key.get(batch.run.batch_key, [])
+        )
+    try:
+        hooks.run_before(store, activity)
+    except BaseException:
+        _drop(store, staged_graphs)
+        raise
+    activity.ended = now()
+    try:
+        commit = _commit_update(activity, options.mode, graphs_by_key)
+        store.update(load_update(store, activity, options.mode, commit))
+    except StoreError as exc:
+        _drop(store, staged_graphs)
+        raise LoadError(f"could not commit the load: {exc}") from exc
 
 
 def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, rejects: list) -> None:
