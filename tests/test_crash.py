@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,12 +69,12 @@ def test_sigkill_during_load_leaves_before_or_after(tmp_path: Path) -> None:
 
     rng = random.Random(20261129)
     outcomes = {"before": 0, "after": 0}
+    base = EmbeddedStore(tmp_path / "base")
+    load_files(base, "mes", [first / "mes"], ingest_dir=ingest)
+    base.close()
     for attempt in range(KILLS):
         store_path = tmp_path / f"store-{attempt}"
-        store = EmbeddedStore(store_path)
-        load_files(store, "mes", [first / "mes"], ingest_dir=ingest)
-        store.close()
-        del store
+        shutil.copytree(tmp_path / "base", store_path)  # the state before, without loading it again
         process = subprocess.Popen(
             [*command, str(store_path)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
