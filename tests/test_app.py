@@ -61,8 +61,11 @@ def test_ingest_loads_and_reports(live) -> None:  # type: ignore[no-untyped-def]
     assert body["batches"][0]["records"] == 2 and body["batches"][0]["status"] == "loaded"
     serials = live.store.select(f"SELECT ?s WHERE {{ ?u <{TL}serialNumber> ?s }} ORDER BY ?s").values("s")
     assert serials == ["SN-1", "SN-2"]
-    stats = httpx.get(f"{live.url}/stats").json()
-    assert stats["triples"] == live.store.stats().triples
+    stats = httpx.get(f"{live.url}/stats").json()  # anonymous: a reader, while no API token exists
+    everything = live.store.stats().graphs
+    assert "https://w3id.org/threadline/graph/audit" in everything
+    assert "https://w3id.org/threadline/graph/audit" not in stats["graphs"], "readers must not see the audit trail"
+    assert stats["graphs"] == {g: n for g, n in everything.items() if "/graph/audit" not in g}
 
 
 @pytest.mark.e2e
@@ -84,8 +87,9 @@ def test_writes_are_refused_without_a_configured_token(tmp_path: Path, serve_app
     settings = Settings(store="memory:", ingest_dir=tmp_path, var_dir=tmp_path / "var")
     server = serve_app(create_app(settings))
     response = httpx.post(f"{server.url}/ingest/mes", files={"files": ("units.csv", b"x", "text/csv")})
-    assert response.status_code == 403
-    assert "THREADLINE_WRITE_TOKEN" in response.json()["detail"]
+    assert response.status_code == 401
+    assert "integrator" in response.json()["detail"]
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_ontology_is_served_as_turtle_and_html(tmp_path: Path, serve_app) -> None:  # type: ignore[no-untyped-def]

@@ -7,26 +7,28 @@ long query never blocks the event loop and cheap requests stay fast while heavy 
 
 from __future__ import annotations
 
-import hmac
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from threadline import __version__
+from threadline.auth import Principal, require
 from threadline.config import Settings
 from threadline.errors import IngestError, QueryError, SourceError, StoreError, ThreadlineError
 from threadline.store import Store, open_store
 
 T = TypeVar("T")
+Reader = Annotated[Principal, Depends(require("reader"))]
+Integrator = Annotated[Principal, Depends(require("integrator"))]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -64,9 +66,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 def _features(app: FastAPI, settings: Settings) -> None:
     """Routes that live with their feature's package, and the hooks that watch every load."""
     from threadline import features
+    from threadline.auth import routes as admin
     from threadline.shacl import routes as validation
 
     features.install(settings)
+    admin.register(app, settings)
     validation.register(app, settings)
 
 
@@ -99,19 +103,6 @@ def _errors(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(ThreadlineError)
     async def other_error(_: Request, exc: ThreadlineError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
-
-
-def _authorise_write(request: Request, settings: Settings) -> None:
-    if not settings.write_token:
-        raise HTTPException(403, "HTTP writes are disabled: set THREADLINE_WRITE_TOKEN to enable them")
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.write_token.encode()):
-        raise HTTPException(
-            401,
-            "a valid write token is required (Authorization: Bearer <token>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
 
 def _routes(app: FastAPI, settings: Settings) -> None:
@@ -152,9 +143,11 @@ def _routes(app: FastAPI, settings: Settings) -> None:
         return {"threadline": __version__, "pyoxigraph": pyoxigraph.__version__}
 
     @app.get("/stats")
-    async def stats(request: Request) -> dict[str, Any]:
+    async def stats(request: Request, principal: Reader) -> dict[str, Any]:
+        """Triples per named graph the caller may read."""
         result = await _call(request, request.app.state.store.stats)
-        return {"triples": result.triples, "graphs": result.graphs}
+        graphs = {g: n for g, n in result.graphs.items() if principal.may_read_graph(g)}
+        return {"triples": sum(graphs.values()), "graphs": graphs}
 
     @app.get("/ontology", responses={200: {"content": {"text/turtle": {}, "text/html": {}}}})
     async def ontology(request: Request, format: str | None = None) -> Response:
@@ -175,12 +168,16 @@ def _routes(app: FastAPI, settings: Settings) -> None:
 
     @app.post("/ingest/{system}")
     async def ingest(
-        request: Request, system: str, files: list[UploadFile], mode: str = "snapshot", on_error: str = "fail"
+        request: Request,
+        system: str,
+        files: list[UploadFile],
+        principal: Integrator,
+        mode: str = "snapshot",
+        on_error: str = "fail",
     ) -> dict[str, Any]:
-        """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch."""
+        """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
         from threadline.ingest import LoadOptions, describe, load_files
 
-        _authorise_write(request, settings)
         if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
             raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
         if not system.isidentifier():
@@ -198,7 +195,7 @@ def _routes(app: FastAPI, settings: Settings) -> None:
             options = LoadOptions(
                 mode=mode,
                 on_error=on_error,
-                agent="http",  # type: ignore[arg-type]
+                agent=principal.actor,  # type: ignore[arg-type]
                 reject_dir=settings.var_dir / "rejects",
             )
             activity = await run_in_threadpool(

@@ -59,8 +59,9 @@ class Settings(BaseSettings):
     write_token: str | None = Field(
         default=None,
         description=(
-            "Bearer token that authorises writes over HTTP (`POST /ingest/{system}`). Unset: HTTP writes are "
-            "refused. The CLI, which runs with the operator's own file permissions, needs no token."
+            "Bootstrap admin token from the environment, for first set-up and automation: a bearer token with the "
+            "`admin` role on every route. Prefer API tokens (`threadline token create`); unset it once they exist. "
+            "The CLI, which runs with the operator's own file permissions, needs no token."
         ),
     )
     ingest_dir: Path = Field(

@@ -9,6 +9,7 @@ been created (a fresh install is usable at once), off from the first token on.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from threadline.auth.tokens import CACHE_SECONDS, any_tokens, authenticate
 from threadline.store import Store
 
 ANONYMOUS_MODES = ("auto", "on", "off")
+# THREADLINE_WRITE_TOKEN: an admin token from the settings, for first set-up and automation before API tokens.
+BOOTSTRAP = Principal(token_id="bootstrap", role="admin", description="THREADLINE_WRITE_TOKEN")
 REALM = 'Bearer realm="threadline"'
 
 
@@ -56,6 +59,9 @@ async def principal_of(request: Request) -> Principal | None:
     scheme, _, bearer = header.partition(" ")
     if scheme.lower() != "bearer" or not bearer.strip():
         raise _unauthorised("the Authorization header must be 'Bearer <token>'", "invalid_request")
+    bootstrap = getattr(settings, "write_token", None)
+    if bootstrap and hmac.compare_digest(bearer.strip().encode(), str(bootstrap).encode()):
+        return BOOTSTRAP
     principal = await run_in_threadpool(lambda: authenticate(store, bearer.strip(), ttl=_ttl(settings)))
     if principal is None:
         raise _unauthorised("the token is not valid (unknown, mistyped or revoked)", "invalid_token")
