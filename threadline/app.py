@@ -67,11 +67,13 @@ def _features(app: FastAPI, settings: Settings) -> None:
     """Routes that live with their feature's package, and the hooks that watch every load."""
     from threadline import features
     from threadline.auth import routes as admin
+    from threadline.graphql_api import routes as graphql
     from threadline.shacl import routes as validation
 
     features.install(settings)
     admin.register(app, settings)
     validation.register(app, settings)
+    graphql.register(app, settings)
 
 
 async def _call(request: Request, func: Callable[..., T], *args: Any) -> T:

@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, description="Deepest selection nesting a GraphQL query may use.")
     graphql_max_aliases: int = Field(default=30, description="Most aliases one GraphQL query may use.")
     graphql_max_tokens: int = Field(default=5000, description="Most tokens one GraphQL document may contain.")
+    graphql_max_page_size: int = Field(default=500, description="Largest `first` a GraphQL list field accepts.")
+    graphql_ide: bool = Field(default=True, description="Serve the GraphiQL explorer on `GET /graphql` to browsers.")
     debug: bool = Field(
         default=False, description="Show internal error details in HTTP responses. Never in production."
     )

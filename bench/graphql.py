@@ -1,0 +1,225 @@
+# ruff: noqa: E501  (hand-written SPARQL reads better unwrapped)
+"""GraphQL benchmark: questions 1, 2 and 3 through the schema in-process vs one hand-tuned SPARQL query each.
+
+    .venv/bin/python bench/graphql.py [--units 10000 100000] [--seed 42] [--reps 30] [--work var/bench-graphql]
+
+For each size: generate the demo exports (seed 42), load them through the mapping pack into an on-disk store
+(kept under ``--work`` and reused by later runs), ``optimize()`` it, then for each question run
+  1. graphql: the committed example operation (graphql/examples/N-*.graphql) executed by the schema
+     in-process, with the variables of that size's manifest ground truth (fresh loaders per request);
+  2. limit: one hand-written SPARQL query returning the same facts (rows instead of nested JSON),
+and print median and p95 latency and the ratio graphql/limit (goal: at most 1.5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+# Run as a script, this file's folder is sys.path[0], and this file is named graphql.py: drop the folder so
+# ``import graphql`` finds graphql-core, not this benchmark.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(REPO))
+
+from threadline.graphql_api.compiler import LINKS, LOT_LINKS, PREFIXES  # noqa: E402
+
+SYSTEMS = ("plm", "erp", "mes", "qms")
+
+# The limits are hand-tuned: every branch starts with its own VALUES block binding the subject (@U, @LOT,
+# @ECO; for question 3 also the from-revision and the effectivity instant, read from the manifest), so each branch starts from the bound node, and optional parts are UNION branches, not OPTIONAL
+# (pyoxigraph evaluated an OPTIONAL's right side unbound: 100-200 ms per branch at 1k units). Measured on pyoxigraph 0.5.13: one VALUES block outside
+# the UNION (the branches then run unbound) took 6-10 s at 1k units, and a constant IRI as the subject of a
+# `*` path 11 s, against under a millisecond for a VALUES-bound subject.
+Q1 = (
+    PREFIXES
+    + f"""
+SELECT * WHERE {{
+  {{ @VU ?u tl:serialNumber ?serial ; tl:unitStatus ?status ; tl:builtTo ?rev ; tl:builtUnder ?wo ; tl:location ?location ;
+       tl:startedAt ?started ; tl:completedAt ?done .
+     ?rev tl:revisionLabel ?revLabel ; tl:lifecycleState ?revState ; tl:revisionOf ?part .
+     ?part tl:partNumber ?partNumber ; tl:name ?partName . ?wo tl:workOrderNumber ?woNumber ; tl:workOrderStatus ?woStatus }}
+  UNION
+  {{ @VU ?op tl:onUnit ?u ; tl:startedAt ?opStart ; tl:endedAt ?opEnd ; tl:operationResult ?opResult ; tl:executesStep ?step ;
+       tl:onEquipment ?eq . ?step tl:sequence ?seq ; tl:operationName ?opName . ?eq tl:equipmentId ?eqId ; tl:name ?eqName }}
+  UNION
+  {{ @VU ?op tl:onUnit ?u ; tl:performedBy ?who . ?who tl:personId ?whoId ; tl:name ?whoName }}
+  UNION
+  {{ @VU ?u ({LINKS})* ?a . ?a ?rel ?b . VALUES ?rel {{ tl:consumed tl:splitFrom tl:mergedFrom tl:derivedFrom }}
+     {{ ?b tl:lotNumber ?bId ; tl:ofPart/tl:partNumber ?bPart ; tl:quantity ?bQty ; tl:unitOfMeasure ?bUom }}
+     UNION {{ ?b tl:serialNumber ?bId ; tl:ofPart/tl:partNumber ?bPart ; tl:unitStatus ?bStatus ; tl:builtTo/tl:revisionLabel ?bRev }} }}
+  UNION
+  {{ @VU ?u ({LINKS})* ?x . ?x tl:consumed ?b . ?b ({LOT_LINKS})* ?src . ?src tl:lotNumber ?srcLot ; tl:suppliedBy ?sup .
+     ?sup tl:supplierId ?supId ; tl:name ?supName }}
+  UNION
+  {{ @VU ?u ({LINKS})* ?x . ?x tl:consumed ?b . ?b ({LOT_LINKS})* ?src . ?src tl:receivedIn/tl:hasCertificate ?coc .
+     ?coc tl:certificateNumber ?cocNumber ; tl:issuedAt ?cocAt }}
+  UNION
+  {{ @VU ?ir tl:inspectedItem ?u ; tl:resultId ?rid ; tl:measuredValue ?value ; tl:inspectionStatus ?irStatus ;
+       tl:inspectedAt ?irAt ; tl:forCharacteristic ?ch . ?ch tl:characteristicId ?chId ; tl:name ?chName .
+     ?ir tl:lowerLimit ?lo ; tl:upperLimit ?hi ; tl:inspectedBy/tl:personId ?inspector }}
+  UNION
+  {{ @VU ?n tl:concernsItem ?u ; tl:ncrNumber ?ncr ; tl:ncrStatus ?ncrStatus ; tl:defectCode ?defect }}
+  UNION
+  {{ @VU ?n tl:concernsItem ?u ; tl:hasDisposition ?d . ?d tl:dispositionType ?dType ; tl:approvedBy/tl:personId ?dBy }}
+  UNION
+  {{ @VU ?n tl:concernsItem ?u ; tl:capa ?capa . ?capa tl:capaNumber ?capaNumber ; tl:capaStatus ?capaStatus }}
+  UNION
+  {{ @VU GRAPH ?g {{ ?u tl:sourceRecord ?rec . ?rec tl:inFile ?file ; tl:sourceSystem ?system ; tl:locator ?locator }} }}
+}}
+"""
+)
+
+Q2 = (
+    PREFIXES
+    + f"""
+SELECT * WHERE {{
+  {{ @VL ?lot tl:lotNumber ?lotNumber ; tl:ofPart ?part . ?part tl:partNumber ?partNumber ; tl:name ?partName }}
+  UNION {{ @VL ?lot ({LOT_LINKS})* ?src . ?src tl:suppliedBy ?sup . ?sup tl:supplierId ?supId ; tl:name ?supName }}
+  UNION {{ @VL ?d tl:splitFrom|tl:mergedFrom ?lot . ?d tl:lotNumber ?derived }}
+  UNION {{ @VL ?u ({LINKS})+ ?lot . FILTER EXISTS {{ ?u a tl:SerializedUnit }} FILTER NOT EXISTS {{ ?parent tl:consumed ?u }}
+      ?u tl:serialNumber ?sn ; tl:unitStatus ?status . OPTIONAL {{ ?u tl:location ?location }}
+      OPTIONAL {{ ?u tl:builtTo/tl:revisionLabel ?rev }} }}
+}}
+"""
+)
+
+Q3 = (
+    PREFIXES
+    + """
+SELECT * WHERE {
+  { @VE ?eco tl:changeNumber ?number ; tl:changeStatus ?status ; tl:effectiveFrom ?eff ; tl:affectsPart/tl:partNumber ?part ;
+         tl:fromRevision/tl:revisionLabel ?fromLabel ; tl:toRevision/tl:revisionLabel ?toLabel }
+  UNION
+  { @VR ?u tl:builtTo ?from ; tl:startedAt ?t . FILTER(?t >= @SINCE)
+    ?u tl:serialNumber ?sn ; tl:unitStatus ?unitStatus .
+    OPTIONAL { ?n tl:concernsItem ?u ; tl:ncrNumber ?ncr ; tl:ncrStatus ?ncrStatus .
+               OPTIONAL { ?n tl:capa ?capa . ?capa tl:capaNumber ?capaNumber ; tl:capaStatus ?capaStatus } } }
+}
+"""
+)
+
+
+def prepare(units: int, seed: int, work: Path) -> tuple[Any, dict[str, Any]]:
+    from threadline.demo import generate
+    from threadline.ingest import load_files
+    from threadline.store import EmbeddedStore
+
+    root = work / f"{units}-{seed}"
+    exports, store_dir, done = root / "exports", root / "store", root / "loaded"
+    if not done.exists() and store_dir.exists():
+        import shutil
+
+        shutil.rmtree(store_dir)  # an interrupted earlier load
+    store = EmbeddedStore(store_dir)
+    if not done.exists():
+        print(f"[{units}] generating and loading (once; kept in {root})", file=sys.stderr)
+        generate(exports, units=units, seed=seed)
+        for system in SYSTEMS:
+            load_files(store, system, [exports / system], ingest_dir=REPO / "ingest")
+        store.native.optimize()
+        done.write_text("ok\n")
+    manifest = json.loads((exports / "manifest.json").read_text())
+    return store, manifest
+
+
+def timed(run: Callable[[], Any], reps: int) -> tuple[float, float]:
+    for _ in range(2):
+        run()
+    samples = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, round(0.95 * len(samples)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--work", type=Path, default=REPO / "var" / "bench-graphql")
+    args = parser.parse_args()
+
+    import pyoxigraph as ox
+
+    from threadline.graphql_api import execute_async
+    from threadline.graphql_api.schema import build_schema
+    from threadline.namespaces import data_iri
+    from threadline.store import SelectResult
+    from threadline.store.params import values_block
+
+    xsd_datetime = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+
+    schema = build_schema()
+    examples = {int(p.name.split("-")[0]): p.read_text() for p in (REPO / "graphql" / "examples").glob("*.graphql")}
+    print(f"{'units':>8} {'question':<22} {'graphql p50':>12} {'p95':>9} {'sparql p50':>11} {'p95':>9} {'ratio':>6}")
+    for units in args.units:
+        store, manifest = prepare(units, args.seed, args.work)
+        truth = manifest["groundTruth"]
+        old_rev = values_block(
+            {"from": ox.NamedNode(data_iri("rev", truth["eco"]["part"], truth["eco"]["fromRevision"]))}
+        )
+        since = str(ox.Literal(truth["eco"]["effectiveFrom"] + "T00:00:00Z", datatype=xsd_datetime))
+        serial, lot, eco = truth["exampleUnit"]["serial"], truth["sharedSupplierLot"]["lot"], truth["eco"]["number"]
+        cases = [
+            (
+                "1 as-built record",
+                1,
+                {"serial": serial},
+                Q1.replace("@VU", values_block({"u": ox.NamedNode(data_iri("unit", serial))})),
+            ),
+            (
+                "2 suspect lot",
+                2,
+                {"lotNumber": lot},
+                Q2.replace("@VL", values_block({"lot": ox.NamedNode(data_iri("lot", lot))})),
+            ),
+            (
+                "3 change impact",
+                3,
+                {"number": eco},
+                Q3.replace("@VE", values_block({"eco": ox.NamedNode(data_iri("eco", eco))}))
+                .replace("@SINCE", since)
+                .replace("@VR", old_rev),
+            ),
+        ]
+        loop = asyncio.new_event_loop()
+        for label, number, variables, sparql in cases:
+
+            def via_graphql(
+                number: int = number,
+                variables: dict[str, Any] = variables,
+                label: str = label,
+                store: Any = store,
+                loop: asyncio.AbstractEventLoop = loop,
+            ) -> None:
+                result = loop.run_until_complete(execute_async(store, examples[number], variables, schema=schema))
+                if result.errors:
+                    raise SystemExit(f"{label}: {result.errors}")
+
+            def via_sparql(sparql: str = sparql, store: Any = store) -> None:
+                result = store.select(sparql)
+                assert isinstance(result, SelectResult) and len(result) > 0
+
+            g50, g95 = timed(via_graphql, args.reps)
+            s50, s95 = timed(via_sparql, args.reps)
+            print(
+                f"{units:>8} {label:<22} {g50:>10.1f}ms {g95:>7.1f}ms {s50:>9.1f}ms {s95:>7.1f}ms {g50 / s50:>5.2f}x",
+                flush=True,
+            )
+        loop.close()
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The per-request context: the store, fresh loaders (caches never outlive a request) and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry.fastapi import BaseContext
+
+from threadline.graphql_api.loaders import Loaders
+from threadline.store import Store
+
+
+@dataclass
+class GraphQLContext(BaseContext):
+    """What every resolver gets as ``info.context``."""
+
+    store: Store
+    loaders: Loaders
+    settings: Any
+
+    def __init__(self, store: Store, settings: Any) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.loaders = Loaders(store)
+
+
+def make_context(store: Store, settings: Any) -> GraphQLContext:
+    """Context for running the schema in-process (tests, benchmark, export)."""
+    return GraphQLContext(store, settings)

@@ -1,0 +1,22 @@
+"""The ``Node`` interface every object type implements: its IRI and its provenance."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from threadline.graphql_api.provenance import SourceRecord, provenance_of
+from threadline.graphql_api.resource import Resource
+
+
+@strawberry.interface(description="An object of the digital thread, identified by its IRI.")
+class Node:
+    r: strawberry.Private[Resource]
+
+    @strawberry.field(description="The object's IRI (https://w3id.org/threadline/id/{kind}/{key}).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.r.iri)
+
+    @strawberry.field(description="The source records this object was mapped from, and the loads behind them.")
+    async def provenance(self, info: Info) -> list[SourceRecord]:
+        return await provenance_of(info, self.r.iri)

@@ -1,0 +1,48 @@
+"""Mount the GraphQL API and our offline GraphiQL page at ``/graphql``.
+
+``register(app, settings)`` is what ``create_app`` calls. Resolvers run on the event loop and await every
+store call in a worker thread (``Loaders.select`` uses ``run_in_threadpool``), so a slow trace never blocks
+other requests. The IDE page is ours (``ide.page``), served with vendored assets; strawberry's default page
+would load them from a CDN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from strawberry.fastapi import GraphQLRouter
+
+from threadline.graphql_api import ide
+from threadline.graphql_api.context import GraphQLContext
+from threadline.graphql_api.schema import build_schema
+
+PATH = "/graphql"
+
+
+class ThreadlineGraphQLRouter(GraphQLRouter):
+    """Strawberry's router with our IDE page in place of the CDN-loading default."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(ide.page(PATH))
+
+
+def router(settings: Any) -> GraphQLRouter:
+    async def context(request: Request) -> GraphQLContext:
+        return GraphQLContext(request.app.state.store, settings)
+
+    return ThreadlineGraphQLRouter(
+        build_schema(settings),
+        context_getter=context,
+        graphql_ide="graphiql" if getattr(settings, "graphql_ide", True) else None,
+        allow_queries_via_get=True,
+    )
+
+
+def register(app: FastAPI, settings: Any) -> None:
+    """Serve the API (and, unless ``graphql_ide`` is false, the explorer) at ``/graphql``; idempotent."""
+    if getattr(app.state, "graphql_registered", False):
+        return
+    app.include_router(router(settings), prefix=PATH, include_in_schema=False)
+    app.state.graphql_registered = True
