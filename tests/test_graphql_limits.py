@@ -120,7 +120,9 @@ def test_filters(demo_thread: DemoThread) -> None:
 
 
 class BrokenStore(CountingStore):
-    def _query(self, sparql: str, default_graphs: list[str] | None = None) -> QueryResult:
+    def _query(
+        self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> QueryResult:
         raise StoreError("disk /secret/var/store is corrupt")
 
 

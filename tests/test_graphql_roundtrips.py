@@ -26,9 +26,11 @@ class CountingStore(Store):
         self.url = inner.url
         self.queries: list[str] = []
 
-    def _query(self, sparql: str, default_graphs: list[str] | None = None) -> QueryResult:
+    def _query(
+        self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> QueryResult:
         self.queries.append(sparql)
-        return self.inner._query(sparql, default_graphs)
+        return self.inner._query(sparql, default_graphs, named_graphs)
 
     def update(self, sparql: str) -> None:
         raise AssertionError("the GraphQL API must never write")

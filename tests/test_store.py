@@ -139,3 +139,27 @@ def test_query_over_a_chosen_set_of_graphs(any_store: Store) -> None:
     assert any_store.ask(f"ASK {{ ?s <{EX}consumed> ?o }}", default_graphs=[f"{EX}g1", f"{EX}g2"])
     # parameters and a chosen dataset combine
     assert any_store.select(query, {"serial": "SN-2"}, default_graphs=[f"{EX}g1"]).values("serial") == ["SN-2"]
+
+
+def test_named_graphs_limit_what_graph_patterns_reach(any_store: Store) -> None:
+    any_store.load(DATA)
+    query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"
+    assert any_store.select(query, named_graphs=[f"{EX}g2"]).values("g") == [f"{EX}g2"]
+    assert any_store.select(query, default_graphs=[], named_graphs=[]).values("g") == []
+
+
+def test_scoped_view_hides_other_graphs_whatever_the_query_says(any_store: Store) -> None:
+    from threadline.store.scoped import ScopedStore
+
+    any_store.load(DATA)
+    view = ScopedStore(any_store, [f"{EX}g2"])
+    assert view.select(f"SELECT ?s WHERE {{ ?s <{EX}serial> ?o }}").rows == []
+    assert view.select(f"SELECT ?s WHERE {{ GRAPH <{EX}g1> {{ ?s ?p ?o }} }}").rows == []
+    assert view.select(f"SELECT ?s FROM <{EX}g1> WHERE {{ ?s ?p ?o }}", default_graphs=[f"{EX}g1"]).rows == []
+    assert view.ask(f"ASK {{ ?u <{EX}consumed> ?lot }}")
+    # FROM / FROM NAMED in the text cannot widen the view
+    assert view.select(f"SELECT ?s FROM <{EX}g1> WHERE {{ ?s <{EX}serial> ?o }}").rows == []
+    named = view.select(f"SELECT ?s FROM NAMED <{EX}g1> WHERE {{ GRAPH ?g {{ ?s <{EX}serial> ?o }} }}")
+    assert named.rows == []
+    with pytest.raises(StoreError):
+        view.update(f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}")

@@ -12,11 +12,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 
+from threadline.auth import require
 from threadline.graphql_api import ide
 from threadline.graphql_api.context import GraphQLContext
 from threadline.graphql_api.schema import build_schema
+from threadline.store.scoped import view_for
 
 PATH = "/graphql"
 
@@ -30,7 +33,14 @@ class ThreadlineGraphQLRouter(GraphQLRouter):
 
 def router(settings: Any) -> GraphQLRouter:
     async def context(request: Request) -> GraphQLContext:
-        return GraphQLContext(request.app.state.store, settings)
+        """Every operation needs the reader role; a scoped token sees only its graphs."""
+        store = request.app.state.store
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            return GraphQLContext(store, settings)  # the explorer page itself: no data
+        principal = await require("reader")(request)
+        if not principal.is_admin:
+            store = await run_in_threadpool(view_for, store, principal)
+        return GraphQLContext(store, settings)
 
     return ThreadlineGraphQLRouter(
         build_schema(settings),

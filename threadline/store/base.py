@@ -80,25 +80,36 @@ class Store(ABC):
 
     # -- reading -----------------------------------------------------------------------------------
     @abstractmethod
-    def _query(self, sparql: str, default_graphs: list[str] | None = None) -> QueryResult: ...
+    def _query(
+        self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> QueryResult: ...
 
-    def query(self, sparql: str, params: Params = None, *, default_graphs: list[str] | None = None) -> QueryResult:
+    def query(
+        self,
+        sparql: str,
+        params: Params = None,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+    ) -> QueryResult:
         """Run a query with ``params`` bound as a VALUES block (never formatted into the text).
 
         ``default_graphs`` replaces the union default graph by the merge of just these graphs — the
         protocol's ``default-graph-uri`` — so a caller can query a chosen state of the thread, e.g. the
-        state a staged load would produce, without changing the store.
+        state a staged load would produce, without changing the store. ``named_graphs`` limits what
+        ``GRAPH`` patterns can reach (``named-graph-uri``). Measured: an explicit list of 26 graphs made
+        queries 12–18x slower than the union in pyoxigraph 0.5, so only narrowed views should use them.
         """
-        return self._query(bind(sparql, params), default_graphs)
+        return self._query(bind(sparql, params), default_graphs, named_graphs)
 
-    def select(self, sparql: str, params: Params = None, *, default_graphs: list[str] | None = None) -> SelectResult:
-        result = self.query(sparql, params, default_graphs=default_graphs)
+    def select(self, sparql: str, params: Params = None, **dataset: list[str] | None) -> SelectResult:
+        result = self.query(sparql, params, **dataset)
         if not isinstance(result, SelectResult):
             raise TypeError("select() needs a SELECT query")
         return result
 
-    def ask(self, sparql: str, params: Params = None, *, default_graphs: list[str] | None = None) -> bool:
-        result = self.query(sparql, params, default_graphs=default_graphs)
+    def ask(self, sparql: str, params: Params = None, **dataset: list[str] | None) -> bool:
+        result = self.query(sparql, params, **dataset)
         if not isinstance(result, bool):
             raise TypeError("ask() needs an ASK query")
         return result

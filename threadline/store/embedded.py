@@ -42,13 +42,18 @@ class EmbeddedStore(Store):
         """The pyoxigraph store, for engines (e.g. pyshacl) that take one directly."""
         return self._store
 
-    def _query(self, sparql: str, default_graphs: list[str] | None = None) -> QueryResult:
+    def _query(
+        self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> QueryResult:
         try:
+            dataset: dict[str, object] = {}
             if default_graphs is None:
-                result = self._store.query(sparql, use_default_graph_as_union=True)
+                dataset["use_default_graph_as_union"] = True
             else:
-                graphs = [ox.NamedNode(g) for g in default_graphs] or [ox.DefaultGraph()]
-                result = self._store.query(sparql, default_graph=graphs)
+                dataset["default_graph"] = [ox.NamedNode(g) for g in default_graphs] or [ox.DefaultGraph()]
+            if named_graphs is not None:
+                dataset["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+            result = self._store.query(sparql, **dataset)  # type: ignore[arg-type]
             if isinstance(result, ox.QuerySolutions):
                 names = [v.value for v in result.variables]
                 rows = [tuple(solution[i] for i in range(len(names))) for solution in result]

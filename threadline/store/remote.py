@@ -54,14 +54,19 @@ class RemoteStore(Store):
             raise StoreUnavailable(f"store at {url} did not answer: {exc}") from exc
         return response
 
-    def _query(self, sparql: str, default_graphs: list[str] | None = None) -> QueryResult:
-        params = [("default-graph-uri", ox.NamedNode(g).value) for g in default_graphs] if default_graphs else None
+    def _query(
+        self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> QueryResult:
+        params = [("default-graph-uri", ox.NamedNode(g).value) for g in default_graphs or []]
         if default_graphs == []:
             params = [("default-graph-uri", "urn:threadline:empty")]
+        params += [("named-graph-uri", ox.NamedNode(g).value) for g in named_graphs or []]
+        if named_graphs == []:
+            params.append(("named-graph-uri", "urn:threadline:empty"))
         response = self._send(
             "POST",
             self.query_endpoint,
-            params=params,
+            params=params or None,
             content=sparql.encode(),
             headers={"Content-Type": "application/sparql-query", "Accept": _ACCEPT_QUERY},
         )
