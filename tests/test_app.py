@@ -21,8 +21,9 @@ def live(tmp_path: Path, e2e_store_url: str, serve_app):  # type: ignore[no-unty
     pack = tmp_path / "ingest" / "mes"
     pack.mkdir(parents=True)
     (pack / "units.rml.ttl").write_text(MAPPING)
-    settings = Settings(store=e2e_store_url, ingest_dir=tmp_path / "ingest", write_token=TOKEN,
-                        var_dir=tmp_path / "var")
+    settings = Settings(
+        store=e2e_store_url, ingest_dir=tmp_path / "ingest", write_token=TOKEN, var_dir=tmp_path / "var"
+    )
     store = open_store(e2e_store_url, settings)
     server = serve_app(create_app(settings, store=store))
     server.store = store

@@ -29,12 +29,20 @@ DATA = "https://w3id.org/threadline/graph/test/data"
 ACTOR = "Zoë Quality (QA)"
 
 
-def change(store: Store, value: int, *, action: str = "update", why: str | None = "correct a typo",
-           actor: str = ACTOR, tail: str = "") -> None:
+def change(
+    store: Store,
+    value: int,
+    *,
+    action: str = "update",
+    why: str | None = "correct a typo",
+    actor: str = ACTOR,
+    tail: str = "",
+) -> None:
     """One write and its audit entry, in one update."""
     with audit.writer_lock:
-        entry = audit.entry_update(store, action=action, actor=actor,
-                                   what={"graphs": [DATA], "records": 1, "value": value}, why=why)
+        entry = audit.entry_update(
+            store, action=action, actor=actor, what={"graphs": [DATA], "records": 1, "value": value}, why=why
+        )
         store.update(f"INSERT DATA {{ GRAPH <{DATA}> {{ <urn:x:s> <urn:x:p> {value} }} }} ;\n{entry}{tail}")
 
 
@@ -77,8 +85,13 @@ def test_chain_verifies_and_an_inspector_can_recompute_it(any_store: Store) -> N
     for sequence in (1, 2, 3):  # the documented canonical form, recomputed independently of the module
         fields = {name: stored(any_store, sequence, name) for name in ("time", "actor", "action", "what")}
         why = any_store.select(f"SELECT ?w WHERE {{ <{audit.chain.entry_iri(sequence)}> <{TL}reason> ?w }}")
-        obj = {**fields, "what": json.loads(fields["what"]), "why": (why.values("w") or [None])[0],
-               "sequence": sequence, "previous": previous}
+        obj = {
+            **fields,
+            "what": json.loads(fields["what"]),
+            "why": (why.values("w") or [None])[0],
+            "sequence": sequence,
+            "previous": previous,
+        }
         text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
         assert hashlib.sha256(text).hexdigest() == stored(any_store, sequence, "hash")
         assert stored(any_store, sequence, "previous") == previous
@@ -136,7 +149,7 @@ def test_removed_or_duplicated_entries_are_found(memory: Store) -> None:
     assert broken is not None and broken.sequence == 3 and "gap" in broken.problem
     other = open_store("memory:")
     change(other, 1)
-    other.update(f"INSERT DATA {{ GRAPH <{audit.AUDIT_GRAPH}> {{ <{audit.chain.entry_iri(1)}> <{TL}actor> \"x\" }} }}")
+    other.update(f'INSERT DATA {{ GRAPH <{audit.AUDIT_GRAPH}> {{ <{audit.chain.entry_iri(1)}> <{TL}actor> "x" }} }}')
     broken = audit.verify(other).broken
     assert broken is not None and broken.sequence == 1 and "more than one value" in broken.problem
 
@@ -179,14 +192,19 @@ def test_concurrent_writers_keep_one_chain(memory: Store) -> None:
 
 def test_replaced_statements_stay_retrievable(memory: Store) -> None:
     old = "https://w3id.org/threadline/graph/batch/erp/20260101T000000Z-00000000/0"
-    memory.update(f'INSERT DATA {{ GRAPH <{old}> {{ <urn:x:u1> <{TL}consumed> <urn:x:lot1> . '
-                  f'<urn:x:u1> <{TL}name> "first" }} }}')
+    memory.update(
+        f'INSERT DATA {{ GRAPH <{old}> {{ <urn:x:u1> <{TL}consumed> <urn:x:lot1> . <urn:x:u1> <{TL}name> "first" }} }}'
+    )
     before = audit.graph_digest(memory, old)
     archive = audit.archive_iri(old)
     with audit.writer_lock:
-        entry = audit.entry_update(memory, action="load", actor="loader",
-                                   what={"superseded": [old], "archives": {old: archive}, "before_sha256": before},
-                                   why=None)
+        entry = audit.entry_update(
+            memory,
+            action="load",
+            actor="loader",
+            what={"superseded": [old], "archives": {old: archive}, "before_sha256": before},
+            why=None,
+        )
         memory.update(f"{audit.preserve_update(memory, [old])} ;\nDROP GRAPH <{old}> ;\n{entry}")
     assert old not in memory.graphs()
     # the replaced statements are no longer asserted anywhere in the thread...
@@ -195,8 +213,9 @@ def test_replaced_statements_stay_retrievable(memory: Store) -> None:
     entries = audit.verify(memory).rows
     archived = json.loads(entries[0]["what"])["archives"][old]
     triples = audit.archived_triples(memory, archived)
-    assert sorted(map(str, triples)) == sorted([
-        f"<urn:x:u1> <{TL}consumed> <urn:x:lot1>", f'<urn:x:u1> <{TL}name> "first"'])
+    assert sorted(map(str, triples)) == sorted(
+        [f"<urn:x:u1> <{TL}consumed> <urn:x:lot1>", f'<urn:x:u1> <{TL}name> "first"']
+    )
     restored = open_store("memory:")
     restored.load(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", old, ox.RdfFormat.N_TRIPLES)
     assert audit.graph_digest(restored, old) == before
@@ -204,8 +223,9 @@ def test_replaced_statements_stay_retrievable(memory: Store) -> None:
 
 def _pdf_text(pdf: bytes) -> str:
     if shutil.which("pdftotext"):
-        return subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True,
-                              check=True).stdout.decode()
+        return subprocess.run(
+            ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
     chunks = []  # no poppler: inflate the content streams and read their text objects
     for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
         try:
@@ -230,8 +250,14 @@ def test_export_csv_and_pdf(memory: Store, tmp_path: Path) -> None:
     pdf = (tmp_path / "trail.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     text = _pdf_text(pdf)
-    for expected in ("Threadline audit trail", "loader-erp", "inspector-7", "wrong torque value entered",
-                     "intact", stored(memory, 2, "hash")[:32]):
+    for expected in (
+        "Threadline audit trail",
+        "loader-erp",
+        "inspector-7",
+        "wrong torque value entered",
+        "intact",
+        stored(memory, 2, "hash")[:32],
+    ):
         assert expected in text, expected
 
 
@@ -254,8 +280,9 @@ def test_cli_verify_and_export(tmp_path: Path) -> None:
     assert broken.exit_code == 1 and "entry 2" in broken.output and "hash mismatch" in broken.output
 
 
-def test_the_inspector_recipe_in_the_docs_recomputes_the_chain(memory: Store, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_inspector_recipe_in_the_docs_recomputes_the_chain(
+    memory: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     docs = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
     recipe = re.search(r"```python\n(.*?)```", docs, re.S).group(1)  # type: ignore[union-attr]
     change(memory, 1, action="load", why=None, actor="loader")

@@ -32,8 +32,9 @@ def dump(store: Store) -> bytes:
 
 
 def test_token_lifecycle(any_store: Store) -> None:
-    token_id, secret = auth.create_token(any_store, "integrator", scopes=[ERP, ONE], description="ERP nightly",
-                                         actor="alice")
+    token_id, secret = auth.create_token(
+        any_store, "integrator", scopes=[ERP, ONE], description="ERP nightly", actor="alice"
+    )
     assert secret.startswith(f"tl_{token_id}_") and len(secret) > 50
     everything = dump(any_store)
     assert secret.encode() not in everything and secret.split("_", 2)[2].encode() not in everything
@@ -41,7 +42,13 @@ def test_token_lifecycle(any_store: Store) -> None:
 
     [info] = auth.list_tokens(any_store)
     assert (info.token_id, info.role, info.scopes, info.description, info.created_by, info.revoked) == (
-        token_id, "integrator", sorted([ERP, ONE]), "ERP nightly", "alice", False)
+        token_id,
+        "integrator",
+        sorted([ERP, ONE]),
+        "ERP nightly",
+        "alice",
+        False,
+    )
     assert secret not in json.dumps(info.__dict__)
 
     principal = auth.authenticate(any_store, secret)
@@ -62,7 +69,9 @@ def test_token_lifecycle(any_store: Store) -> None:
 
     trail = audit.verify(any_store)
     assert trail.intact and [(r["action"], r["actor"], r["why"]) for r in trail.rows] == [
-        ("token-create", "alice", None), ("token-revoke", "bob", "laptop lost")]
+        ("token-create", "alice", None),
+        ("token-revoke", "bob", "laptop lost"),
+    ]
     assert json.loads(trail.rows[0]["what"])["token"] == token_id
 
 
@@ -175,8 +184,9 @@ def test_admin_routes(client: httpx.Client, memory_store: Store) -> None:
     assert client.post("/admin/tokens", json={"role": "reader"}, headers=bearer(reader)).status_code == 403
     assert client.post("/admin/tokens", json={"role": "boss"}, headers=bearer(admin)).status_code == 422
 
-    made = client.post("/admin/tokens", json={"role": "compliance", "scopes": [ERP], "description": "QA"},
-                       headers=bearer(admin))
+    made = client.post(
+        "/admin/tokens", json={"role": "compliance", "scopes": [ERP], "description": "QA"}, headers=bearer(admin)
+    )
     assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
     body = made.json()
     assert body["role"] == "compliance" and body["scopes"] == [ERP]
@@ -234,7 +244,9 @@ def test_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
         assert auth.authenticate(store, secret) is None
         rows = audit.verify(store).rows
         assert [(r["action"], r["actor"]) for r in rows] == [
-            ("token-create", getpass.getuser()), ("token-create", getpass.getuser()),
-            ("token-revoke", getpass.getuser())]
+            ("token-create", getpass.getuser()),
+            ("token-create", getpass.getuser()),
+            ("token-revoke", getpass.getuser()),
+        ]
     finally:
         store.close()

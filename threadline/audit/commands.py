@@ -52,8 +52,7 @@ def verify_command(store_url: str | None) -> None:
 
 @audit_group.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "pdf"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="File to write.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="File to write.")
 @click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
 def export_command(fmt: str, output: Path, store_url: str | None) -> None:
     """Export every audit entry as CSV (exact) or PDF (readable, for inspectors)."""

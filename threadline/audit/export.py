@@ -40,7 +40,7 @@ def export(store: Store, fmt: str, out: Path | str | IO[bytes]) -> VerifyResult:
 def _all_rows(store: Store) -> list[dict[str, Any]]:
     """Every stored entry, in sequence order — a broken trail is exported too, past the break."""
     rows = [found[0] for found in read_entries(store).values()]
-    return sorted(rows, key=lambda row: (int(row["sequence"]) if (row["sequence"] or "").isdigit() else -1))
+    return sorted(rows, key=lambda row: int(row["sequence"]) if (row["sequence"] or "").isdigit() else -1)
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
@@ -94,13 +94,21 @@ def _pdf(rows: list[dict[str, Any]], result: VerifyResult, store_url: str) -> by
     pdf.ln(2)
     pdf.set_font("Helvetica", size=7)
     heading = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
-    with pdf.table(col_widths=WIDTHS, headings_style=heading, line_height=3.5, text_align="LEFT",
-                   repeat_headings=1) as table:
+    with pdf.table(
+        col_widths=WIDTHS, headings_style=heading, line_height=3.5, text_align="LEFT", repeat_headings=1
+    ) as table:
         table.row(HEADINGS)
         for row in rows:
             hashes = f"prev {_split(row.get('previous'))}\nhash {_split(row.get('hash'))}"
-            cells = [row.get("sequence"), row.get("time"), row.get("actor"), row.get("action"), row.get("why"),
-                     _what(row.get("what")), hashes]
+            cells = [
+                row.get("sequence"),
+                row.get("time"),
+                row.get("actor"),
+                row.get("action"),
+                row.get("why"),
+                _what(row.get("what")),
+                hashes,
+            ]
             table.row([_latin1(str(cell or "")) for cell in cells])
     return bytes(pdf.output())
 

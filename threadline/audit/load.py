@@ -46,10 +46,16 @@ def load_update(store: Store, activity: Activity, mode: str, commit: str, *, rea
     if mode == "snapshot":
         before = preserve_update(store, activity.superseded_graphs) if activity.superseded_graphs else ""
     else:
-        before = " ;\n".join(_delta_preserve(batch.run.batch_key, batch.graph)
-                              for batch in activity.batches if not batch.skipped)
-    entry = entry_update(store, action="load" if mode == "snapshot" else "upsert", actor=activity.agent,
-                         what=load_what(activity, mode), why=reason)
+        before = " ;\n".join(
+            _delta_preserve(batch.run.batch_key, batch.graph) for batch in activity.batches if not batch.skipped
+        )
+    entry = entry_update(
+        store,
+        action="load" if mode == "snapshot" else "upsert",
+        actor=activity.agent,
+        what=load_what(activity, mode),
+        why=reason,
+    )
     return " ;\n".join(part for part in (before, commit, entry) if part)
 
 
@@ -59,8 +65,10 @@ def _delta_preserve(batch_key: str, new_graph: str) -> str:
     key, new, tl = ox.Literal(batch_key), f"<{new_graph}>", f"<{TL}"
     catalog = f"GRAPH <{CATALOG_GRAPH}> {{ ?old {tl}batchKey> {key} }}"
     archive = archive_iri(new_graph)
-    subjects = preserve_matching(f"{catalog} GRAPH {new} {{ ?s {tl}sourceRecord> ?r }} GRAPH ?old {{ ?s ?p ?o }}",
-                                 archive)
-    records = preserve_matching(f"{catalog} GRAPH {new} {{ ?x {tl}sourceRecord> ?s }} GRAPH ?old {{ ?s ?p ?o }}",
-                                archive)
+    subjects = preserve_matching(
+        f"{catalog} GRAPH {new} {{ ?s {tl}sourceRecord> ?r }} GRAPH ?old {{ ?s ?p ?o }}", archive
+    )
+    records = preserve_matching(
+        f"{catalog} GRAPH {new} {{ ?x {tl}sourceRecord> ?s }} GRAPH ?old {{ ?s ?p ?o }}", archive
+    )
     return f"{subjects} ;\n{records}"

@@ -34,9 +34,7 @@ class Broken:
     actual: str
 
     def __str__(self) -> str:
-        return (
-            f"entry {self.sequence} ({self.entry}): {self.problem}; expected {self.expected}, found {self.actual}"
-        )
+        return f"entry {self.sequence} ({self.entry}): {self.problem}; expected {self.expected}, found {self.actual}"
 
 
 @dataclass
@@ -92,8 +90,9 @@ def _check(position: int, iri: str, found: list[dict[str, Any]], previous: str) 
         return Broken(sequence, iri, problem, str(expected), str(actual))
 
     if sequence != position:
-        return broken("sequence gap or duplicate (an entry was removed, inserted or written twice)", position,
-                      row["sequence"])
+        return broken(
+            "sequence gap or duplicate (an entry was removed, inserted or written twice)", position, row["sequence"]
+        )
     if iri != entry_iri(sequence):
         return broken("entry IRI does not match its sequence number", entry_iri(sequence), iri)
     if len(found) > 1:

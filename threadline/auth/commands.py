@@ -50,8 +50,7 @@ def create_command(role: str, scopes: tuple[str, ...], description: str, store_u
 
     try:
         with open_store(store_url) as store:
-            token_id, secret = create_token(store, role, scopes=list(scopes), description=description,
-                                            actor=operator())
+            token_id, secret = create_token(store, role, scopes=list(scopes), description=description, actor=operator())
     except ThreadlineError as exc:
         _fail(exc)
     click.echo(f"token {token_id} ({role}) created; its secret follows and will not be shown again:", err=True)
@@ -73,8 +72,9 @@ def list_command(store_url: str | None) -> None:
     table = Table("id", "role", "scopes", "description", "created", "by", "status")
     for t in tokens:
         status = f"revoked {t.revoked_at} by {t.revoked_by}: {t.revocation_reason}" if t.revoked else "active"
-        table.add_row(t.token_id, t.role, "\n".join(t.scopes) or "(all graphs)", t.description, t.created_at,
-                      t.created_by, status)
+        table.add_row(
+            t.token_id, t.role, "\n".join(t.scopes) or "(all graphs)", t.description, t.created_at, t.created_by, status
+        )
     Console(width=200).print(table)
 
 

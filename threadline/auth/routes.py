@@ -40,13 +40,20 @@ def register(app: FastAPI, settings: object) -> None:
         store = request.app.state.store
         try:
             token_id, secret = await run_in_threadpool(
-                lambda: create_token(store, body.role, scopes=body.scopes, description=body.description,
-                                     actor=admin.actor)
+                lambda: create_token(
+                    store, body.role, scopes=body.scopes, description=body.description, actor=admin.actor
+                )
             )
         except AuthError as exc:
             raise HTTPException(422, str(exc)) from exc
-        payload = {"id": token_id, "secret": secret, "role": body.role, "scopes": sorted(set(body.scopes)),
-                   "description": body.description, "note": "the secret is shown once; store it now"}
+        payload = {
+            "id": token_id,
+            "secret": secret,
+            "role": body.role,
+            "scopes": sorted(set(body.scopes)),
+            "description": body.description,
+            "note": "the secret is shown once; store it now",
+        }
         return JSONResponse(payload, status_code=201, headers={"Cache-Control": "no-store"})
 
     @app.get("/admin/tokens", tags=["admin"])
@@ -62,9 +69,7 @@ def register(app: FastAPI, settings: object) -> None:
             raise HTTPException(422, "a reason is required to revoke a token: DELETE /admin/tokens/{id}?reason=...")
         store = request.app.state.store
         try:
-            token = await run_in_threadpool(
-                lambda: revoke_token(store, token_id, actor=admin.actor, reason=reason)
-            )
+            token = await run_in_threadpool(lambda: revoke_token(store, token_id, actor=admin.actor, reason=reason))
         except UnknownToken as exc:
             raise HTTPException(404, str(exc)) from exc
         except AlreadyRevoked as exc:

@@ -126,9 +126,16 @@ def revoke_token(store: Store, token_id: str, *, actor: str, reason: str) -> Tok
 
 # -- reading -------------------------------------------------------------------------------------------------
 _FIELDS = {
-    "role": "tokenRole", "description": "tokenDescription", "created_at": "createdAt", "created_by": "createdBy",
-    "revoked": "revoked", "revoked_at": "revokedAt", "revoked_by": "revokedBy",
-    "revocation_reason": "revocationReason", "scope": "scope", "hash": "secretHash",
+    "role": "tokenRole",
+    "description": "tokenDescription",
+    "created_at": "createdAt",
+    "created_by": "createdBy",
+    "revoked": "revoked",
+    "revoked_at": "revokedAt",
+    "revoked_by": "revokedBy",
+    "revocation_reason": "revocationReason",
+    "scope": "scope",
+    "hash": "secretHash",
 }
 
 
