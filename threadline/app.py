@@ -69,11 +69,13 @@ def _features(app: FastAPI, settings: Settings) -> None:
     from threadline.auth import routes as admin
     from threadline.graphql_api import routes as graphql
     from threadline.shacl import routes as validation
+    from threadline.sparql import register as sparql
 
     features.install(settings)
     admin.register(app, settings)
     validation.register(app, settings)
     graphql.register(app, settings)
+    sparql(app, settings)
 
 
 async def _call(request: Request, func: Callable[..., T], *args: Any) -> T:

@@ -303,9 +303,13 @@ def _add_feature_commands() -> None:
     """Verbs that live with their feature's package."""
     from threadline.audit.commands import audit_group
     from threadline.auth.commands import token_group
+    from threadline.kpi import kpi_command
     from threadline.shacl.commands import validate_command
+    from threadline.sparql.command import query_command
 
     main.add_command(validate_command)
+    main.add_command(query_command)
+    main.add_command(kpi_command)
     main.add_command(token_group)
     main.add_command(audit_group)
 

@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     sparql_workers: int = Field(
         default=2, description="Worker processes that run SPARQL queries for the HTTP endpoint (on-disk stores)."
     )
+    kpi_summaries: bool = Field(
+        default=True,
+        description=(
+            "Refresh the materialised KPI summary graph after every load, so KPI queries answer in milliseconds. "
+            "Costs a full recompute per load (minutes at 100k units); off: KPIs fall back to plain aggregates."
+        ),
+    )
     queries_dir: Path = Field(
         default_factory=lambda: content_dir("queries"),
         description="Folder of the named SPARQL queries (`*.rq` with a header).",

@@ -17,6 +17,10 @@ def install(settings: Settings) -> None:
     for hook in _installed:
         hooks.unregister(hook)
     _installed.clear()
+    if settings.kpi_summaries:
+        from threadline.kpi import refresh_after_load as refresh_kpis
+
+        _installed.append(hooks.after_commit(refresh_kpis))
     if settings.validation_gate:
         from threadline.shacl.gate import LoadGate
         from threadline.shacl.service import shapes_dir

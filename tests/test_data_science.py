@@ -1,0 +1,50 @@
+"""The worked pandas example of docs/data-science.md, executed as written against the live app and demo data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveServer
+from tests.sparql_demo import REPO, DemoThread, demo_thread
+from threadline.app import create_app
+from threadline.config import Settings
+from threadline.sparql import register
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[tuple[str, DemoThread]]:
+    thread = demo_thread()
+    settings = Settings(store=thread.store.url)
+    app = create_app(settings, store=thread.store)
+    register(app, settings)
+    live = LiveServer(app)
+    yield live.url + "/sparql", thread
+    live.stop()
+
+
+def test_worked_pandas_example_runs(endpoint: tuple[str, DemoThread], capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pandas")
+    pytest.importorskip("sparql_dataframe")
+    url, thread = endpoint
+    doc = (REPO / "docs" / "data-science.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    assert blocks, "docs/data-science.md has no python example"
+    code = blocks[0].replace('"http://localhost:8000/sparql"', repr(url))
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/data-science.md", "exec"), namespace)
+
+    units = namespace["units"]
+    assert len(units) == thread.manifest["entities"]["serializedUnits"]
+    fpy = namespace["fpy"]
+    finished = fpy[fpy["part"] == "FC-1000"]
+    assert finished["firstPassUnits"].sum() == thread.manifest["groundTruth"]["kpi"]["firstPassUnits"]
+    assert namespace["worst"]["firstPassYield"].iloc[0] == fpy["firstPassYield"].min()
+    assert set(namespace["by_centre"]["workCentre"]) >= {"WC-FIN", "WC-TST"}
+    recall = namespace["recall"]
+    finished_recall = recall[recall["part"] == "FC-1000"]
+    assert len(finished_recall) == thread.manifest["groundTruth"]["sharedSupplierLot"]["unitCount"]
+    assert "firstPassYield" in capsys.readouterr().out

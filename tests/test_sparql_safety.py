@@ -1,0 +1,249 @@
+"""The endpoint is safe by default: read-only, no federation, bounded in time and size, clear errors."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from tests.conftest import LiveServer
+from threadline.app import create_app
+from threadline.config import Settings
+from threadline.sparql import register
+from threadline.sparql.safety import ForbiddenOperation, check_query, check_update
+from threadline.store import open_store
+
+TOKEN = "safety-token"
+# 20 chained cross joins over 40 triples: 40^20 rows to count; never finishes on its own. Only for the
+# on-disk store, whose worker process is killed; a memory store's thread would burn a core for ever.
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(20)) + " }"
+# 40^4 x 12 = 31M rows: about 5 s in memory, longer than the 2 s limit, then it ends by itself.
+FINITE = (
+    "SELECT (COUNT(*) AS ?n) WHERE { VALUES ?k { 1 2 3 4 5 6 7 8 9 10 11 12 } "
+    + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(4))
+    + " }"
+)
+CHEAP = "ASK { ?s ?p ?o }"
+
+
+class LimitedSettings(Settings):
+    sparql_timeout: float = 2.0
+    sparql_max_rows: int = 25
+    sparql_workers: int = 2
+
+
+def _serve(kind: str, tmp_path: Any) -> tuple[LiveServer, Any]:
+    url = "memory:" if kind == "memory" else str(tmp_path / "store")
+    store = open_store(url)
+    data = "".join(f'<http://e/s{i}> <http://e/p> "{i}" .\n' for i in range(40)).encode()
+    store.load(data, "http://e/graph", ox.RdfFormat.N_TRIPLES)
+    settings = LimitedSettings(store=url, write_token=TOKEN)
+    app = create_app(settings, store=store)
+    register(app, settings)
+    return LiveServer(app), app
+
+
+@pytest.fixture(params=["disk", "memory"])
+def endpoint(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[str, Any]]:
+    server, app = _serve(request.param, tmp_path)
+    yield server.url + "/sparql", app
+    server.stop()
+
+
+@pytest.fixture
+def disk_endpoint(tmp_path: Any) -> Iterator[tuple[str, Any]]:
+    server, app = _serve("disk", tmp_path)
+    yield server.url + "/sparql", app
+    server.stop()
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def trap() -> Iterator[tuple[str, list[str]]]:
+    """A local HTTP server that records every request: SERVICE must never reach it."""
+    _Recorder.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/sparql", _Recorder.hits
+    server.shutdown()
+
+
+# -- read-only ---------------------------------------------------------------------------------------------
+
+
+def test_update_needs_the_write_token(endpoint: tuple[str, Any]) -> None:
+    url, _ = endpoint
+    update = "INSERT DATA { GRAPH <http://e/new> { <http://e/x> <http://e/p> 1 } }"
+    for headers, status in (
+        ({}, 403),  # read-only without a token
+        ({"Authorization": "Bearer nope"}, 401),  # a bad token is an authentication error (RFC 6750)
+        ({"Authorization": f"Basic {TOKEN}"}, 401),
+    ):
+        response = httpx.post(url, data={"update": update}, headers=headers)
+        assert response.status_code == status, response.text
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    assert httpx.get(url, params={"query": "ASK { <http://e/x> ?p ?o }"}).json()["boolean"] is False
+    response = httpx.post(
+        url, content=update, headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 204
+    assert httpx.get(url, params={"query": "ASK { <http://e/x> ?p ?o }"}).json()["boolean"] is True
+
+
+def test_an_update_sent_as_a_query_is_a_syntax_error(endpoint: tuple[str, Any]) -> None:
+    url, _ = endpoint
+    response = httpx.get(url, params={"query": "DROP ALL"})
+    assert response.status_code == 400
+    assert httpx.get(url, params={"query": CHEAP}).json()["boolean"] is True
+
+
+def test_graph_store_writes_need_the_token(endpoint: tuple[str, Any]) -> None:
+    url, _ = endpoint
+    store_url = url.replace("/sparql", "/store")
+    body = b"<http://e/a> <http://e/b> <http://e/c> ."
+    for method in ("PUT", "POST", "DELETE"):
+        response = httpx.request(
+            method, store_url, params={"graph": "http://e/graph"}, content=body, headers={"Content-Type": "text/turtle"}
+        )
+        assert response.status_code == 403, (method, response.text)
+    assert httpx.get(store_url, params={"graph": "http://e/graph"}).text.count("http://e/p") == 40
+
+
+# -- no federation, no fetching ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        "select * where {{ service silent <{url}> {{ ?s ?p ?o }} }}",
+        "SELECT * WHERE {{ ?a ?b ?c OPTIONAL {{ \\u0053ERVICE <{url}> {{ ?s ?p ?o }} }} }}",
+        "PREFIX x: <http://x/>\nSELECT * WHERE {{\n  {{ SELECT ?s WHERE {{ SeRvIcE <{url}> {{ ?s ?p ?o }} }} }}\n}}",
+    ],
+)
+def test_service_is_refused_before_execution(
+    disk_endpoint: tuple[str, Any], trap: tuple[str, list[str]], template: str
+) -> None:
+    url, _ = disk_endpoint
+    target, hits = trap
+    response = httpx.post(url, data={"query": template.format(url=target)})
+    assert response.status_code == 400, response.text
+    assert "SERVICE" in response.json()["error"]
+    assert response.json()["position"].startswith("line ")
+    assert hits == [], "the store called the SERVICE URL"
+
+
+def test_service_as_data_is_not_a_service() -> None:
+    assert (
+        check_query(
+            'PREFIX ex: <http://x/> SELECT * { ?s ex:SERVICE "SERVICE" . ?service <http://x/SERVICE> ?o } # SERVICE <x>'
+        )
+        == "SELECT"
+    )
+    with pytest.raises(ForbiddenOperation):
+        check_update("LOAD <http://example.org/data.ttl> INTO GRAPH <http://e/g>")
+
+
+def test_update_cannot_make_the_server_fetch(disk_endpoint: tuple[str, Any], trap: tuple[str, list[str]]) -> None:
+    url, _ = disk_endpoint
+    target, hits = trap
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for update in (f"LOAD <{target}>", f"INSERT {{ ?s ?p ?o }} WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}"):
+        response = httpx.post(url, data={"update": update}, headers=auth)
+        assert response.status_code == 400, response.text
+    assert hits == []
+
+
+# -- time limit, size limit, errors ------------------------------------------------------------------------
+
+
+def test_timeout_stops_the_work(disk_endpoint: tuple[str, Any]) -> None:
+    url, app = disk_endpoint
+    assert httpx.get(url, params={"query": CHEAP}).status_code == 200  # starts the worker pool
+    executor = app.state.sparql_runner._executor
+    before = set(executor.pids())
+    response = httpx.get(url, params={"query": HEAVY}, timeout=60)
+    assert response.status_code == 503, response.text
+    assert response.headers.get("x-threadline-error") == "timeout", response.text
+    assert "time limit of 2 s" in response.json()["error"]
+    killed = before - set(executor.pids())
+    assert len(killed) == 1, "the worker that ran the query was replaced"
+    for pid in killed:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone: its CPU is free
+    assert httpx.get(url, params={"query": CHEAP}).json()["boolean"] is True  # a fresh worker took its place
+
+
+def test_timeout_on_a_memory_store_still_answers_503(tmp_path: Any) -> None:
+    server, _ = _serve("memory", tmp_path)
+    try:
+        response = httpx.get(server.url + "/sparql", params={"query": FINITE}, timeout=60)
+        assert response.status_code == 503
+        assert "memory store" in response.json()["error"]
+    finally:
+        server.stop()
+
+
+def test_cheap_query_stays_fast_while_a_heavy_one_runs(disk_endpoint: tuple[str, Any]) -> None:
+    url, _ = disk_endpoint
+    warm = [threading.Thread(target=httpx.get, args=(url,), kwargs={"params": {"query": CHEAP}}) for _ in range(2)]
+    for thread in warm:  # both worker processes started and holding the store
+        thread.start()
+    for thread in warm:
+        thread.join()
+    heavy: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: heavy.update(r=httpx.get(url, params={"query": HEAVY}, timeout=60)))
+    thread.start()
+    answers = [httpx.get(url, params={"query": CHEAP}, timeout=60) for _ in range(5)]
+    still_running = thread.is_alive()
+    thread.join()
+    assert [a.json().get("boolean") for a in answers] == [True] * 5, [a.text for a in answers]
+    assert still_running, "the cheap queries were answered while the heavy one was still running"
+    assert heavy["r"].status_code == 503
+
+
+def test_result_size_limit(endpoint: tuple[str, Any]) -> None:
+    url, _ = endpoint
+    response = httpx.get(url, params={"query": "SELECT * { ?s ?p ?o }"})
+    assert response.status_code == 422
+    assert "more than 25 rows" in response.json()["error"] and "LIMIT" in response.json()["error"]
+    graph = httpx.get(url, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
+    assert graph.status_code == 422 and "25 triples" in graph.json()["error"]
+    page = httpx.get(url, params={"query": "SELECT * { ?s ?p ?o } LIMIT 25"}, headers={"Accept": "text/csv"})
+    assert page.status_code == 200 and len(page.text.strip().splitlines()) == 26
+
+
+def test_malformed_query_gets_the_parser_message_and_position(endpoint: tuple[str, Any]) -> None:
+    url, _ = endpoint
+    response = httpx.get(url, params={"query": "SELECT * WHERE {\n  ?s ?p \n}"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"].startswith("malformed query: error at 3:")
+    assert body["position"].startswith("line 3, column ")
+
+
+def test_clients_may_lower_the_time_limit_but_not_raise_it(disk_endpoint: tuple[str, Any]) -> None:
+    url, _ = disk_endpoint
+    response = httpx.get(url, params={"query": HEAVY, "timeout": "600"}, timeout=60)
+    assert response.status_code == 503 and "2 s" in response.json()["error"]
+    assert httpx.get(url, params={"query": CHEAP, "timeout": "abc"}).status_code == 400

@@ -1,0 +1,100 @@
+"""``threadline query``: named queries and ad-hoc SPARQL from the command line, as a table, CSV or JSON.
+
+Runs in-process on the store (the operator's own process, so no time limit); materialised indicators are read
+from the KPI summary when it is fresh, as over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threadline import kpi, queries
+from threadline.errors import ThreadlineError
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--param")
+        given[name.strip()] = value
+    return given
+
+
+def _sparql_text(value: str) -> str:
+    path = Path(value)
+    if len(value) < 4096 and "\n" not in value and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+def _emit(variables: list[str], rows: list[dict[str, Any]], fmt: str, title: str | None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"variables": variables, "rows": rows}, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(queries.to_csv(variables, rows), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title)
+        for name in variables:
+            table.add_column(name)
+        for row in rows:
+            table.add_row(*("" if row[v] is None else str(row[v]) for v in variables))
+        Console().print(table)
+        click.echo(f"{len(rows)} rows", err=True)
+
+
+@click.command(name="query")
+@click.argument("name", required=False)
+@click.option("--param", "-p", "params", multiple=True, help="Parameter as NAME=VALUE (repeatable).")
+@click.option("--sparql", "sparql", default=None, help="Run this SPARQL (a file path or the query text) instead.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--list", "list_only", is_flag=True, help="List the named queries and their parameters.")
+@click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
+def query_command(
+    name: str | None, params: tuple[str, ...], sparql: str | None, fmt: str, list_only: bool, store_url: str | None
+) -> None:
+    """Run the named query NAME (see --list) or ad-hoc SPARQL (--sparql FILE_OR_TEXT)."""
+    from threadline.config import Settings
+    from threadline.store import SelectResult, open_store
+
+    try:
+        if list_only or (name is None and sparql is None):
+            for query in queries.catalogue().values():
+                args = ", ".join(f"{p.name}:{p.type}{'' if p.required else '?'}" for p in query.parameters)
+                click.echo(f"{query.name}({args})  {query.title}")
+            return
+        if name and sparql:
+            raise click.UsageError("give a query NAME or --sparql, not both")
+        given = _parse_params(params)
+        with open_store(store_url, Settings()) as store:
+            if sparql is not None:
+                result: Any = store.query(_sparql_text(sparql), given or None)
+                title = None
+            else:
+                named = queries.get(name or "")
+                bindings = named.bindings(given)
+                result = kpi.read(store, named.name) if named.materialise and not given else None
+                if result is None:
+                    result = store.select(named.text, bindings)
+                title = named.title
+        if isinstance(result, bool):
+            variables, rows = ["boolean"], [{"boolean": result}]
+        elif isinstance(result, SelectResult):
+            variables, rows = result.variables, queries.rows_as_dicts(result.variables, result.rows)
+        else:  # CONSTRUCT/DESCRIBE: print N-Triples whatever the format
+            for triple in result:
+                click.echo(f"{triple} .")
+            return
+        _emit(variables, rows, fmt, title)
+    except ThreadlineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

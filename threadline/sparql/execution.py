@@ -1,0 +1,99 @@
+"""Running one query on a pyoxigraph store and serialising its answer within the row limit.
+
+Used inside the query worker processes (on-disk store) and in threads (memory store); the answer is bytes in
+the negotiated format, so only bytes cross a process boundary.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from threadline.errors import QueryError
+from threadline.sparql import negotiation as neg
+
+
+class ResultTooLarge(QueryError):
+    """The answer has more rows (or triples) than the endpoint's limit."""
+
+
+@dataclass
+class Job:
+    """One query to run: text already checked, media type already negotiated."""
+
+    text: str
+    form: str
+    media: str
+    max_rows: int
+    default_graphs: list[str] | None = None  # None: the union of all graphs
+    named_graphs: list[str] | None = None
+    base_iri: str | None = None
+
+
+@dataclass
+class Answer:
+    media: str
+    body: bytes
+    rows: int
+    seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# -- executing on a pyoxigraph store (in a worker process, or in a thread for memory stores) --------------
+
+
+def execute(store: ox.Store, job: Job) -> Answer:
+    started = time.perf_counter()
+    kwargs: dict[str, Any] = {"base_iri": job.base_iri}
+    if job.default_graphs is None and job.named_graphs is None:
+        kwargs["use_default_graph_as_union"] = True
+    else:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs or []]
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or []]
+    result = None
+    try:
+        result = store.query(job.text, **kwargs)
+        answer = serialise(result, job)
+    except SyntaxError as exc:
+        raise QueryError(f"malformed query: {exc}", position=position(str(exc))) from exc
+    except (RuntimeError, ValueError) as exc:
+        raise QueryError(f"query failed: {exc}") from exc
+    except QueryError as exc:  # e.g. the row limit, raised while iterating: drop the frames holding results
+        raise exc.with_traceback(None) from None
+    finally:
+        del result  # pyoxigraph results must be dropped on their own thread, not via a traceback elsewhere
+    answer.seconds = time.perf_counter() - started
+    return answer
+
+
+def serialise(result: Any, job: Job) -> Answer:
+    if isinstance(result, ox.QueryBoolean):
+        return Answer(job.media, neg.serialize_boolean(bool(result), job.media), 1)
+    if isinstance(result, ox.QuerySolutions):
+        names = [v.value for v in result.variables]
+        rows = _limited(([solution[i] for i in range(len(names))] for solution in result), job.max_rows, "rows")
+        return Answer(job.media, neg.serialize_solutions(names, rows, job.media), len(rows))
+    triples = _limited(iter(result), job.max_rows, "triples")
+    return Answer(job.media, neg.serialize_graph(triples, job.media), len(triples))
+
+
+def _limited(items: Any, limit: int, what: str) -> list[Any]:
+    out = []
+    for item in items:
+        if len(out) >= limit:
+            raise ResultTooLarge(
+                f"the result has more than {limit:,} {what}, the endpoint's limit "
+                "(THREADLINE_SPARQL_MAX_ROWS): add LIMIT/OFFSET to page through it, or narrow the query"
+            )
+        out.append(item)
+    return out
+
+
+def position(message: str) -> str | None:
+    """``line L, column C`` from a pyoxigraph parser message ("error at L:C: …")."""
+    match = re.search(r"at (\d+):(\d+)", message)
+    return f"line {match.group(1)}, column {match.group(2)}" if match else None

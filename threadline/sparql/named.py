@@ -1,0 +1,88 @@
+"""HTTP routes of the named queries: ``/queries`` (the catalogue) and ``/queries/{name}`` (JSON or CSV).
+
+Runs go through the endpoint's executor, so named queries get the same time and size limits as ad-hoc
+SPARQL. Indicators marked ``materialise`` are answered from the KPI summary graph when it is fresh and the
+caller kept the default parameters; otherwise the plain query runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from threadline import kpi, queries
+from threadline.errors import QueryError, StoreError
+from threadline.sparql import access
+from threadline.sparql import negotiation as neg
+from threadline.sparql.execution import Job
+from threadline.sparql.routes import error, error_for, runner
+from threadline.store import Store
+from threadline.store.params import bind
+
+RESERVED = {"format", "timeout"}
+
+
+async def run_named(request: Request, query: queries.NamedQuery, given: dict[str, str]) -> dict[str, Any]:
+    """Run ``query`` with the given parameters; returns variables, plain rows and where they came from."""
+    store: Store = request.app.state.store
+    principal = await access.caller(request, "reader")
+    default, named = await access.dataset(request, principal, [], [])
+    bindings = query.bindings(given)
+    text, params, source = query.text, dict(bindings), "query"
+    # the summary aggregates every data graph: callers limited to some data graphs (scoped tokens) run the
+    # plain query over their graphs instead; unscoped readers, kept only from system graphs, may use it
+    unscoped = not principal.scopes
+    if query.materialise and not given and unscoped and await run_in_threadpool(kpi.fresh, store):
+        prepared = await run_in_threadpool(kpi.read_query, store, query.name)
+        if prepared is not None:
+            (text, params), source = prepared, "materialised"
+    job = Job(
+        text=bind(text, params),
+        form="SELECT",
+        media=neg.JSON,
+        max_rows=runner(request.app).max_rows,
+        default_graphs=default,
+        named_graphs=named,
+    )
+    answer = await runner(request.app).run(request, job)
+    variables, rows = queries.rows_from_sparql_json(answer.body)
+    return {
+        "query": query.name,
+        "title": query.title,
+        "source": source,
+        "seconds": round(answer.seconds, 4),
+        "variables": variables,
+        "rows": rows,
+    }
+
+
+def register(app: FastAPI) -> None:
+    @app.get("/queries", tags=["named queries"])
+    async def catalogue(request: Request) -> dict[str, Any]:
+        """The named queries with their parameters (types, defaults, examples)."""
+        await access.caller(request, "reader")
+        found = await run_in_threadpool(queries.catalogue)
+        return {"queries": [q.describe() for q in found.values()]}
+
+    @app.get("/queries/{name}", tags=["named queries"], responses={200: {"content": {"text/csv": {}}}})
+    async def run(request: Request, name: str) -> Response:
+        """Run a named query; parameters as query-string arguments; ``format=csv`` (or Accept text/csv) for CSV."""
+        try:
+            query = await run_in_threadpool(queries.get, name)
+            given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+            result = await run_named(request, query, given)
+        except queries.UnknownQuery as exc:
+            return error(404, str(exc))
+        except (QueryError, StoreError) as exc:
+            return error_for(exc)
+        wanted = (request.query_params.get("format") or "").lower()
+        accept = request.headers.get("accept", "")
+        if wanted == "csv" or (not wanted and "text/csv" in accept):
+            body = queries.to_csv(result["variables"], result["rows"])
+            return PlainTextResponse(
+                body, media_type="text/csv; charset=utf-8", headers={"X-Threadline-Source": result["source"]}
+            )
+        return JSONResponse(result, headers={"X-Threadline-Source": result["source"]})

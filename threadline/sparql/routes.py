@@ -1,0 +1,286 @@
+"""HTTP routes of the SPARQL endpoint (/sparql) and the Graph Store Protocol (/store).
+
+Roles come from ``threadline.auth`` (see ``access``): queries and graph reads need ``reader`` (anonymous
+callers qualify while anonymous reading is allowed), SPARQL Update ``admin``, Graph Store writes
+``integrator``; THREADLINE_WRITE_TOKEN is the bootstrap admin token. Every query goes through the executor
+(worker processes for the on-disk store) so that the time limit really stops the work; every other store
+call runs in a thread, so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from threadline.config import Settings
+from threadline.errors import QueryError, QueryTimeout, StoreError
+from threadline.sparql import access, editor, graphstore, protocol, safety
+from threadline.sparql import negotiation as neg
+from threadline.sparql.execution import Answer, Job, ResultTooLarge
+from threadline.sparql.worker import Executor, executor_for
+from threadline.store import EmbeddedStore, Store
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_ROWS = 100_000
+DEFAULT_WORKERS = 2
+
+
+def limits(settings: Settings) -> tuple[float, int, int]:
+    """(time limit in s, row limit, worker processes), read so that code works before the settings exist."""
+    return (
+        float(getattr(settings, "sparql_timeout", DEFAULT_TIMEOUT)),
+        int(getattr(settings, "sparql_max_rows", DEFAULT_MAX_ROWS)),
+        int(getattr(settings, "sparql_workers", DEFAULT_WORKERS)),
+    )
+
+
+class Runner:
+    """Owns the app's query executor, created on first use (the store is opened in the app's lifespan)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.timeout, self.max_rows, self.workers = limits(settings)
+        self._executor: Executor | None = None
+        self._lock = threading.Lock()
+
+    def executor(self, store: Store) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = executor_for(store, self.workers)
+            return self._executor
+
+    async def run(self, request: Request, job: Job, timeout: float | None = None) -> Answer:
+        store: Store = request.app.state.store
+        executor = await run_in_threadpool(self.executor, store)
+        limit = min(timeout or self.timeout, self.timeout)
+        return await run_in_threadpool(executor.run, job, limit)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._executor is not None:
+                self._executor.close()
+                self._executor = None
+
+
+def runner(app: FastAPI) -> Runner:
+    return app.state.sparql_runner  # type: ignore[no-any-return]
+
+
+def error(status: int, message: str, position: str | None = None, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message, "position": position}, status_code=status, headers=headers or None)
+
+
+def error_for(exc: Exception) -> JSONResponse:
+    """One place that turns our exceptions into HTTP statuses."""
+    if isinstance(exc, protocol.ProtocolError):
+        return error(exc.status, str(exc))
+    if isinstance(exc, neg.NotAcceptable):
+        return error(406, str(exc))
+    if isinstance(exc, QueryTimeout):
+        return error(503, str(exc), **{"X-Threadline-Error": "timeout"})
+    if isinstance(exc, ResultTooLarge):
+        return error(422, str(exc), **{"X-Threadline-Error": "result-too-large"})
+    if isinstance(exc, graphstore.GraphNotFound):
+        return error(404, str(exc))
+    if isinstance(exc, QueryError):
+        return error(400, str(exc), exc.position)
+    if isinstance(exc, StoreError):
+        return error(503, str(exc))
+    raise exc
+
+
+def _after_write(store: Store) -> None:
+    """Drop the KPI summary the write may have outdated; let the query workers see the write quickly (they
+    reopen the store when its files change, which is cheap once the write is flushed)."""
+    from threadline import kpi
+
+    kpi.invalidate(store)
+    if isinstance(store, EmbeddedStore) and store.path is not None:
+        store.native.flush()
+
+
+def register(app: FastAPI, settings: Settings) -> None:
+    """Add /sparql, /store and /queries to ``app`` (call once; later calls do nothing)."""
+    if getattr(app.state, "sparql_runner", None) is not None:
+        return
+    app.state.sparql_runner = Runner(settings)
+    _close_on_shutdown(app)
+
+    @app.api_route("/sparql", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+    @app.api_route("/sparql/", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+    async def sparql(request: Request) -> Response:
+        try:
+            operation = await protocol.read(request)
+            if operation.kind == "query":
+                return await _query(request, operation)
+            if operation.kind == "update":
+                return await _update(request, operation, settings)
+            return _editor(request)
+        except (QueryError, StoreError) as exc:
+            return error_for(exc)
+
+    @app.get("/sparql/assets/{name}", include_in_schema=False)
+    async def asset(name: str) -> Response:
+        if name == "vocabulary.json":
+            return JSONResponse(await run_in_threadpool(editor.vocabulary))
+        if name not in editor.ASSETS or not (editor.ASSET_DIR / name).is_file():
+            return error(404, f"no asset {name!r} (run `python -m threadline.vendor` to fetch the editor's files)")
+        body = await run_in_threadpool((editor.ASSET_DIR / name).read_bytes)
+        return Response(body, media_type=editor.ASSETS[name], headers={"Cache-Control": "max-age=86400"})
+
+    from threadline.sparql import named
+
+    named.register(app)
+
+    for path in ("/store", "/store/{rest:path}"):
+        app.add_api_route(
+            path,
+            _graph_store_route(settings),
+            methods=["GET", "HEAD", "PUT", "POST", "DELETE"],
+            include_in_schema=False,
+        )
+
+
+def _close_on_shutdown(app: FastAPI) -> None:
+    original = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        async with original(app_) as state:
+            try:
+                yield state
+            finally:
+                await run_in_threadpool(runner(app).close)
+
+    app.router.lifespan_context = lifespan
+
+
+def _editor(request: Request) -> Response:
+    ranges = neg.parse_accept(request.headers.get("accept"))
+    if neg.quality("text/html", ranges) > 0 and "text/html" in request.headers.get("accept", ""):
+        endpoint = str(request.url.replace(query="", fragment="")).rstrip("/")
+        return HTMLResponse(editor.page(endpoint, endpoint + "/assets"))
+    # No operation: describe the service (SPARQL 1.1 Service Description), in the RDF format asked for.
+    media = neg.choose("DESCRIBE", request.headers.get("accept"))
+    endpoint = str(request.url.replace(query="", fragment=""))
+    return Response(editor.service_description(endpoint, media), media_type=neg.content_type(media))
+
+
+async def _query(request: Request, operation: protocol.Operation) -> Response:
+    principal = await access.caller(request, "reader")
+    form = await run_in_threadpool(safety.check_query, operation.text)
+    short = operation.first("format") or operation.first("output") or operation.first("results")
+    media = neg.choose(form, request.headers.get("accept"), short)
+    default, named = await access.dataset(request, principal, operation.default_graphs, operation.named_graphs)
+    job = Job(
+        text=operation.text,
+        form=form,
+        media=media,
+        max_rows=runner(request.app).max_rows,
+        default_graphs=default,
+        named_graphs=named,
+        base_iri=str(request.url.replace(query="", fragment="")),
+    )
+    timeout = _requested_timeout(operation)
+    answer = await runner(request.app).run(request, job, timeout)
+    headers = {
+        "X-Threadline-Rows": str(answer.rows),
+        "X-Threadline-Seconds": f"{answer.seconds:.4f}",
+        "Vary": "Accept",
+    }
+    body = b"" if request.method == "HEAD" else answer.body
+    return Response(body, media_type=neg.content_type(answer.media), headers=headers)
+
+
+def _requested_timeout(operation: protocol.Operation) -> float | None:
+    value = operation.first("timeout")
+    try:
+        return float(value) if value else None
+    except ValueError as exc:
+        raise protocol.ProtocolError(f"timeout must be a number of seconds, not {value!r}") from exc
+
+
+async def _update(request: Request, operation: protocol.Operation, settings: Settings) -> Response:
+    await access.caller(request, "admin", writing=True)
+    if operation.default_graphs or operation.named_graphs:
+        raise protocol.ProtocolError("default-graph-uri/named-graph-uri apply to queries; updates take using-graph-uri")
+    await run_in_threadpool(safety.check_update, operation.text)
+    text = safety.add_using(operation.text, operation.using_graphs, operation.using_named_graphs)
+    base = str(request.url.replace(query="", fragment=""))
+    store: Store = request.app.state.store
+    await run_in_threadpool(store.update, f"BASE <{base}>\n{text}")
+    await run_in_threadpool(_after_write, store)
+    return Response(status_code=204)
+
+
+def _graph_store_route(settings: Settings) -> Any:
+    async def graph_store(request: Request) -> Response:
+        try:
+            return await _graph_store(request, settings)
+        except (QueryError, StoreError) as exc:
+            return error_for(exc)
+
+    return graph_store
+
+
+async def _graph_store(request: Request, settings: Settings) -> Response:
+    store: Store = request.app.state.store
+    params = protocol.pairs(request.url.query)
+    rest = request.path_params.get("rest")
+    endpoint = str(request.url.replace(path="/store", query="", fragment=""))
+    if rest:
+        target = graphstore.Target(str(request.url.replace(query="", fragment="")))
+    elif "graph" in params:
+        if len(params["graph"]) != 1 or "default" in params:
+            raise protocol.ProtocolError("name exactly one graph: ?graph=IRI or ?default")
+        target = graphstore.Target(params["graph"][0])
+    elif "default" in params:
+        target = graphstore.Target(None)
+    elif request.method == "POST":
+        target = graphstore.Target(graphstore.new_graph_iri(endpoint))  # graph creation: 201 + Location
+    else:
+        raise protocol.ProtocolError("name the graph: ?graph=IRI or ?default")
+
+    if request.method in ("GET", "HEAD"):
+        access.check_read(await access.caller(request, "reader"), target.graph)
+        media = neg.choose("CONSTRUCT", request.headers.get("accept"))
+        body = await run_in_threadpool(graphstore.read, store, target, media)
+        return Response(b"" if request.method == "HEAD" else body, media_type=neg.content_type(media))
+
+    access.check_write(await access.caller(request, "integrator", writing=True), target.graph)
+    if request.method == "DELETE":
+        await run_in_threadpool(graphstore.delete, store, target)
+        await run_in_threadpool(_after_write, store)
+        return Response(status_code=204)
+
+    parts = await _bodies(request)
+    created = False
+    for index, (data, fmt) in enumerate(parts):
+        if request.method == "PUT" and index == 0:
+            created = await run_in_threadpool(graphstore.replace, store, target, data, fmt)
+        else:
+            created = await run_in_threadpool(graphstore.merge, store, target, data, fmt) or created
+    await run_in_threadpool(_after_write, store)
+    if created:
+        return Response(status_code=201, headers={"Location": target.graph or endpoint + "?default"})
+    return Response(status_code=204)
+
+
+async def _bodies(request: Request) -> list[tuple[bytes, Any]]:
+    """The RDF payloads of a PUT/POST: the body, or each file of a multipart/form-data POST."""
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media == "multipart/form-data":
+        form = await request.form()
+        parts = []
+        for value in form.values():
+            if hasattr(value, "read"):
+                parts.append((await value.read(), graphstore.body_format(value.content_type)))
+        if not parts:
+            raise protocol.ProtocolError("the multipart body holds no RDF file")
+        return parts
+    return [(await request.body(), graphstore.body_format(request.headers.get("content-type")))]

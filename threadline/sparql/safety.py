@@ -1,0 +1,196 @@
+"""What a query or update may do here, decided before anything runs.
+
+pyoxigraph executes ``SERVICE <url>`` (it will call any URL it names) and ``LOAD <url>`` with no switch to turn
+either off, so both are refused before the text reaches the engine. A substring search is not enough: the word
+may sit in a string, an IRI, a comment or a prefixed name (``ex:SERVICE``) and be harmless, or be spelled with
+SPARQL's ``\\uXXXX`` escapes, which the engine decodes before parsing. So the text is unescaped the same way and
+split into tokens by a small lexer that knows SPARQL's strings, IRIs, comments, variables and prefixed names;
+only a bare keyword token counts. The same tokens give the query form (for content negotiation before
+execution) and the place to add the protocol's ``using-graph-uri`` / ``using-named-graph-uri`` as ``USING``
+clauses, which pyoxigraph's update API cannot take as arguments.
+
+Written by hand: rdflib's parser rejects syntax pyoxigraph accepts (SPARQL 1.2, some property paths) and costs
+tens of milliseconds on large queries; the lexer is the smallest thing that cannot be fooled by quoting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from threadline.errors import QueryError
+
+FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_WORD = re.compile(r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_\-.\u00B7\u00C0-\uFFFF]*")
+
+
+class ForbiddenOperation(QueryError):
+    """The text asks for something this endpoint never does (federation, fetching URLs)."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "word" (keyword or prefixed name), "iri", "string", "var", "punct"
+    text: str
+    start: int
+
+    @property
+    def keyword(self) -> str | None:
+        """Upper-cased keyword, or None for prefixed names such as ``ex:SERVICE``."""
+        return self.text.upper() if self.kind == "word" and ":" not in self.text else None
+
+
+def unescape(text: str) -> str:
+    """Decode ``\\uXXXX`` / ``\\UXXXXXXXX`` everywhere, as the SPARQL grammar says happens before parsing."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
+
+
+def tokens(text: str) -> list[Token]:
+    """Tokens of a SPARQL query or update, skipping whitespace and comments."""
+    out: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == "#":
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline + 1
+        elif ch == "<" and (end := _iri_end(text, i)) is not None:
+            out.append(Token("iri", text[i : end + 1], i))
+            i = end + 1
+        elif ch in "\"'":
+            end = _string_end(text, i)
+            out.append(Token("string", text[i:end], i))
+            i = end
+        elif ch in "?$" and i + 1 < n and (m := _WORD.match(text, i + 1)):
+            out.append(Token("var", text[i : m.end()], i))
+            i = m.end()
+        elif (m := _prefixed_or_word(text, i)) is not None:
+            out.append(Token("word", text[i:m], i))
+            i = m
+        else:
+            out.append(Token("punct", ch, i))
+            i += 1
+    return out
+
+
+def _prefixed_or_word(text: str, i: int) -> int | None:
+    """End of a keyword, prefixed name (``ex:SERVICE``, ``:x``) or blank node label (``_:b``) at ``i``."""
+    m = _WORD.match(text, i)
+    end = m.end() if m else i
+    if end < len(text) and text[end] == ":":
+        local = re.match(r"[A-Za-z0-9_\-.:%\\\u00B7\u00C0-\uFFFF]*", text[end + 1 :])
+        end = end + 1 + (local.end() if local else 0)
+    if end == i:
+        return None
+    while text[end - 1] == "." and end - 1 > i:  # a name never ends with '.'; that dot ends the triple
+        end -= 1
+    return end
+
+
+def _iri_end(text: str, start: int) -> int | None:
+    j = start + 1
+    while j < len(text):
+        c = text[j]
+        if c == ">":
+            return j
+        if c in ' \t\r\n{}"<|^`\\':
+            return None
+        j += 1
+    return None
+
+
+def _string_end(text: str, start: int) -> int:
+    quote = text[start]
+    delimiter = quote * 3 if text.startswith(quote * 3, start) else quote
+    j = start + len(delimiter)
+    while j < len(text):
+        if text[j] == "\\":
+            j += 2
+            continue
+        if text.startswith(delimiter, j):
+            return j + len(delimiter)
+        if len(delimiter) == 1 and text[j] == "\n":
+            break
+        j += 1
+    return len(text)
+
+
+def query_form(text: str) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first form keyword, or None when there is none."""
+    for token in tokens(unescape(text)):
+        if token.keyword in FORMS:
+            return token.keyword
+    return None
+
+
+def check_query(text: str) -> str:
+    """Refuse federation before execution; returns the query form."""
+    text = unescape(text)
+    found = tokens(text)
+    _refuse(text, found, {"SERVICE"})
+    form = next((t.keyword for t in found if t.keyword in FORMS), None)
+    return form or "SELECT"
+
+
+def check_update(text: str) -> None:
+    """Refuse updates that would make the engine call out (SERVICE in a WHERE, LOAD of a URL)."""
+    text = unescape(text)
+    _refuse(text, tokens(text), {"SERVICE", "LOAD"})
+
+
+def _refuse(text: str, found: list[Token], words: set[str]) -> None:
+    for token in found:
+        if token.keyword in words:
+            line = text.count("\n", 0, token.start) + 1
+            column = token.start - (text.rfind("\n", 0, token.start) + 1) + 1
+            what = "SERVICE (federated query)" if token.keyword == "SERVICE" else "LOAD"
+            raise ForbiddenOperation(
+                f"{what} is disabled on this endpoint: it would make the server fetch other URLs",
+                position=f"line {line}, column {column}",
+            )
+
+
+def add_using(update: str, using: list[str], using_named: list[str]) -> str:
+    """Apply the protocol's ``using-graph-uri`` / ``using-named-graph-uri`` to every DELETE/INSERT…WHERE.
+
+    The protocol forbids combining them with ``USING``/``WITH`` in the text (400), as the W3C suite checks.
+    """
+    if not using and not using_named:
+        return update
+    text = unescape(update)
+    found = tokens(text)
+    if any(t.keyword in ("USING", "WITH") for t in found):
+        raise QueryError("using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update")
+    clauses = " ".join([f"USING <{_iri(g)}>" for g in using] + [f"USING NAMED <{_iri(g)}>" for g in using_named])
+    depth, insert_at = 0, []
+    in_modify = False
+    previous: Token | None = None
+    for token in found:
+        if token.text == "{":
+            depth += 1
+        elif token.text == "}":
+            depth -= 1
+        elif depth == 0 and token.keyword in ("DELETE", "INSERT"):
+            in_modify = True
+        elif depth == 0 and token.text == ";":
+            in_modify = False
+        elif depth == 0 and in_modify and token.keyword == "WHERE":
+            if previous is None or previous.keyword != "DELETE":  # DELETE WHERE takes no USING
+                insert_at.append(token.start)
+            in_modify = False
+        previous = token
+    for position in reversed(insert_at):
+        text = f"{text[:position]}{clauses} {text[position:]}"
+    return text
+
+
+def _iri(value: str) -> str:
+    import pyoxigraph as ox
+
+    try:
+        return ox.NamedNode(value).value
+    except ValueError as exc:
+        raise QueryError(f"not a valid graph IRI: {value!r}") from exc

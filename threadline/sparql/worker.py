@@ -1,0 +1,294 @@
+"""Running endpoint queries under a real time limit and a result-size limit.
+
+pyoxigraph has no timeout or cancellation; only a separate process can be stopped. So for the on-disk store
+each query runs in one of a small pool of worker processes, each holding the store opened with
+``pyoxigraph.Store.read_only(path)``; a query that overruns its limit gets its worker killed (the CPU is freed
+at once) and a fresh worker is spawned in its place. Workers reopen the store when its files change (a write
+appends to RocksDB's log), so they see every committed write; writers in this process flush after loads
+to keep that reopening cheap (about 10 ms; replaying a large unflushed log takes seconds). pyoxigraph documents
+a read-only open beside a live writer as undefined behaviour: in RocksDB terms the reader may find files
+removed by a compaction, so an I/O error makes the worker reopen and retry once.
+
+A remote store is asked over HTTP with the time limit as the request timeout (the remote server should
+enforce its own limit too). A memory store cannot be shared with another process: its queries run in a
+thread that is abandoned, not stopped, on time-out — the caller gets the timeout error but the CPU stays busy
+until the query ends. That is acceptable for tests and demos only, and documented in docs/sparql.md.
+
+The worker serialises the answer itself (rows stop at the limit), so only bytes cross the process boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
+from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
+
+# -- executors -------------------------------------------------------------------------------------------
+
+
+class Executor:
+    """Runs jobs; ``run`` blocks (call it from a worker thread) and raises QueryTimeout past ``timeout``."""
+
+    def run(self, job: Job, timeout: float) -> Answer:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop whatever the executor started."""
+
+
+class ThreadExecutor(Executor):
+    """Memory stores: a daemon thread per query; a timed-out query is abandoned, not stopped (see module doc)."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    def run(self, job: Job, timeout: float) -> Answer:
+        box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+        def work() -> None:
+            try:
+                box.put((True, execute(self.store, job)))
+            except Exception as exc:  # handed to the caller's thread
+                box.put((False, exc))
+
+        threading.Thread(target=work, name="sparql-query", daemon=True).start()
+        try:
+            ok, value = box.get(timeout=timeout)
+        except queue.Empty as exc:
+            raise QueryTimeout(_timeout_message(timeout) + " (memory store: the query still runs to its end)") from exc
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+
+class RemoteExecutor(Executor):
+    """Remote stores: the query is forwarded with the time limit as the HTTP timeout."""
+
+    def __init__(self, query_endpoint: str) -> None:
+        import httpx
+
+        self.endpoint = query_endpoint
+        self._client = httpx.Client()
+
+    def run(self, job: Job, timeout: float) -> Answer:
+        import httpx
+
+        started = time.perf_counter()
+        params: list[tuple[str, str]] = [("default-graph-uri", g) for g in job.default_graphs or []]
+        params += [("named-graph-uri", g) for g in job.named_graphs or []]
+        graph = job.form in ("CONSTRUCT", "DESCRIBE")
+        accept = "application/n-triples" if graph else "application/sparql-results+json"
+        try:
+            response = self._client.post(
+                self.endpoint,
+                params=params,
+                content=(f"BASE <{job.base_iri}>\n" if job.base_iri else "").encode() + job.text.encode(),
+                headers={"Content-Type": "application/sparql-query", "Accept": accept},
+                timeout=timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise QueryTimeout(_timeout_message(timeout) + " (the remote store was asked to stop)") from exc
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"store at {self.endpoint} did not answer: {exc}") from exc
+        if response.status_code == 400:
+            raise QueryError(f"malformed query: {response.text.strip()}", position=position(response.text))
+        if response.status_code >= 400:
+            raise StoreError(f"store refused the query: HTTP {response.status_code} {response.text[:300]}")
+        try:
+            if graph:
+                result: Any = (q.triple for q in ox.parse(response.content, ox.RdfFormat.N_TRIPLES))
+            else:
+                result = ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
+            answer = serialise(result, job)
+        except SyntaxError as exc:
+            raise StoreError(f"store sent an unreadable answer: {exc}") from exc
+        answer.seconds = time.perf_counter() - started
+        return answer
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _timeout_message(timeout: float) -> str:
+    return (
+        f"the query ran longer than the time limit of {timeout:g} s and was stopped "
+        "(THREADLINE_SPARQL_TIMEOUT); narrow it, or use a named query backed by a materialised KPI"
+    )
+
+
+# -- worker processes for the on-disk store ----------------------------------------------------------------
+
+
+def fingerprint(path: str) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and mtimes of the store's data files: changes whenever a write lands."""
+    entries = []
+    with os.scandir(path) as listing:
+        for entry in listing:
+            if entry.name.startswith("LOG") or entry.name == "LOCK" or not entry.is_file():
+                continue
+            stat = entry.stat()
+            entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+def _worker_main(conn: Any, path: str) -> None:
+    """Body of a worker process: answer jobs until the parent goes away."""
+    store: ox.Store | None = None
+    seen: tuple[tuple[str, int, int], ...] | None = None
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        reply: tuple[str, Any] = ("error", ("StoreError", "the store could not be read", None))
+        for attempt in range(4):
+            try:
+                now = fingerprint(path)
+                if store is None or now != seen:
+                    store, seen = ox.Store.read_only(path), now
+                reply = ("ok", execute(store, job))
+                break
+            except QueryError as exc:
+                reply = ("error", (type(exc).__name__, str(exc), exc.position))
+                break
+            except (OSError, RuntimeError) as exc:  # files moved by the writer's compaction: reopen, retry
+                store = None
+                reply = ("error", ("StoreError", f"the store could not be read: {exc}", None))
+                time.sleep(0.05 * (attempt + 1))
+        try:
+            conn.send(reply)
+        except (EOFError, OSError, BrokenPipeError):
+            return
+
+
+class _Worker:
+    """One ``python -m threadline.sparql.worker`` process, spoken to over a socket pair.
+
+    A plain subprocess rather than ``multiprocessing``: its spawn mode re-imports the parent's ``__main__``
+    (uvicorn's, a test runner's, a notebook's), and fork would copy a process holding RocksDB's threads.
+    """
+
+    def __init__(self, path: str) -> None:
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "threadline.sparql.worker", str(theirs.fileno()), path],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.conn.close()
+
+
+class ProcessExecutor(Executor):
+    """A pool of worker processes over the on-disk store; overrunning workers are killed and replaced."""
+
+    def __init__(self, path: Path, workers: int = 2) -> None:
+        self.path = str(path)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(max(1, workers)):
+            self._idle.put(self._spawn())
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self.path)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+        if not self._closed:
+            self._idle.put(self._spawn())
+
+    def run(self, job: Job, timeout: float) -> Answer:
+        deadline = time.monotonic() + timeout
+        try:
+            worker = self._idle.get(timeout=timeout)
+        except queue.Empty as exc:
+            raise QueryTimeout(
+                f"every query worker stayed busy for the whole time limit of {timeout:g} s; try again later"
+            ) from exc
+        try:
+            worker.conn.send(job)
+            finished = worker.conn.poll(max(0.0, deadline - time.monotonic()))
+            status, payload = worker.conn.recv() if finished else ("timeout", None)
+        except Exception as exc:  # the worker died or sent garbage: replace it
+            self._retire(worker)
+            raise StoreError(f"a query worker failed: {exc!r}") from exc
+        if status == "timeout":
+            self._retire(worker)  # kills the process: the query's CPU is freed at once
+            raise QueryTimeout(_timeout_message(timeout))
+        self._idle.put(worker)
+        if status == "ok":
+            return payload  # type: ignore[no-any-return]
+        kind, message, position = payload
+        if kind == "StoreError":
+            raise StoreError(message)
+        error = {"ResultTooLarge": ResultTooLarge}.get(kind, QueryError)
+        raise error(message, position=position)
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (for operators and tests)."""
+        with self._lock:
+            return [w.pid for w in self._all]
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+            try:
+                worker.process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def executor_for(store: Any, workers: int = 2) -> Executor:
+    """The executor that can enforce limits on ``store``'s backend."""
+    from threadline.store import EmbeddedStore, RemoteStore
+
+    if isinstance(store, EmbeddedStore):
+        if store.path is not None:
+            return ProcessExecutor(store.path, workers)
+        return ThreadExecutor(store.native)
+    if isinstance(store, RemoteStore):
+        return RemoteExecutor(store.query_endpoint)
+    raise StoreError(f"no query executor for a {type(store).__name__}")
+
+
+if __name__ == "__main__":  # a worker process: python -m threadline.sparql.worker FD STORE_PATH
+    # run the imported module's copy, so that answers pickle as threadline.sparql.worker.Answer
+    from threadline.sparql import worker as _module
+
+    _module._worker_main(Connection(int(sys.argv[1])), sys.argv[2])
