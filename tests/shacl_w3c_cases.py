@@ -45,8 +45,16 @@ def cases(root: Path) -> list[Case]:
                     continue
                 action = g.value(test, MF.action)
                 name = f"{manifest.parent.name}/{str(test).rsplit('/', 1)[-1]}"
-                out.append(Case(name, manifest, _path(g.value(action, SHT.dataGraph)),
-                                _path(g.value(action, SHT.shapesGraph)), g, g.value(test, MF.result)))
+                out.append(
+                    Case(
+                        name,
+                        manifest,
+                        _path(g.value(action, SHT.dataGraph)),
+                        _path(g.value(action, SHT.shapesGraph)),
+                        g,
+                        g.value(test, MF.result),
+                    )
+                )
 
     visit(root / "manifest.ttl")
     return sorted(out, key=lambda c: c.name)

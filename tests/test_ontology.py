@@ -29,7 +29,13 @@ B2MML_NS = "http://www.mesa.org/xml/B2MML#"
 ESMF_NS = "https://eclipse-esmf.github.io/ontologies/I4.0/"
 
 # Properties that deliberately lack a domain or a range, and why. Each entry must still be true (see test).
-NO_DOMAIN = {"sourceRecord": "every mapped subject, of any class, links to its source record"}
+NO_DOMAIN = {
+    "sourceRecord": "every mapped subject, of any class, links to its source record",
+    "clause": "annotates SHACL shapes and validation results (sh:Shape, sh:ValidationResult), no class of ours",
+    "ownerRole": "annotates SHACL shapes and validation results, no class of ours",
+    "fixHint": "annotates SHACL shapes and validation results, no class of ours",
+    "profile": "names the profile of a validation activity and of each SHACL validation result",
+}
 NO_RANGE = {
     "signs": "a signature may sign a record of any class",
     "targetGraph": "the value is a named-graph IRI, which is no class of ours",

@@ -56,8 +56,9 @@ def test_results_carry_annotations(demo: tuple[Path, dict]) -> None:
 
 @pytest.mark.parametrize("units", [40, 120])
 @pytest.mark.parametrize("profile", PROFILES)
-def test_native_equals_pyshacl(tmp_path_factory: pytest.TempPathFactory, demo: tuple[Path, dict],
-                               units: int, profile: str) -> None:
+def test_native_equals_pyshacl(
+    tmp_path_factory: pytest.TempPathFactory, demo: tuple[Path, dict], units: int, profile: str
+) -> None:
     dump = demo[0] if units == 120 else _small(tmp_path_factory, units)
     store = store_from(dump)
     shapes = load_profile(REPO / "shapes", profile)

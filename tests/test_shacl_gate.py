@@ -117,8 +117,7 @@ def test_gate_never_writes(exports: Path, tmp_path: Path, gate_modes: dict[str, 
     assert {r["profile"] for r in latest_reports(store)} == {"core", "as9100"}
 
 
-def test_accept_with_report_stores_it_after_commit(exports: Path, tmp_path: Path,
-                                                   gate_modes: dict[str, str]) -> None:
+def test_accept_with_report_stores_it_after_commit(exports: Path, tmp_path: Path, gate_modes: dict[str, str]) -> None:
     store = _loaded(exports)
     gate_modes["core"] = "accept-with-report"
     activity = load_files(store, "mes", [_broken_mes(exports, tmp_path)], ingest_dir=REPO / "ingest")
@@ -133,8 +132,7 @@ def test_accept_with_report_stores_it_after_commit(exports: Path, tmp_path: Path
     assert len(foci) == 1 and "/id/op/" in foci.pop()
 
 
-def test_no_evidence_when_the_load_does_not_commit(exports: Path, tmp_path: Path,
-                                                   gate_modes: dict[str, str]) -> None:
+def test_no_evidence_when_the_load_does_not_commit(exports: Path, tmp_path: Path, gate_modes: dict[str, str]) -> None:
     store = _loaded(exports)
     gate_modes["core"] = "accept-with-report"
 

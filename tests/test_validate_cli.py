@@ -39,8 +39,9 @@ def test_nonconforming_json_exit_1(tmp_path: Path) -> None:
 def test_conforming_exit_0_both_engines(tmp_path: Path) -> None:
     shapes, data = _files(tmp_path, DATA.replace("ex:u2 a ex:Unit .", ""))
     for engine in ("native", "pyshacl"):
-        result = CliRunner().invoke(validate_command, ["--shapes", str(shapes), "--data", str(data),
-                                                       "--engine", engine])
+        result = CliRunner().invoke(
+            validate_command, ["--shapes", str(shapes), "--data", str(data), "--engine", engine]
+        )
         assert result.exit_code == 0, result.output
         assert "sh:conforms true" in result.stdout
 
@@ -49,8 +50,9 @@ def test_formats_written_to_file(tmp_path: Path) -> None:
     shapes, data = _files(tmp_path)
     for fmt in ("html", "csv", "xlsx", "turtle"):
         out = tmp_path / f"report.{fmt}"
-        result = CliRunner().invoke(validate_command, ["--shapes", str(shapes), "--data", str(data),
-                                                       "--format", fmt, "-o", str(out)])
+        result = CliRunner().invoke(
+            validate_command, ["--shapes", str(shapes), "--data", str(data), "--format", fmt, "-o", str(out)]
+        )
         assert result.exit_code == 1, result.output
         assert out.stat().st_size > 0
     assert "u2" in (tmp_path / "report.csv").read_text()

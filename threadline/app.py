@@ -93,7 +93,9 @@ def _errors(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(IngestError)
     async def ingest_error(_: Request, exc: IngestError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=422)
+        # a load the validation gate rejects answers with its report, so the caller can act on it
+        body = exc.report_json() if hasattr(exc, "report_json") else {"error": str(exc)}
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(QueryError)
     async def query_error(_: Request, exc: QueryError) -> JSONResponse:

@@ -16,18 +16,41 @@ from threadline.errors import ThreadlineError
 
 @click.command(name="validate")
 @click.option("--profile", default=None, help="Validation profile in the shapes folder (default: core).")
-@click.option("--shapes", "shapes_files", multiple=True, type=click.Path(path_type=Path),
-              help="Validate against this shapes file instead of a profile (repeatable).")
-@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path),
-              help="Validate this RDF file instead of the store (repeatable).")
-@click.option("--engine", type=click.Choice(["native", "pyshacl"]), default="native", show_default=True,
-              help="native: SPARQL in the store, pyshacl for what it does not compile; pyshacl: pyshacl alone.")
-@click.option("--format", "fmt", type=click.Choice(["turtle", "html", "csv", "json", "xlsx"]), default="turtle",
-              show_default=True)
+@click.option(
+    "--shapes",
+    "shapes_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Validate against this shapes file instead of a profile (repeatable).",
+)
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Validate this RDF file instead of the store (repeatable).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["native", "pyshacl"]),
+    default="native",
+    show_default=True,
+    help="native: SPARQL in the store, pyshacl for what it does not compile; pyshacl: pyshacl alone.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["turtle", "html", "csv", "json", "xlsx"]), default="turtle", show_default=True
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write here (default: stdout).")
 @click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
-def validate_command(profile: str | None, shapes_files: tuple[Path, ...], data_files: tuple[Path, ...],
-                     engine: str, fmt: str, output: Path | None, store_url: str | None) -> None:
+def validate_command(
+    profile: str | None,
+    shapes_files: tuple[Path, ...],
+    data_files: tuple[Path, ...],
+    engine: str,
+    fmt: str,
+    output: Path | None,
+    store_url: str | None,
+) -> None:
     """Validate the store or data files with SHACL; exit 0 conforms, 1 does not, 2 error."""
     from threadline.config import Settings
     from threadline.shacl import service
@@ -76,8 +99,10 @@ def _data_store(files: tuple[Path, ...]):  # type: ignore[no-untyped-def]
             rdf_format = ox.RdfFormat.TURTLE
         try:
             quads = ox.parse(path=str(path), format=rdf_format, base_iri=path.resolve().as_uri())
-            data = ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in quads),
-                                format=ox.RdfFormat.N_QUADS) or b""
+            data = (
+                ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_QUADS)
+                or b""
+            )
         except SyntaxError as exc:
             raise ShapesError(f"data file {path}: {str(exc).replace('Parser error at ', 'syntax error at ')}") from exc
         except OSError as exc:

@@ -42,7 +42,41 @@ class NotCompilable(Exception):
 
 CORE_PARAMETERS = {
     SH[name]
-    for name in ["class", "datatype", "nodeKind", "minCount", "maxCount", "minExclusive", "minInclusive", "maxExclusive", "maxInclusive", "minLength", "maxLength", "pattern", "flags", "languageIn", "uniqueLang", "equals", "disjoint", "lessThan", "lessThanOrEquals", "not", "and", "or", "xone", "node", "property", "qualifiedValueShape", "qualifiedMinCount", "qualifiedMaxCount", "qualifiedValueShapesDisjoint", "closed", "ignoredProperties", "hasValue", "in"]
+    for name in [
+        "class",
+        "datatype",
+        "nodeKind",
+        "minCount",
+        "maxCount",
+        "minExclusive",
+        "minInclusive",
+        "maxExclusive",
+        "maxInclusive",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "flags",
+        "languageIn",
+        "uniqueLang",
+        "equals",
+        "disjoint",
+        "lessThan",
+        "lessThanOrEquals",
+        "not",
+        "and",
+        "or",
+        "xone",
+        "node",
+        "property",
+        "qualifiedValueShape",
+        "qualifiedMinCount",
+        "qualifiedMaxCount",
+        "qualifiedValueShapesDisjoint",
+        "closed",
+        "ignoredProperties",
+        "hasValue",
+        "in",
+    ]
 }
 NOT_CORE = {SH.js, SH.expression, SH.rule}
 CASTABLE = {f"{XSD_NS}{t}" for t in ("boolean", "integer", "decimal", "float", "double", "dateTime", "date", "time")}
@@ -107,7 +141,11 @@ def target_pattern(graph: Graph, shape: Node, closure: Callable[[URIRef], list[U
     branches: list[Callable[[str], str]] = []
     for cls in graph.objects(shape, SH.targetClass):
         branches.append(_class_branch(cls, closure))
-    if (shape, RDF.type, RDFS.Class) in graph or (shape, RDF.type, URIRef("http://www.w3.org/2002/07/owl#Class")) in graph:
+    if (shape, RDF.type, RDFS.Class) in graph or (
+        shape,
+        RDF.type,
+        URIRef("http://www.w3.org/2002/07/owl#Class"),
+    ) in graph:
         branches.append(_class_branch(shape, closure))
     nodes = list(graph.objects(shape, SH.targetNode))
     if nodes:
@@ -116,16 +154,19 @@ def target_pattern(graph: Graph, shape: Node, closure: Callable[[URIRef], list[U
         terms = " ".join(to_sparql(n) for n in nodes)
         branches.append(lambda v, terms=terms: f"VALUES ?{v} {{ {terms} }}")
     for prop in graph.objects(shape, SH.targetSubjectsOf):
-        branches.append(lambda v, p=to_sparql(prop): f"?{v} {p} ?{fresh('o')} .")
+        subject_of = to_sparql(prop)
+        branches.append(lambda v, p=subject_of: f"?{v} {p} ?{fresh('o')} .")
     for prop in graph.objects(shape, SH.targetObjectsOf):
-        branches.append(lambda v, p=to_sparql(prop): f"?{fresh('s')} {p} ?{v} .")
+        object_of = to_sparql(prop)
+        branches.append(lambda v, p=object_of: f"?{fresh('s')} {p} ?{v} .")
     if not branches:
         return None
     if len(branches) == 1:
         only = branches[0]
         return lambda v: only(v)
-    return lambda v: "{ SELECT DISTINCT ?" + v + " WHERE { " + " UNION ".join(
-        "{ " + b(v) + " }" for b in branches) + " } }"
+    return lambda v: (
+        "{ SELECT DISTINCT ?" + v + " WHERE { " + " UNION ".join("{ " + b(v) + " }" for b in branches) + " } }"
+    )
 
 
 def _class_branch(cls: Node, closure: Callable[[URIRef], list[URIRef]]) -> Callable[[str], str]:
@@ -187,8 +228,12 @@ class ShapeCompiler:
         is_property = g.value(shape, SH.path) is not None
 
         def filtered(name: str, condition: str) -> Check:
-            return Check(component(name), lambda f: (
-                f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp} FILTER(!COALESCE({condition}, false)) }}"))
+            return Check(
+                component(name),
+                lambda f: (
+                    f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp} FILTER(!COALESCE({condition}, false)) }}"
+                ),
+            )
 
         for cls in g.objects(shape, SH["class"]):
             out.append(self._class(cls, vp))
@@ -204,15 +249,21 @@ class ShapeCompiler:
                 out.append(filtered(name[0].upper() + name[1:], f"?value {op} {to_sparql(bound)}"))
         for predicate, op in (("minLength", ">="), ("maxLength", "<=")):
             for length in g.objects(shape, SH[predicate]):
-                out.append(filtered(predicate[0].upper() + predicate[1:],
-                                    f"!isBlank(?value) && STRLEN(STR(?value)) {op} {int(length)}"))
+                out.append(
+                    filtered(
+                        predicate[0].upper() + predicate[1:],
+                        f"!isBlank(?value) && STRLEN(STR(?value)) {op} {int(length)}",
+                    )
+                )
         for pattern in g.objects(shape, SH.pattern):
             flags = g.value(shape, SH.flags)
             args = to_sparql(Literal(str(pattern))) + (f", {to_sparql(Literal(str(flags)))}" if flags else "")
             out.append(filtered("Pattern", f"!isBlank(?value) && REGEX(STR(?value), {args})"))
         for languages in g.objects(shape, SH.languageIn):
-            tests = " || ".join(f"langMatches(lang(?value), {to_sparql(Literal(str(t)))})"
-                                for t in items(g, languages)) or "false"
+            tests = (
+                " || ".join(f"langMatches(lang(?value), {to_sparql(Literal(str(t)))})" for t in items(g, languages))
+                or "false"
+            )
             out.append(filtered("LanguageIn", f"isLiteral(?value) && ({tests})"))
         for members in g.objects(shape, SH["in"]):
             allowed = [m for m in items(g, members) if not isinstance(m, BNode)]
@@ -223,23 +274,40 @@ class ShapeCompiler:
         if is_property:
             out += self._counts(shape)
             if any(v == Literal(True) for v in g.objects(shape, SH.uniqueLang)):
-                out.append(Check(component("UniqueLang"), lambda f: (
-                    f"SELECT ?this WHERE {{ {f('this')} {vp} FILTER(isLiteral(?value) && lang(?value) != \"\") }} "
-                    f"GROUP BY ?this (LCASE(lang(?value)) AS ?lang) HAVING (COUNT(DISTINCT ?value) > 1)"),
-                    has_value=False))
+                out.append(
+                    Check(
+                        component("UniqueLang"),
+                        lambda f: (
+                            f"SELECT ?this WHERE {{ {f('this')} {vp} "
+                            f'FILTER(isLiteral(?value) && lang(?value) != "") }} '
+                            f"GROUP BY ?this (LCASE(lang(?value)) AS ?lang) HAVING (COUNT(DISTINCT ?value) > 1)"
+                        ),
+                        has_value=False,
+                    )
+                )
         for prop in g.objects(shape, SH.equals):
             out.append(self._equals(shape, prop))
         for prop in g.objects(shape, SH.disjoint):
             p = to_sparql(prop)
-            out.append(Check(component("Disjoint"), lambda f, p=p: (
-                f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp} ?this {p} ?value . }}")))
+            out.append(
+                Check(
+                    component("Disjoint"),
+                    lambda f, p=p: f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp} ?this {p} ?value . }}",
+                )
+            )
         for predicate, op in PAIR_COMPARISONS.items():
             for prop in g.objects(shape, predicate):
                 p = to_sparql(prop)
                 name = str(predicate).rsplit("#", 1)[1]
-                out.append(Check(component(name[0].upper() + name[1:]), lambda f, p=p, op=op: (
-                    f"SELECT DISTINCT ?this ?value ?_other WHERE {{ {f('this')} {vp} ?this {p} ?_other . "
-                    f"FILTER(!COALESCE(?value {op} ?_other, false)) }}")))
+                out.append(
+                    Check(
+                        component(name[0].upper() + name[1:]),
+                        lambda f, p=p, op=op: (
+                            f"SELECT DISTINCT ?this ?value ?_other WHERE {{ {f('this')} {vp} ?this {p} ?_other . "
+                            f"FILTER(!COALESCE(?value {op} ?_other, false)) }}"
+                        ),
+                    )
+                )
         if any(v == Literal(True) for v in g.objects(shape, SH.closed)):
             out.append(self._closed(shape, vp))
         for constraint in g.objects(shape, SH.sparql):
@@ -261,7 +329,9 @@ class ShapeCompiler:
             raise NotCompilable("SPARQL constraint uses $PATH/$currentShape/$shapesGraph")
         prefixes = "".join(
             f"PREFIX {g.value(decl, SH.prefix)}: <{g.value(decl, SH.namespace)}>\n"
-            for source in g.objects(constraint, SH.prefixes) for decl in g.objects(source, SH.declare))
+            for source in g.objects(constraint, SH.prefixes)
+            for decl in g.objects(source, SH.declare)
+        )
         body = text.replace("$this", "?this")
         brace = _first_group_brace(body)
         if brace is None:
@@ -280,9 +350,13 @@ class ShapeCompiler:
             raise NotCompilable("blank node sh:class")
         classes = self.closure(cls)
         terms = " ".join(to_sparql(c) for c in classes)
-        return Check(component("Class"), lambda f: (
-            f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp} "
-            f"MINUS {{ VALUES ?_class {{ {terms} }} ?value a ?_class . }} }}"))
+        return Check(
+            component("Class"),
+            lambda f: (
+                f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp} "
+                f"MINUS {{ VALUES ?_class {{ {terms} }} ?value a ?_class . }} }}"
+            ),
+        )
 
     def _has_value(self, shape: Node, value: Node) -> Check:
         if isinstance(value, BNode):
@@ -290,11 +364,16 @@ class ShapeCompiler:
         term = to_sparql(value)
         path = self.path(shape)
         if path:
-            return Check(component("HasValue"), lambda f: (
-                f"SELECT DISTINCT ?this WHERE {{ {f('this')} FILTER NOT EXISTS {{ ?this {path} {term} }} }}"),
-                has_value=False)
-        return Check(component("HasValue"), lambda f: (
-            f"SELECT DISTINCT ?this WHERE {{ {f('this')} FILTER(!sameTerm(?this, {term})) }}"), has_value=False)
+            return Check(
+                component("HasValue"),
+                lambda f: f"SELECT DISTINCT ?this WHERE {{ {f('this')} FILTER NOT EXISTS {{ ?this {path} {term} }} }}",
+                has_value=False,
+            )
+        return Check(
+            component("HasValue"),
+            lambda f: f"SELECT DISTINCT ?this WHERE {{ {f('this')} FILTER(!sameTerm(?this, {term})) }}",
+            has_value=False,
+        )
 
     def _counts(self, shape: Node) -> list[Check]:
         g = self.graph
@@ -305,38 +384,66 @@ class ShapeCompiler:
             if n <= 0:
                 continue
             if n == 1:
-                out.append(Check(component("MinCount"), lambda f: (
-                    f"SELECT DISTINCT ?this WHERE {{ {f('this')} FILTER NOT EXISTS {{ ?this {path} ?_any }} }}"),
-                    has_value=False))
+                out.append(
+                    Check(
+                        component("MinCount"),
+                        lambda f: (
+                            f"SELECT DISTINCT ?this WHERE {{ {f('this')} FILTER NOT EXISTS {{ ?this {path} ?_any }} }}"
+                        ),
+                        has_value=False,
+                    )
+                )
             else:
-                out.append(Check(component("MinCount"), lambda f, n=n: (
-                    f"SELECT ?this WHERE {{ {f('this')} OPTIONAL {{ ?this {path} ?value }} }} "
-                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {n})"), has_value=False))
+                out.append(
+                    Check(
+                        component("MinCount"),
+                        lambda f, n=n: (
+                            f"SELECT ?this WHERE {{ {f('this')} OPTIONAL {{ ?this {path} ?value }} }} "
+                            f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {n})"
+                        ),
+                        has_value=False,
+                    )
+                )
         for bound in g.objects(shape, SH.maxCount):
             n = int(bound)
-            out.append(Check(component("MaxCount"), lambda f, n=n: (
-                f"SELECT ?this WHERE {{ {f('this')} ?this {path} ?value . }} "
-                f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {n})"), has_value=False))
+            out.append(
+                Check(
+                    component("MaxCount"),
+                    lambda f, n=n: (
+                        f"SELECT ?this WHERE {{ {f('this')} ?this {path} ?value . }} "
+                        f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {n})"
+                    ),
+                    has_value=False,
+                )
+            )
         return out
 
     def _equals(self, shape: Node, prop: Node) -> Check:
         p = to_sparql(prop)
         vp = self.value_pattern(shape)
         member = self.has_value(shape, "value")
-        return Check(component("Equals"), lambda f: (
-            f"SELECT DISTINCT ?this ?value WHERE {{ {{ {f('this')} {vp} FILTER NOT EXISTS {{ ?this {p} ?value }} }} "
-            f"UNION {{ {f('this')} ?this {p} ?value . FILTER NOT EXISTS {{ {member} }} }} }}"))
+        return Check(
+            component("Equals"),
+            lambda f: (
+                f"SELECT DISTINCT ?this ?value WHERE {{ {{ {f('this')} {vp} "
+                f"FILTER NOT EXISTS {{ ?this {p} ?value }} }} "
+                f"UNION {{ {f('this')} ?this {p} ?value . FILTER NOT EXISTS {{ {member} }} }} }}"
+            ),
+        )
 
     def _closed(self, shape: Node, vp: str) -> Check:
         g = self.graph
-        allowed = {p for prop in g.objects(shape, SH.property) for p in g.objects(prop, SH.path)
-                   if isinstance(p, URIRef)}
+        allowed = {
+            p for prop in g.objects(shape, SH.property) for p in g.objects(prop, SH.path) if isinstance(p, URIRef)
+        }
         for ignored in g.objects(shape, SH.ignoredProperties):
             allowed.update(m for m in items(g, ignored) if isinstance(m, URIRef))
         test = f"FILTER(?rpath NOT IN ({', '.join(to_sparql(p) for p in sorted(allowed))}))" if allowed else ""
-        return Check(component("Closed"), lambda f: (
-            f"SELECT DISTINCT ?this ?rpath ?obj WHERE {{ {f('this')} {vp} ?value ?rpath ?obj . {test} }}"),
-            path_var=True)
+        return Check(
+            component("Closed"),
+            lambda f: f"SELECT DISTINCT ?this ?rpath ?obj WHERE {{ {f('this')} {vp} ?value ?rpath ?obj . {test} }}",
+            path_var=True,
+        )
 
 
 def _datatype_test(datatype: str) -> str:

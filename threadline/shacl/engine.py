@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterable
-from functools import cache
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
@@ -66,13 +65,15 @@ class NativeEngine:
 
     name = "native"
 
-    def __init__(self, store: Store, shapes: Shapes, *, fallback: bool = True,
-                 default_graphs: list[str] | None = None) -> None:
+    def __init__(
+        self, store: Store, shapes: Shapes, *, fallback: bool = True, default_graphs: list[str] | None = None
+    ) -> None:
         self.store = store
         self.default_graphs = default_graphs
         self.shapes = shapes
         self.graph = shapes.graph
         self.allow_fallback = fallback
+        self._closure: dict[URIRef, list[URIRef]] = {}
         self.compiler = ShapeCompiler(self.graph, self.closure)
         self.queries = 0
 
@@ -81,7 +82,6 @@ class NativeEngine:
         """Validate every targeted shape; with ``restrict`` only its shapes, each limited to the listed focus
         nodes, or to all of its focus nodes for ``None`` (incremental runs)."""
         started = time.perf_counter()
-        self.closure.cache_clear()
         outcome = Outcome(engine=self.name)
         fallback: list[Node] = []
         for shape in target_shapes(self.graph):
@@ -130,11 +130,13 @@ class NativeEngine:
                 out += items(g, members)
         return out
 
-    @cache  # noqa: B019 - per-engine cache, cleared per run
     def closure(self, cls: URIRef) -> list[URIRef]:
-        rows = self.select(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* <{cls}> }}")
-        found = {URIRef(row[0].value) for row in rows if isinstance(row[0], ox.NamedNode)} | {cls}
-        return sorted(found)
+        """``cls`` and its subclasses in the data (asked once per engine)."""
+        if cls not in self._closure:
+            rows = self.select(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* <{cls}> }}")
+            found = {URIRef(row[0].value) for row in rows if isinstance(row[0], ox.NamedNode)} | {cls}
+            self._closure[cls] = sorted(found)
+        return self._closure[cls]
 
     # -- evaluation --------------------------------------------------------------------------------
     def select(self, query: str) -> list[tuple]:
@@ -268,8 +270,12 @@ class NativeEngine:
         if any(v == Literal(True) for v in g.objects(shape, SH.qualifiedValueShapesDisjoint)):
             for sibling in self.siblings(shape, qualified):
                 conforming &= self.failing(sibling, values)
-        counts: dict[Node, int] = {to_rdflib(r[0]): 0 for r in self.select(  # type: ignore[misc]
-            f"SELECT DISTINCT ?this WHERE {{ {focus('this')} }}")}
+        counts: dict[Node, int] = {
+            to_rdflib(r[0]): 0
+            for r in self.select(  # type: ignore[misc]
+                f"SELECT DISTINCT ?this WHERE {{ {focus('this')} }}"
+            )
+        }
         for this, value in pairs:
             if value in conforming:
                 counts[this] = counts.get(this, 0) + 1
@@ -318,13 +324,14 @@ class PyshaclEngine:
 
     name = "pyshacl"
 
-    def __init__(self, data: Graph | Store, shapes: Shapes) -> None:
+    def __init__(self, data: Graph | Store, shapes: Shapes, *, default_graphs: list[str] | None = None) -> None:
         self.data = data
         self.shapes = shapes
+        self.default_graphs = default_graphs
 
     def validate(self) -> Outcome:
         started = time.perf_counter()
-        data = self.data if isinstance(self.data, Graph) else store_graph(self.data)
+        data = self.data if isinstance(self.data, Graph) else store_graph(self.data, self.default_graphs)
         outcome = Outcome(engine=self.name, results=pyshacl_results(data, self.shapes))
         outcome.results.sort(key=Result.key)
         outcome.seconds = time.perf_counter() - started
@@ -347,8 +354,9 @@ def pyshacl_results(data: Graph, shapes: Shapes, only: list[Node] | None = None)
                 continue
             shapes_graph.add(triple)
     try:
-        _, report, _ = pyshacl.validate(data, shacl_graph=shapes_graph, inference="none", advanced=False,
-                                        allow_warnings=True, allow_infos=True)
+        _, report, _ = pyshacl.validate(
+            data, shacl_graph=shapes_graph, inference="none", advanced=False, allow_warnings=True, allow_infos=True
+        )
     except Exception as exc:  # pyshacl raises its own error types for malformed shapes
         raise ValidationError(f"pyshacl could not validate: {exc}") from exc
     if not isinstance(report, Graph):
@@ -363,13 +371,15 @@ def parse_report(report: Graph, shapes: Shapes) -> list[Result]:
         shape = report.value(node, SH.sourceShape)
         own = messages(shapes.graph, shape)
         texts = own or tuple(sorted(report.objects(node, SH.resultMessage), key=str))
-        results.append(Result(
-            focus=report.value(node, SH.focusNode),  # type: ignore[arg-type]
-            component=report.value(node, SH.sourceConstraintComponent),  # type: ignore[arg-type]
-            shape=shape,  # type: ignore[arg-type]
-            severity=report.value(node, SH.resultSeverity) or SH.Violation,  # type: ignore[arg-type]
-            path=report.value(node, SH.resultPath),
-            value=report.value(node, SH.value),
-            messages=texts,  # type: ignore[arg-type]
-        ))
+        results.append(
+            Result(
+                focus=report.value(node, SH.focusNode),  # type: ignore[arg-type]
+                component=report.value(node, SH.sourceConstraintComponent),  # type: ignore[arg-type]
+                shape=shape,  # type: ignore[arg-type]
+                severity=report.value(node, SH.resultSeverity) or SH.Violation,  # type: ignore[arg-type]
+                path=report.value(node, SH.resultPath),
+                value=report.value(node, SH.value),
+                messages=texts,  # type: ignore[arg-type]
+            )
+        )
     return results

@@ -33,8 +33,13 @@ class Result:
 
     def key(self) -> tuple[str, str, str, str, str]:
         """Identity used to compare engines: focus, path, value, source shape, component."""
-        return (term_key(self.focus), term_key(self.path), term_key(self.value), term_key(self.shape),
-                str(self.component))
+        return (
+            term_key(self.focus),
+            term_key(self.path),
+            term_key(self.value),
+            term_key(self.shape),
+            str(self.component),
+        )
 
 
 @dataclass

@@ -21,5 +21,16 @@ def to_csv(rows: list[Row]) -> str:
 
 
 def to_json(rows: list[Row], *, conforms: bool, profile: str | None, engine: str) -> str:
-    return json.dumps({"conforms": conforms, "profile": profile, "engine": engine, "resultCount": len(rows),
-                       "results": [r.as_dict() for r in rows]}, indent=2) + "\n"
+    return (
+        json.dumps(
+            {
+                "conforms": conforms,
+                "profile": profile,
+                "engine": engine,
+                "resultCount": len(rows),
+                "results": [r.as_dict() for r in rows],
+            },
+            indent=2,
+        )
+        + "\n"
+    )

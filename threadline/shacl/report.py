@@ -33,8 +33,9 @@ REPORT_GRAPH_PREFIX = GRAPH + "validation/"
 Describe = Callable[[Node], Iterable[tuple[Node, Node]]]
 
 
-def report_graph(outcome: Outcome, shapes: Shapes, describe: Describe | None = None,
-                 annotate: bool = True) -> tuple[Graph, BNode]:
+def report_graph(
+    outcome: Outcome, shapes: Shapes, describe: Describe | None = None, annotate: bool = True
+) -> tuple[Graph, BNode]:
     """The results as an ``sh:ValidationReport``; ``describe`` yields (predicate, object) of data blank nodes."""
     g = Graph()
     for prefix, namespace in shapes.graph.namespace_manager.namespaces():
@@ -135,13 +136,20 @@ def data_state(store: Store) -> tuple[str, list[tuple[str, str]]]:
     return sha.hexdigest(), batches
 
 
-def evidence_graph(outcome: Outcome, shapes: Shapes, *, agent: str, store: Store | None,
-                   describe: Describe | None = None, informed_by: str | None = None) -> tuple[Graph, Evidence]:
+def evidence_graph(
+    outcome: Outcome,
+    shapes: Shapes,
+    *,
+    agent: str,
+    store: Store | None,
+    describe: Describe | None = None,
+    informed_by: str | None = None,
+) -> tuple[Graph, Evidence]:
     """The report plus its PROV description, ready to store in its own named graph; ``informed_by`` is the
     ingest activity a load gate's report is about (its results are the ones that load introduced)."""
     g, report = report_graph(outcome, shapes, describe)
-    stamp = datetime.now(UTC).replace(microsecond=0)
-    run_id = stamp.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    stamp = datetime.now(UTC)  # microseconds: two reports within one second still order
+    run_id = stamp.strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
     graph_iri = f"{REPORT_GRAPH_PREFIX}{run_id}"
     report_iri = URIRef(f"{ID}validation/{run_id}")
     activity = URIRef(f"{ID}validation-run/{run_id}")
@@ -180,32 +188,43 @@ def evidence_graph(outcome: Outcome, shapes: Shapes, *, agent: str, store: Store
         g.add((activity, TL.dataState, Literal(state)))
         for batch, _ in batches:
             g.add((activity, PROV.used, URIRef(batch)))
-    evidence = Evidence(graph_iri, str(report_iri), shapes.profile, outcome.conforms, len(outcome.results),
-                        when.toPython().isoformat() if False else str(when), shape_rows, state)
+    evidence = Evidence(
+        graph_iri,
+        str(report_iri),
+        shapes.profile,
+        outcome.conforms,
+        len(outcome.results),
+        when.toPython().isoformat() if False else str(when),
+        shape_rows,
+        state,
+    )
     return g, evidence
 
 
-def store_evidence(store: Store, outcome: Outcome, shapes: Shapes, *, agent: str,
-                   informed_by: str | None = None) -> Evidence:
-    g, evidence = evidence_graph(outcome, shapes, agent=agent, store=store, describe=store_describer(store),
-                                 informed_by=informed_by)
+def store_evidence(
+    store: Store, outcome: Outcome, shapes: Shapes, *, agent: str, informed_by: str | None = None
+) -> Evidence:
+    g, evidence = evidence_graph(
+        outcome, shapes, agent=agent, store=store, describe=store_describer(store), informed_by=informed_by
+    )
     store.replace_graph(evidence.graph, g.serialize(format="nt", encoding="utf-8"), ox.RdfFormat.N_TRIPLES)
     return evidence
 
 
-def latest_reports(store: Store) -> list[dict[str, object]]:
-    """The newest stored report per profile (profile-less runs under "")."""
+def latest_reports(store: Store, readable: Callable[[str], bool] | None = None) -> list[dict[str, object]]:
+    """The newest stored report per profile (profile-less runs under ""), among the report graphs
+    ``readable`` admits."""
     rows = store.select(
         f"SELECT ?g ?report ?when ?profile ?conforms ?count WHERE {{ GRAPH ?g {{ "
         f"?report a <{TL_IRI}ValidationReport> ; <{PROV}generatedAtTime> ?when ; "
         f"<{SH}conforms> ?conforms ; <{PROV}wasGeneratedBy> ?run . ?run <{TL_IRI}resultCount> ?count . "
         f"OPTIONAL {{ ?run <{TL_IRI}profile> ?profile }} }} "
-        f"FILTER(STRSTARTS(STR(?g), \"{REPORT_GRAPH_PREFIX}\")) }} ORDER BY DESC(?when) DESC(?g)"
+        f'FILTER(STRSTARTS(STR(?g), "{REPORT_GRAPH_PREFIX}")) }} ORDER BY DESC(?when) DESC(?g)'
     ).dicts()
     latest: dict[str, dict[str, object]] = {}
     for row in rows:
         profile = row["profile"].value if "profile" in row else ""
-        if profile in latest:
+        if profile in latest or (readable is not None and not readable(row["g"].value)):
             continue
         latest[profile] = {
             "profile": profile or None,
@@ -254,16 +273,29 @@ def stored_page(store: Store, graph: str, settings: object | None = None) -> str
 
     for node in g.objects(reports[0], SH.result):
         shape = g.value(node, SH.sourceShape)
-        annotated[shape] = {n: str(g.value(node, TL[n])) for n in ("clause", "ownerRole", "fixHint", "profile")
-                            if g.value(node, TL[n]) is not None}
+        annotated[shape] = {
+            n: str(g.value(node, TL[n]))
+            for n in ("clause", "ownerRole", "fixHint", "profile")
+            if g.value(node, TL[n]) is not None
+        }
     results = parse_report(g, shapes)
     shapes.annotations = lambda shape: annotated.get(shape, {})  # type: ignore[method-assign]
-    outcome = Outcome(results=results, engine=str(g.value(None, TL.engine) or ""))
-    profile = g.value(None, TL.profile)
+    run = g.value(reports[0], PROV.wasGeneratedBy)
+    outcome = Outcome(results=results, engine=str(g.value(run, TL.engine) or ""))
+    profile = g.value(run, TL.profile)
     shapes.profile = str(profile) if profile else None
-    when = g.value(reports[0], PROV.generatedAtTime)
-    files = [(str(g.value(f, TL.fileName)), str(g.value(f, TL.sha256))) for f in g.subjects(RDF.type, TL.ShapesFile)]
-    state = g.value(None, TL.dataState)
-    return to_html(rows(outcome, shapes, store), conforms=outcome.conforms, profile=shapes.profile,
-                   engine=outcome.engine, generated=str(when or ""), shapes_files=files,
-                   data_state=str(state or ""))
+    when = str(g.value(reports[0], PROV.generatedAtTime) or "").replace("+00:00", "Z")
+    when = when.split(".")[0] + "Z" if "." in when else when
+    files = sorted(
+        (str(g.value(f, TL.fileName)), str(g.value(f, TL.sha256))) for f in g.subjects(RDF.type, TL.ShapesFile)
+    )
+    state = g.value(run, TL.dataState)
+    return to_html(
+        rows(outcome, shapes, store),
+        conforms=outcome.conforms,
+        profile=shapes.profile,
+        engine=outcome.engine,
+        generated=when,
+        shapes_files=files,
+        data_state=str(state or ""),
+    )

@@ -13,9 +13,23 @@ from threadline.shacl.shapes import Shapes
 from threadline.store import Store
 
 TL = "https://w3id.org/threadline/ontology#"
-IDENTIFIERS = ("serialNumber", "lotNumber", "ncrNumber", "capaNumber", "receiptNumber", "resultId",
-               "workOrderNumber", "certificateNumber", "changeNumber", "characteristicId", "poNumber", "personId",
-               "supplierId", "equipmentId", "partNumber")
+IDENTIFIERS = (
+    "serialNumber",
+    "lotNumber",
+    "ncrNumber",
+    "capaNumber",
+    "receiptNumber",
+    "resultId",
+    "workOrderNumber",
+    "certificateNumber",
+    "changeNumber",
+    "characteristicId",
+    "poNumber",
+    "personId",
+    "supplierId",
+    "equipmentId",
+    "partNumber",
+)
 DEFAULT_TEXT = {
     "MinCount": "A required value is missing.",
     "MaxCount": "There are more values than allowed.",
@@ -56,8 +70,9 @@ def short(term: Node | None) -> str:
     return text
 
 
-def identifiers(store: Store | None, nodes: set[Node], default_graphs: list[str] | None = None
-                ) -> dict[str, tuple[str, str]]:
+def identifiers(
+    store: Store | None, nodes: set[Node], default_graphs: list[str] | None = None
+) -> dict[str, tuple[str, str]]:
     """focus IRI -> (human identifier, class local name), looked up in one query per 2000 nodes.
 
     The identifier is the first of ``IDENTIFIERS`` the object has (serial before lot before NCR number ...);
@@ -71,10 +86,10 @@ def identifiers(store: Store | None, nodes: set[Node], default_graphs: list[str]
     found: dict[str, tuple[int, str]] = {}
     kinds: dict[str, str] = {}
     for start in range(0, len(iris), 2000):
-        values = " ".join(f"<{i}>" for i in iris[start:start + 2000])
+        values = " ".join(f"<{i}>" for i in iris[start : start + 2000])
         result = store.select(
             f"SELECT DISTINCT ?s ?p ?id ?c WHERE {{ VALUES ?s {{ {values} }} "
-            f"{{ VALUES ?p {{ {props} }} ?s ?p ?id }} UNION {{ ?s a ?c FILTER(STRSTARTS(STR(?c), \"{TL}\")) }} }}",
+            f'{{ VALUES ?p {{ {props} }} ?s ?p ?id }} UNION {{ ?s a ?c FILTER(STRSTARTS(STR(?c), "{TL}")) }} }}',
             default_graphs=default_graphs,
         )
         for s, p, ident, cls in result.rows:
@@ -102,35 +117,38 @@ def link(focus: Node) -> str:
     text = str(focus)
     if not text.startswith("http"):
         return ""
-    query = f'{{ node(iri: "{text}") {{ iri }} }}'
+    query = f'{{ node(id: "{text}") {{ __typename id provenance {{ sourceSystem file locators sourceKey }} }} }}'
     return "/graphql?query=" + quote(query, safe="")
 
 
-def rows(outcome: Outcome, shapes: Shapes, store: Store | None = None,
-         default_graphs: list[str] | None = None) -> list[Row]:
+def rows(
+    outcome: Outcome, shapes: Shapes, store: Store | None = None, default_graphs: list[str] | None = None
+) -> list[Row]:
     """``default_graphs``: the state to look identifiers up in (the gate's view of a staged load)."""
     ids = identifiers(store, {r.focus for r in outcome.results}, default_graphs)
     out = []
     for result in outcome.results:
         notes = shapes.annotations(result.shape)
         ident, kind = ids.get(str(result.focus), ("", ""))
-        out.append(Row(
-            severity=short(result.severity),
-            focus=str(result.focus),
-            identifier=ident or short(result.focus),
-            kind=kind,
-            path=_path(result, shapes),
-            value=str(result.value) if result.value is not None else "",
-            message=" ".join(str(m) for m in result.messages) or _default(result),
-            shape=str(result.shape),
-            shape_label=shapes.label(result.shape),
-            component=short(result.component).removesuffix("ConstraintComponent"),
-            clause=notes.get("clause", ""),
-            owner_role=notes.get("ownerRole", ""),
-            fix_hint=notes.get("fixHint", ""),
-            profile=notes.get("profile", ""),
-            link=link(result.focus),
-        ))
+        out.append(
+            Row(
+                severity=short(result.severity),
+                focus=str(result.focus),
+                identifier=ident or short(result.focus),
+                kind=kind,
+                path=_path(result, shapes),
+                value=str(result.value) if result.value is not None else "",
+                message=" ".join(str(m) for m in result.messages) or _default(result),
+                shape=str(result.shape),
+                shape_label=shapes.label(result.shape),
+                component=short(result.component).removesuffix("ConstraintComponent"),
+                clause=notes.get("clause", ""),
+                owner_role=notes.get("ownerRole", ""),
+                fix_hint=notes.get("fixHint", ""),
+                profile=notes.get("profile", ""),
+                link=link(result.focus),
+            )
+        )
     order = {"Violation": 0, "Warning": 1, "Info": 2}
     out.sort(key=lambda r: (order.get(r.severity, 3), r.clause, r.shape_label, r.identifier))
     return out

@@ -29,11 +29,12 @@ def choose_shapes(settings: object | None, profile: str | None, shapes: list[Pat
     return load_profile(shapes_dir(settings), profile or getattr(settings, "validation_profile", DEFAULT_PROFILE))
 
 
-def validate(store: Store, shapes: Shapes, engine: str = "native") -> Outcome:
+def validate(store: Store, shapes: Shapes, engine: str = "native", default_graphs: list[str] | None = None) -> Outcome:
+    """Validate the store (or just ``default_graphs``, e.g. the graphs a scoped caller may read)."""
     if engine == "native":
-        return NativeEngine(store, shapes).validate()
+        return NativeEngine(store, shapes, default_graphs=default_graphs).validate()
     if engine == "pyshacl":
-        return PyshaclEngine(store, shapes).validate()
+        return PyshaclEngine(store, shapes, default_graphs=default_graphs).validate()
     raise ValidationError(f"unknown engine {engine!r}: use native or pyshacl")
 
 
@@ -62,8 +63,15 @@ def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None) -> b
         state = data_state(store)[0] if store is not None else ""
         generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         files = [(Path(s.path).name, s.sha256) for s in shapes.sources]
-        return to_html(table, conforms=outcome.conforms, profile=shapes.profile, engine=outcome.engine,
-                       generated=generated, shapes_files=files, data_state=state).encode()
+        return to_html(
+            table,
+            conforms=outcome.conforms,
+            profile=shapes.profile,
+            engine=outcome.engine,
+            generated=generated,
+            shapes_files=files,
+            data_state=state,
+        ).encode()
     raise ValidationError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 

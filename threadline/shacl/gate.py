@@ -1,0 +1,144 @@
+"""The load gate: validate what a staged load affects before it commits, and act on it per profile.
+
+The gate never writes to the store. The loader tells it which graphs make up the thread before the load and
+after the commit (``activity.graphs_before()`` / ``graphs_after()``); every query runs with one of those lists
+as its default graph (``Store.select(default_graphs=...)``), so both states are visible side by side while
+the store holds just the committed data plus the staged graphs. Only results the load *introduces* count:
+a result the same focus node already had before the load does not block it.
+
+Modes per profile (setting ``validation_gate``): ``reject`` raises ``ValidationRejected`` (the loader drops
+the staged graphs; the store is exactly as before) carrying the report; ``accept-with-report`` lets the load
+commit and stores the report as evidence *after* the commit (an ``after_commit`` hook), so evidence never
+describes a load that did not happen; ``accept`` does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from threadline.errors import IngestError
+from threadline.ingest import hooks
+from threadline.shacl.incremental import affected_results, introduced
+from threadline.shacl.model import SH, Outcome, Result
+from threadline.shacl.rows import Row, rows
+from threadline.shacl.shapes import Shapes
+from threadline.store import Store
+
+if TYPE_CHECKING:
+    from threadline.ingest.provenance import Activity
+
+GateMode = Literal["reject", "accept-with-report", "accept"]
+ATTRIBUTE = "validation_findings"  # carried on the Activity from before_commit to after_commit
+SHOWN = 5
+
+
+@dataclass
+class Finding:
+    """What one profile found about one load: the results it introduced."""
+
+    profile: str
+    mode: str
+    outcome: Outcome  # the introduced results only
+    shapes: Shapes
+    rows: list[Row]
+
+    @property
+    def violations(self) -> list[Result]:
+        return [r for r in self.outcome.results if r.severity == SH.Violation]
+
+
+class ValidationRejected(IngestError):
+    """The load gate refused a load: it introduces violations. ``outcome``/``rows`` hold them."""
+
+    def __init__(self, finding: Finding, system: str = "") -> None:
+        self.finding = finding
+        self.outcome = finding.outcome
+        self.shapes = finding.shapes
+        self.rows = finding.rows
+        self.profile = finding.profile
+        super().__init__(_message(finding, system))
+
+    def report_json(self) -> dict[str, object]:
+        """The rejected load's report, as ``POST /validate`` returns JSON reports."""
+        bad = [r for r in self.rows if r.severity == "Violation"]
+        return {
+            "error": str(self),
+            "profile": self.profile,
+            "conforms": False,
+            "resultCount": len(bad),
+            "results": [r.as_dict() for r in bad],
+        }
+
+
+def _message(finding: Finding, system: str) -> str:
+    bad = [r for r in finding.rows if r.severity == "Violation"]
+    what = f"{system} load" if system else "load"
+    lines = [
+        f"{what} rejected by the {finding.profile!r} validation gate: it introduces {len(bad)} "
+        f"violation(s); the store is unchanged."
+    ]
+    for row in bad[:SHOWN]:
+        kind = f"{row.kind} " if row.kind else ""
+        where = f" ({row.path}{' = ' + row.value if row.value else ''})" if row.path else ""
+        lines.append(
+            f"  - {kind}{row.identifier}{where}: {row.message}"
+            + (f" Clause {row.clause}." if row.clause else "")
+            + (f" Fix: {row.fix_hint}" if row.fix_hint else "")
+        )
+    if len(bad) > SHOWN:
+        lines.append(f"  ... and {len(bad) - SHOWN} more (run `threadline validate` on the data for the full report)")
+    return "\n".join(lines)
+
+
+class LoadGate:
+    """``before_commit`` validates and may reject; ``after_commit`` stores accept-with-report evidence."""
+
+    def __init__(self, shapes_for: Callable[[str], Shapes], modes: dict[str, str], *, agent: str = "load-gate") -> None:
+        self.shapes_for = shapes_for
+        self.modes = dict(modes)
+        self.agent = agent
+
+    def install(self) -> list[hooks.Hook]:
+        """Register both hooks; returns them so the caller can unregister them."""
+        return [hooks.before_commit(self.before_commit), hooks.after_commit(self.after_commit)]
+
+    def uninstall(self) -> None:
+        hooks.unregister(self.before_commit)
+        hooks.unregister(self.after_commit)
+
+    def before_commit(self, store: Store, activity: Activity) -> None:
+        before, after = activity.graphs_before(), activity.graphs_after()
+        findings: list[Finding] = []
+        setattr(activity, ATTRIBUTE, findings)
+        if not activity.staged_graphs and before == after:
+            return
+        for profile, mode in sorted(self.modes.items()):
+            if mode == "accept":
+                continue
+            shapes = self.shapes_for(profile)
+            new_state, old_state = affected_results(store, shapes, before, after)
+            outcome = Outcome(
+                results=introduced(new_state, old_state),
+                engine=new_state.engine,
+                fallback=new_state.fallback,
+                seconds=new_state.seconds + old_state.seconds,
+            )
+            if not outcome.results:
+                continue
+            finding = Finding(profile, mode, outcome, shapes, rows(outcome, shapes, store, after))
+            if mode == "reject" and finding.violations:
+                raise ValidationRejected(finding, activity.system)
+            if mode == "accept-with-report":
+                findings.append(finding)
+
+    def after_commit(self, store: Store, activity: Activity) -> None:
+        from threadline.shacl.report import store_evidence
+
+        for finding in getattr(activity, ATTRIBUTE, []):
+            store_evidence(store, finding.outcome, finding.shapes, agent=self.agent, informed_by=activity.iri)
+
+
+def make_gate(shapes_for: Callable[[str], Shapes], modes: dict[str, str], *, agent: str = "load-gate") -> LoadGate:
+    return LoadGate(shapes_for, modes, agent=agent)
