@@ -35,6 +35,7 @@ NO_DOMAIN = {
     "ownerRole": "annotates SHACL shapes and validation results, no class of ours",
     "fixHint": "annotates SHACL shapes and validation results, no class of ours",
     "profile": "names the profile of a validation activity and of each SHACL validation result",
+    "archivedGraph": "describes an archive named graph (a graph, no class of ours) in the audit trail",
 }
 NO_RANGE = {
     "signs": "a signature may sign a record of any class",
