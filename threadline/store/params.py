@@ -4,8 +4,8 @@ pyoxigraph's own ``substitutions=`` only accepts variables that appear in the SE
 stores have no binding API at all, so Threadline binds every parameter the same portable way: the values are
 turned into RDF terms (IRIs validated, literals escaped by pyoxigraph's serialiser) and placed in a ``VALUES``
 block at the start of the query's outermost group, where every SPARQL optimiser we target joins it first.
-Placing it needs the position of that group's opening brace; a small scanner skips strings, IRIs and
-comments to find it, because a regular expression cannot tell a brace inside a literal from a real one.
+Placing it needs the position of that group's opening brace; the SPARQL lexer (``lexer``) finds it, because a
+regular expression cannot tell a brace inside a literal, IRI or comment from a real one.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from decimal import Decimal
 import pyoxigraph as ox
 
 from threadline.errors import QueryError
+from threadline.store.lexer import tokens
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -78,50 +79,4 @@ def bind(query: str, params: Mapping[str, Bindable | list[Bindable]] | None) -> 
 
 def _first_group_brace(text: str) -> int | None:
     """Index of the first ``{`` outside strings, IRIs and comments."""
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "#":
-            newline = text.find("\n", i)
-            i = n if newline < 0 else newline + 1
-            continue
-        if ch == "<":
-            close = _iri_end(text, i)
-            if close is not None:
-                i = close + 1
-                continue
-        if ch in "\"'":
-            i = _string_end(text, i)
-            continue
-        if ch == "{":
-            return i
-        i += 1
-    return None
-
-
-def _iri_end(text: str, start: int) -> int | None:
-    """End of an IRI reference starting at ``start``, or None when ``<`` is an operator."""
-    j = start + 1
-    while j < len(text):
-        c = text[j]
-        if c == ">":
-            return j
-        if c in ' \t\r\n{}"<':
-            return None
-        j += 1
-    return None
-
-
-def _string_end(text: str, start: int) -> int:
-    quote = text[start]
-    long_quote = text.startswith(quote * 3, start)
-    delimiter = quote * 3 if long_quote else quote
-    j = start + len(delimiter)
-    while j < len(text):
-        if text[j] == "\\":
-            j += 2
-            continue
-        if text.startswith(delimiter, j):
-            return j + len(delimiter)
-        j += 1
-    return len(text)
+    return next((t.start for t in tokens(text) if t.kind == "punct" and t.text == "{"), None)
