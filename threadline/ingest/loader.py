@@ -95,6 +95,7 @@ def load_files(
         _stage_all(store, staged)
         with audit.writer_lock:  # one committer at a time: the catalog and the audit chain stay linear
             _commit(store, activity, staged, options)
+    store.tidy_after_bulk_write(sum(batch.triples for batch in activity.batches if not batch.skipped))
     activity.hook_errors = hooks.run_after(store, activity)
     return activity
 

@@ -141,6 +141,9 @@ class Store(ABC):
             self.drop_graph(staging)
             raise
 
+    def tidy_after_bulk_write(self, quads: int) -> None:  # noqa: B027 - optional hook
+        """Called after a large write; backends whose bulk path leaves work for later do it here."""
+
     def drop_graph(self, graph: str) -> None:
         self.update(f"DROP SILENT GRAPH <{_checked(graph)}>")
 
