@@ -130,16 +130,23 @@ def prepare(units: int, seed: int, work: Path) -> tuple[Any, dict[str, Any]]:
     return store, manifest
 
 
-def timed(run: Callable[[], Any], reps: int) -> tuple[float, float]:
-    for _ in range(2):
-        run()
-    samples = []
+def timed(runs: list[Callable[[], Any]], reps: int) -> list[tuple[float, float]]:
+    """Median and p95 of each run, the runs interleaved so that load from other processes on the machine
+    (it is shared) falls on both sides of a ratio alike."""
+    for run in runs:
+        for _ in range(2):
+            run()
+    samples: list[list[float]] = [[] for _ in runs]
     for _ in range(reps):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, round(0.95 * len(samples)) - 1)]
+        for run, into in zip(runs, samples, strict=True):
+            started = time.perf_counter()
+            run()
+            into.append((time.perf_counter() - started) * 1000)
+    out = []
+    for series in samples:
+        series.sort()
+        out.append((statistics.median(series), series[max(0, round(0.95 * len(series)) - 1)]))
+    return out
 
 
 def main() -> None:
@@ -211,8 +218,7 @@ def main() -> None:
                 result = store.select(sparql)
                 assert isinstance(result, SelectResult) and len(result) > 0
 
-            g50, g95 = timed(via_graphql, args.reps)
-            s50, s95 = timed(via_sparql, args.reps)
+            (g50, g95), (s50, s95) = timed([via_graphql, via_sparql], args.reps)
             print(
                 f"{units:>8} {label:<22} {g50:>10.1f}ms {g95:>7.1f}ms {s50:>9.1f}ms {s95:>7.1f}ms {g50 / s50:>5.2f}x",
                 flush=True,

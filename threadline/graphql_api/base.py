@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from strawberry.types import Info
 
-from threadline.graphql_api.resource import Resource
+from threadline.graphql_api.resource import RDF_TYPE, Resource
+from threadline.namespaces import TL
 
 if TYPE_CHECKING:
     from threadline.graphql_api.context import GraphQLContext
@@ -61,8 +62,17 @@ async def one(info: Info, iri: str | None, expected: type | None = None) -> Any:
     return wrap(await loaders(info).describe.load(iri), expected)
 
 
-async def many(info: Info, iris: Iterable[str], expected: type | None = None) -> list[Any]:
-    resources = await loaders(info).describe.load_many(list(dict.fromkeys(iris)))
+async def many(
+    info: Info, iris: Iterable[str], expected: type | None = None, path: tuple[str, ...] | None = None
+) -> list[Any]:
+    """The objects of ``iris``. With ``path`` (the sub-fields under which the objects are selected; ``()`` for
+    the field's own result) only the statements that selection reads are fetched, when it can tell."""
+    keys = list(dict.fromkeys(iris))
+    predicates = None if path is None else selected_predicates(info, path)
+    if predicates is None:
+        resources = await loaders(info).describe.load_many(keys)
+    else:
+        resources = await loaders(info).fields(predicates).load_many(keys)
     objects = [o for o in (wrap(r, expected) for r in resources) if o is not None]
     await prefetch(info, objects)
     return objects
@@ -136,6 +146,68 @@ def _selected(selections: Iterable[Any], into: set[str], connection: bool) -> No
             _selected(selection.selections, into, name == "edges")
         else:
             into.add(name)
+
+
+def _field_reads() -> dict[str, set[str] | None]:
+    """GraphQL field name -> predicate IRIs its value reads, over every registered type (None: unknown)."""
+    if _READS:
+        return _READS
+    for cls in set(_TYPES.values()):
+        for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            name = f.graphql_name or _camel(f.python_name)
+            meta = f.metadata or {}
+            if "tl" in meta:
+                needs: set[str] | None = {TL + meta["tl"][1]}
+            elif "link" in meta:
+                needs = {TL + meta["link"]}
+            elif "reads" in meta:
+                needs = {TL + local for local in meta["reads"]}
+            else:
+                needs = None
+            if name in _READS and (_READS[name] is None or needs is None):
+                _READS[name] = None
+            elif name in _READS:
+                _READS[name] |= needs  # type: ignore[operator]
+            else:
+                _READS[name] = needs
+    return _READS
+
+
+_READS: dict[str, set[str] | None] = {}
+
+
+def reads(*locals_: str) -> dict[str, Any]:
+    """Field metadata of a resolver that reads only these tl: statements of its object (none: only its IRI)."""
+    return {"reads": locals_}
+
+
+def selected_predicates(info: Info, path: tuple[str, ...]) -> frozenset[str] | None:
+    """Predicates the selection at ``path`` below the current field reads; None when a field's needs are unknown."""
+    level = [s for f in info.selected_fields for s in f.selections]
+    for step in path:
+        names: list[Any] = []
+        _walk(level, step, names)
+        level = [s for f in names for s in f.selections]
+    names_selected: set[str] = set()
+    _selected(level, names_selected, False)
+    table = _field_reads()
+    out = {RDF_TYPE}
+    for name in names_selected:
+        if name == "__typename":
+            continue
+        needs = table.get(name)
+        if needs is None:
+            return None
+        out |= needs
+    return frozenset(out)
+
+
+def _walk(selections: Iterable[Any], name: str, into: list[Any]) -> None:
+    for selection in selections:
+        if getattr(selection, "name", None) is None or not hasattr(selection, "arguments"):
+            _walk(getattr(selection, "selections", []), name, into)
+        elif selection.name == name:
+            into.append(selection)
 
 
 async def prefetch(info: Info, objects: list[Any], connection: bool = False) -> None:

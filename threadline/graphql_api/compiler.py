@@ -30,6 +30,17 @@ LOT_LINKS = "tl:splitFrom|tl:mergedFrom|tl:derivedFrom"
 DESCRIBE = PREFIXES + "SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o FILTER(?p != tl:sourceRecord) }"
 
 
+def describe_only(predicates: list[str]) -> str:
+    """Statements of a batch of subjects through the given predicates only (the fields a selection names).
+
+    ``FILTER(?p IN (...))`` measured 3x faster than DESCRIBE on 600 units at 10k (24 ms vs 76 ms); a
+    ``VALUES ?p`` block took seconds and one UNION branch per predicate was slower than the filter.
+    The predicate IRIs come from the schema's field metadata, never from the request.
+    """
+    listed = ", ".join(f"<{p}>" for p in predicates)
+    return PREFIXES + f"SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o FILTER(?p IN ({listed})) }}"
+
+
 def inverse(predicate_local: str) -> str:
     """Subjects pointing at ``?o`` through one predicate, with all their statements (one trip, not two)."""
     return PREFIXES + (

@@ -13,7 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from threadline.graphql_api import refs
-from threadline.graphql_api.base import inverse, link, links, loaders, many
+from threadline.graphql_api.base import inverse, link, links, loaders, many, reads
 from threadline.graphql_api.loaders import Edge
 from threadline.graphql_api.node import Node
 
@@ -50,7 +50,7 @@ def levels(root: str, edges: list[Edge], depth: int) -> list[tuple[int, Edge]]:
 
 @strawberry.interface(description="A serialized unit or a material lot: what genealogy links.")
 class Item(Node):
-    @strawberry.field(description="Serial number or lot number.")
+    @strawberry.field(description="Serial number or lot number.", metadata=reads("serialNumber", "lotNumber"))
     def identifier(self) -> str | None:
         return self.r.text("serialNumber") or self.r.text("lotNumber")
 
@@ -62,7 +62,8 @@ class Item(Node):
         description=(
             "Backward genealogy: everything this item is made of, through subassemblies, lot splits and "
             "merges, down to `depth` levels, as edges in breadth-first order."
-        )
+        ),
+        metadata=reads(),
     )
     async def genealogy(self, info: Info, depth: int = 10) -> list[GenealogyLink]:
         from threadline.graphql_api.errors import GraphQLUserError
@@ -82,26 +83,27 @@ class Item(Node):
         description=(
             "Forward genealogy: serialized units containing this item at any level (through lot splits and "
             "merges). `finishedOnly` keeps the top-level units, the ones no other unit consumed."
-        )
+        ),
+        metadata=reads(),
     )
     async def used_in(self, info: Info, finished_only: bool = False) -> list[refs.SerializedUnit]:
         found = await loaders(info).forward.load(self.r.iri)
-        return await many(info, [unit for unit, finished in found if finished or not finished_only])
+        return await many(info, [unit for unit, finished in found if finished or not finished_only], path=())
 
-    @strawberry.field(description="The unit or lot that consumed this item directly.")
+    @strawberry.field(description="The unit or lot that consumed this item directly.", metadata=reads())
     async def consumed_by(self, info: Info) -> list[refs.Item]:
         return await inverse(info, "consumed", self.r.iri)
 
-    @strawberry.field(description="Inspection results recorded on this item, in time order.")
+    @strawberry.field(description="Inspection results recorded on this item, in time order.", metadata=reads())
     async def inspections(self, info: Info) -> list[refs.InspectionResult]:
         found = await inverse(info, "inspectedItem", self.r.iri)
         return sorted(found, key=lambda i: (i.r.text("inspectedAt") or "", i.r.iri))
 
-    @strawberry.field(description="Nonconformance reports concerning this item.")
+    @strawberry.field(description="Nonconformance reports concerning this item.", metadata=reads())
     async def ncrs(self, info: Info) -> list[refs.Nonconformance]:
         return await inverse(info, "concernsItem", self.r.iri)
 
-    @strawberry.field(description="True when an NCR concerning this item is open.")
+    @strawberry.field(description="True when an NCR concerning this item is open.", metadata=reads())
     async def has_open_ncr(self, info: Info) -> bool:
         found = await loaders(info).inverse("concernsItem").load(self.r.iri)
         return any(r.text("ncrStatus") == "open" for r in found)

@@ -100,6 +100,7 @@ class Loaders:
         self._inverse: dict[str, DataLoader[str, list[Resource]]] = {}
         self._lookup: dict[tuple[str, str], DataLoader[str, Resource | None]] = {}
         self._impact: dict[date, DataLoader[str, list[Impacted]]] = {}
+        self._fields: dict[frozenset[str], DataLoader[str, Resource | None]] = {}
 
     async def select(self, query: str, params: dict[str, Any] | None = None) -> SelectResult:
         return await run_in_threadpool(self.store.select, query, params)
@@ -125,6 +126,21 @@ class Loaders:
         for key in keys:
             self.loaded.setdefault(key, found.get(key))
         return [found.get(k) for k in keys]
+
+    def fields(self, predicates: frozenset[str]) -> DataLoader[str, Resource | None]:
+        """Loader of *some* statements of objects: only ``predicates`` (full IRIs taken from the schema).
+
+        The objects it returns are partial, so they never enter the ``describe`` cache."""
+        loader = self._fields.get(predicates)
+        if loader is None:
+            query = compiler.describe_only(sorted(predicates))
+
+            async def batch(keys: Sequence[str]) -> list[Resource | None]:
+                found = self._collect(await self.select(query, {"s": [_node(k) for k in keys]}))
+                return [found.get(k) for k in keys]
+
+            loader = self._fields[predicates] = DataLoader(batch)
+        return loader
 
     def inverse(self, predicate_local: str) -> DataLoader[str, list[Resource]]:
         """Loader of the subjects linking to a key through ``tl:<predicate_local>``."""

@@ -13,7 +13,20 @@ import strawberry
 from strawberry.types import Info
 
 from threadline.graphql_api import refs
-from threadline.graphql_api.base import day, inverse, link, links, loaders, many, number, one, register, text, timestamp
+from threadline.graphql_api.base import (
+    day,
+    inverse,
+    link,
+    links,
+    loaders,
+    many,
+    number,
+    one,
+    reads,
+    register,
+    text,
+    timestamp,
+)
 from threadline.graphql_api.item import Item
 from threadline.graphql_api.node import Node
 
@@ -29,33 +42,43 @@ class MaterialLot(Item):
 
     merged_from: list[MaterialLot] = links("mergedFrom", "The lots merged into this one.")
 
-    @strawberry.field(description="Lots split or merged from this one.")
+    @strawberry.field(description="Lots split or merged from this one.", metadata=reads())
     async def derived_lots(self, info: Info) -> list[MaterialLot]:
         split = await loaders(info).inverse("splitFrom").load(self.r.iri)
         merged = await loaders(info).inverse("mergedFrom").load(self.r.iri)
         return await many(info, sorted({r.iri for r in split + merged}), MaterialLot)
 
-    @strawberry.field(description="The received lots this lot came from (itself when it was received as is).")
+    @strawberry.field(
+        description="The received lots this lot came from (itself when it was received as is).", metadata=reads()
+    )
     async def source_lots(self, info: Info) -> list[MaterialLot]:
         origin = await loaders(info).origin.load(self.r.iri)
         return await many(info, origin.source_lots, MaterialLot)
 
-    @strawberry.field(description="The supplier (through splits and merges; the first one if several).")
+    @strawberry.field(
+        description="The supplier (through splits and merges; the first one if several).", metadata=reads()
+    )
     async def supplier(self, info: Info) -> refs.Supplier | None:
         origin = await loaders(info).origin.load(self.r.iri)
         return await one(info, origin.suppliers[0] if origin.suppliers else None)
 
-    @strawberry.field(description="Every supplier of the material in this lot (a merged lot may have several).")
+    @strawberry.field(
+        description="Every supplier of the material in this lot (a merged lot may have several).", metadata=reads()
+    )
     async def suppliers(self, info: Info) -> list[refs.Supplier]:
         origin = await loaders(info).origin.load(self.r.iri)
         return await many(info, origin.suppliers)
 
-    @strawberry.field(description="Goods receipts of the material in this lot (through splits and merges).")
+    @strawberry.field(
+        description="Goods receipts of the material in this lot (through splits and merges).", metadata=reads()
+    )
     async def receipts(self, info: Info) -> list[Receipt]:
         origin = await loaders(info).origin.load(self.r.iri)
         return await many(info, origin.receipts, Receipt)
 
-    @strawberry.field(description="Certificates of conformance received with the material (empty when none).")
+    @strawberry.field(
+        description="Certificates of conformance received with the material (empty when none).", metadata=reads()
+    )
     async def certificates(self, info: Info) -> list[CertificateOfConformance]:
         origin = await loaders(info).origin.load(self.r.iri)
         receipts = await many(info, origin.receipts, Receipt)

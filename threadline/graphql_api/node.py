@@ -13,10 +13,15 @@ from threadline.graphql_api.resource import Resource
 class Node:
     r: strawberry.Private[Resource]
 
-    @strawberry.field(description="The object's IRI (https://w3id.org/threadline/id/{kind}/{key}).")
+    @strawberry.field(
+        description="The object's IRI (https://w3id.org/threadline/id/{kind}/{key}).", metadata={"reads": ()}
+    )
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.r.iri)
 
-    @strawberry.field(description="The source records this object was mapped from, and the loads behind them.")
+    @strawberry.field(
+        description="The source records this object was mapped from, and the loads behind them.",
+        metadata={"reads": ()},
+    )
     async def provenance(self, info: Info) -> list[SourceRecord]:
         return await provenance_of(info, self.r.iri)

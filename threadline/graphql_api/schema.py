@@ -13,7 +13,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 
 # Import every domain module so each registers its types (resolution by rdf:type needs them all).
@@ -72,11 +80,16 @@ def build_schema(settings: Any = None) -> strawberry.Schema:
     depth = int(getattr(settings, "graphql_max_depth", DEFAULT_MAX_DEPTH))
     aliases = int(getattr(settings, "graphql_max_aliases", DEFAULT_MAX_ALIASES))
     tokens = int(getattr(settings, "graphql_max_tokens", DEFAULT_MAX_TOKENS))
-    # Factories, not instances: strawberry builds a fresh extension per request.
+    # Factories, not instances: strawberry builds a fresh extension per request. The depth and alias rules are
+    # built ONCE (their limiter extensions make a new rule class per request) so the validation cache can key on
+    # them: parsing and validating the as-built query cost more than its store calls. Both caches are bounded
+    # LRUs; the token limit is a parse option, so it is part of the parse cache's key and applies to every text.
+    rules = [depth_rule(depth, None, None), alias_rule(aliases)]
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=depth),
-        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
     ]
     if not bool(getattr(settings, "debug", False)):
         extensions.append(lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"))

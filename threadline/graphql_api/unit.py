@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from threadline.graphql_api import refs
-from threadline.graphql_api.base import boolean, inverse, link, number, register, text, timestamp
+from threadline.graphql_api.base import boolean, inverse, link, number, reads, register, text, timestamp
 from threadline.graphql_api.item import Item
 from threadline.graphql_api.node import Node
 
@@ -27,12 +27,14 @@ class SerializedUnit(Item):
 
     work_order: refs.WorkOrder | None = link("builtUnder", "The work order this unit was built under.")
 
-    @strawberry.field(description="Operations executed on this unit, in time order.")
+    @strawberry.field(description="Operations executed on this unit, in time order.", metadata=reads())
     async def operations(self, info: Info) -> list[refs.OperationExecution]:
         found = await inverse(info, "onUnit", self.r.iri)
         return sorted(found, key=lambda o: (o.r.text("startedAt") or "", o.r.iri))
 
-    @strawberry.field(description="Consumption events of this unit: what, how much, when, at which operation.")
+    @strawberry.field(
+        description="Consumption events of this unit: what, how much, when, at which operation.", metadata=reads()
+    )
     async def consumptions(self, info: Info) -> list[Consumption]:
         found = await inverse(info, "consumer", self.r.iri)
         return sorted(found, key=lambda c: (c.r.text("consumedAt") or "", c.r.iri))
