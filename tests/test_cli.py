@@ -96,3 +96,21 @@ def test_errors_exit_2_with_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "unknown store URL scheme" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_backup_while_the_service_holds_the_store(tmp_path: Path) -> None:
+    """A running service keeps the on-disk store locked; backup takes a read-only snapshot and verifies it."""
+    url = _store_with_data(tmp_path / "store")
+    held = EmbeddedStore(Path(url))  # stands for the running service's handle (same lock as another process)
+    script = Path(sys.executable).parent / "threadline"
+    result = subprocess.run(
+        [str(script), "backup", "--store", url, "--to", str(tmp_path / "backups")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "read-only snapshot" in result.stderr
+    (backup_dir,) = (p for p in (tmp_path / "backups").iterdir() if p.is_dir())
+    assert EmbeddedStore(backup_dir).digest() == held.digest()
+    held.close()

@@ -183,6 +183,10 @@ def _routes(app: FastAPI, settings: Settings) -> None:
     ) -> dict[str, Any]:
         """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
         from threadline.ingest import LoadOptions, describe, load_files
+        from threadline.namespaces import BATCH_GRAPH_PREFIX
+
+        if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
+            raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
 
         if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
             raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")

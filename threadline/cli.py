@@ -244,11 +244,25 @@ def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None
 @_fail_cleanly
 def backup(store_url: str | None, target: Path | None) -> None:
     """Write a consistent, verified copy of the store (safe while the service runs)."""
+    from threadline.errors import StoreUnavailable
     from threadline.store.backup import make_backup
 
-    store = _open(store_url)
+    try:
+        store = _open(store_url)
+    except StoreUnavailable:
+        store = _running_store_snapshot(store_url)
     path, digest = make_backup(store, target or Settings().var_dir / "backups")
     err.print(f"backup written to {path} (digest {digest[:16]}…, recorded in {path.name}.json)")
+
+
+def _running_store_snapshot(store_url: str | None) -> Store:
+    """The service holds the on-disk store open: back up a read-only snapshot of it instead."""
+    from threadline.store import EmbeddedStore
+
+    url = store_url or Settings().store
+    path = Path(url.removeprefix("oxigraph:"))
+    err.print(f"{path} is held by a running service: backing up a read-only snapshot")
+    return EmbeddedStore(path, read_only=True)
 
 
 @main.command()

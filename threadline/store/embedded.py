@@ -25,18 +25,25 @@ _POSITION = re.compile(r"at (\d+):(\d+)")
 class EmbeddedStore(Store):
     """pyoxigraph in-process; ``path=None`` keeps everything in memory."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        """``read_only`` opens a snapshot of an on-disk store that another process (the service) holds open:
+        what backups of a running service use. pyoxigraph calls concurrent writes to such a store undefined,
+        so read-only instances are short-lived and callers retry on I/O errors."""
         self.path = path
+        self.read_only = read_only
         self.url = f"oxigraph:{path}" if path else "memory:"
         try:
             if path is None:
                 self._store = ox.Store()
+            elif read_only:
+                self._store = ox.Store.read_only(str(path))
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(path))
         except OSError as exc:
             raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
-        self.recover()
+        if not read_only:
+            self.recover()
 
     @property
     def native(self) -> ox.Store:
@@ -51,7 +58,9 @@ class EmbeddedStore(Store):
             if default_graphs is None:
                 dataset["use_default_graph_as_union"] = True
             else:
-                dataset["default_graph"] = [ox.NamedNode(g) for g in default_graphs] or [ox.DefaultGraph()]
+                # [] is the empty dataset (as on RemoteStore), never the stored default graph: a scoped view
+                # whose scope matches no graph must see nothing
+                dataset["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
             if named_graphs is not None:
                 dataset["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
             result = self._store.query(sparql, **dataset)  # type: ignore[arg-type]
@@ -122,7 +131,8 @@ class EmbeddedStore(Store):
         if out.exists():
             shutil.rmtree(out)
         try:
-            self._store.flush()
+            if not self.read_only:
+                self._store.flush()
             self._store.backup(str(out))
         except OSError as exc:
             raise StoreError(f"backup to {out} failed: {exc}") from exc
@@ -148,7 +158,8 @@ class EmbeddedStore(Store):
     def close(self) -> None:
         """Flush and release the on-disk store's lock, so another process may open it."""
         if self.path is not None and getattr(self, "_store", None) is not None:
-            self._store.flush()
+            if not self.read_only:
+                self._store.flush()
             self._store = None  # type: ignore[assignment]  # pyoxigraph closes the database when freed
 
 
