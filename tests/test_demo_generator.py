@@ -229,3 +229,11 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert json.loads((tmp_path / "manifest.json").read_text())["seed"] == 3
     assert main(["--units", "3", "--out", str(tmp_path), "--quiet"]) == 2
     assert "units must be between" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", [1, 42, 2026])
+def test_the_smallest_allowed_thread_generates(tmp_path: Path, seed: int) -> None:
+    from threadline.demo.plan import MIN_UNITS
+
+    manifest = generate(tmp_path / "out", units=MIN_UNITS, seed=seed)
+    assert manifest is not None and (tmp_path / "out" / "manifest.json").is_file()

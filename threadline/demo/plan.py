@@ -15,7 +15,7 @@ from threadline.demo import model
 from threadline.demo.clock import DAY, HOUR, day_of, to_seconds
 from threadline.errors import DemoError
 
-MIN_UNITS = 20
+MIN_UNITS = 25  # below this the 2 % NCR floor and the seeded gaps do not fit among ordinary units
 MAX_UNITS = 2_000_000
 PRODUCTION_START = to_seconds("2024-01-08T06:00:00Z")
 SPAN = 300 * DAY

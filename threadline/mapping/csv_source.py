@@ -43,6 +43,9 @@ class CsvSource(Source):
             self._dicts = True
             self.header = []
         self.columns = {name: i for i, name in enumerate(self.header)}
+        references = list(references)
+        if not self._dicts and not self.header and references:  # an empty file: no header to read columns from
+            raise self.error("the file is empty: no header row", locator="row 1")
         if not self._dicts and self.header:
             for ref in references:
                 if ref not in self.columns:

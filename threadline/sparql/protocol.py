@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+import pyoxigraph as ox
 from starlette.requests import Request
 
 from threadline.errors import QueryError
@@ -112,9 +113,21 @@ async def read(request: Request) -> Operation:
     return Operation(
         kind=kind,
         text=text,
-        default_graphs=params.get("default-graph-uri", []),
-        named_graphs=params.get("named-graph-uri", []),
-        using_graphs=params.get("using-graph-uri", []),
-        using_named_graphs=params.get("using-named-graph-uri", []),
+        default_graphs=_graph_iris(params, "default-graph-uri"),
+        named_graphs=_graph_iris(params, "named-graph-uri"),
+        using_graphs=_graph_iris(params, "using-graph-uri"),
+        using_named_graphs=_graph_iris(params, "using-named-graph-uri"),
         params=params,
     )
+
+
+def _graph_iris(params: dict[str, list[str]], name: str) -> list[str]:
+    """The dataset parameter's graph IRIs, refused here (400) if malformed: left to the query runner, an
+    IRI like ``""`` made pyoxigraph raise outside its error handling and killed the query worker (503)."""
+    values = params.get(name, [])
+    for value in values:
+        try:
+            ox.NamedNode(value)
+        except ValueError as exc:
+            raise ProtocolError(f"{name} {value!r} is not an absolute IRI: {exc}") from exc
+    return values

@@ -36,6 +36,8 @@ import pyoxigraph as ox
 from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
 
+EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list (as RemoteStore)
+
 # -- executors -------------------------------------------------------------------------------------------
 
 
@@ -89,6 +91,12 @@ class RemoteExecutor(Executor):
         started = time.perf_counter()
         params: list[tuple[str, str]] = [("default-graph-uri", g) for g in job.default_graphs or []]
         params += [("named-graph-uri", g) for g in job.named_graphs or []]
+        # an empty list is an empty dataset, not "no list": without any parameter the store would answer from
+        # its union default graph (every graph, the security and audit graphs included)
+        if job.default_graphs == []:
+            params.append(("default-graph-uri", EMPTY_GRAPH))
+        if job.named_graphs == []:
+            params.append(("named-graph-uri", EMPTY_GRAPH))
         graph = job.form in ("CONSTRUCT", "DESCRIBE")
         accept = "application/n-triples" if graph else "application/sparql-results+json"
         try:

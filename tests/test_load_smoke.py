@@ -1,0 +1,48 @@
+"""A short run of the load generator (bench/load_test.py): 5 users with a load running, and not one failure.
+
+The figures themselves belong to the benchmark (docs/performance.md); this only keeps the scenario working and
+catches errors that appear only under concurrency (a worker pool that wedges, a load that breaks readers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("threadline_bench_load_test", REPO / "bench" / "load_test.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "known bug (reported to the lead, 2026-11-29): while /ingest/mes commits, the on-disk store's 2 SPARQL "
+        "query workers sometimes stall for the whole 30 s limit, so /sparql or /queries/NAME answers 503 "
+        "(QueryTimeout or 'every query worker stayed busy'), about 1 run in 2 on a loaded 2-core machine"
+    ),
+)
+def test_mixed_load_with_a_concurrent_ingest_has_no_failures(demo_exports: Path, tmp_path: Path) -> None:
+    bench = _bench()
+    bench.prepare_store(demo_exports, tmp_path / "store")
+    server = bench.Server(tmp_path / "store", tmp_path / "var")
+    try:
+        report = asyncio.run(bench.generate_load(server.url, demo_exports, users=5, duration=6, max_requests=2000))
+    finally:
+        server.stop()
+    assert not report.failures, "\n".join(report.failures[:10])
+    assert {"graphql", "sparql", "named", "ingest"} <= set(report.latencies), report.latencies.keys()
+    assert report.requests > 20
