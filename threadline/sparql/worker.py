@@ -141,11 +141,15 @@ def _timeout_message(timeout: float) -> str:
 
 
 def fingerprint(path: str) -> tuple[tuple[str, int, int], ...]:
-    """Names, sizes and mtimes of the store's data files: changes whenever a write lands."""
+    """Names, sizes and mtimes of the files that say what a reader sees: ``CURRENT``, the ``MANIFEST`` (which
+    SST files are live; it changes when a flush, compaction or bulk ingest lands) and the write-ahead logs
+    (small committed writes). SST files are left out: a bulk load writes them for seconds before the manifest
+    makes them visible, and reopening on every size change of a file nobody can read yet stalled queries."""
     entries = []
     with os.scandir(path) as listing:
         for entry in listing:
-            if entry.name.startswith("LOG") or entry.name == "LOCK" or not entry.is_file():
+            name = entry.name
+            if not entry.is_file() or not (name == "CURRENT" or name.startswith("MANIFEST") or name.endswith(".log")):
                 continue
             stat = entry.stat()
             entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
