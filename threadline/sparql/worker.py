@@ -215,6 +215,9 @@ class _Worker:
         self.conn.close()
 
 
+STALE_AFTER = 2.0  # seconds a query may run on a snapshot the store has since moved past before it restarts
+
+
 class ProcessExecutor(Executor):
     """A pool of worker processes over the on-disk store; overrunning workers are killed and replaced."""
 
@@ -241,17 +244,36 @@ class ProcessExecutor(Executor):
             self._idle.put(self._spawn())
 
     def run(self, job: Job, timeout: float) -> Answer:
+        """Run ``job`` on an idle worker within ``timeout``. A worker reading a snapshot of a store that a load is
+        rewriting can hang (pyoxigraph calls a read-only instance beside a writer undefined behaviour): when the
+        store's files changed under a query that has run for ``STALE_AFTER`` seconds, that worker is replaced
+        and the query is run once more on a fresh snapshot, within the same time limit."""
         deadline = time.monotonic() + timeout
+        for attempt in range(2):
+            outcome = self._attempt(job, timeout, deadline, may_restart=attempt == 0)
+            if outcome is not None:
+                return outcome
+        raise QueryTimeout(_timeout_message(timeout))
+
+    def _attempt(self, job: Job, timeout: float, deadline: float, *, may_restart: bool) -> Answer | None:
         try:
-            worker = self._idle.get(timeout=timeout)
+            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty as exc:
             raise QueryTimeout(
                 f"every query worker stayed busy for the whole time limit of {timeout:g} s; try again later"
             ) from exc
+        started, before = time.monotonic(), fingerprint(self.path)
         try:
             worker.conn.send(job)
-            finished = worker.conn.poll(max(0.0, deadline - time.monotonic()))
-            status, payload = worker.conn.recv() if finished else ("timeout", None)
+            status, payload = "timeout", None
+            while (remaining := deadline - time.monotonic()) > 0:
+                if worker.conn.poll(min(remaining, 0.5)):
+                    status, payload = worker.conn.recv()
+                    break
+                stale = time.monotonic() - started >= STALE_AFTER and fingerprint(self.path) != before
+                if may_restart and stale:
+                    self._retire(worker)
+                    return None
         except Exception as exc:  # the worker died or sent garbage: replace it
             self._retire(worker)
             raise StoreError(f"a query worker failed: {exc!r}") from exc
