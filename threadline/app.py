@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -24,9 +24,8 @@ from threadline import __version__
 from threadline.auth import Principal, require
 from threadline.config import Settings
 from threadline.errors import IngestError, QueryError, SourceError, StoreError, ThreadlineError
-from threadline.store import Store, open_store
+from threadline.store import Store
 
-T = TypeVar("T")
 Reader = Annotated[Principal, Depends(require("reader"))]
 Integrator = Annotated[Principal, Depends(require("integrator"))]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -38,11 +37,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from threadline.ingest import recover
+        from threadline.ingest import open_recovered, recover
 
         owned = store is None
-        app.state.store = store or await run_in_threadpool(open_store, None, settings)
-        await run_in_threadpool(recover, app.state.store)
+        if owned:
+            app.state.store = await run_in_threadpool(open_recovered, None, settings)
+        else:
+            app.state.store = store
+            await run_in_threadpool(recover, store)
         yield
         if owned:
             await run_in_threadpool(app.state.store.close)
@@ -76,10 +78,6 @@ def _features(app: FastAPI, settings: Settings) -> None:
     validation.register(app, settings)
     graphql.register(app, settings)
     sparql(app, settings)
-
-
-async def _call(request: Request, func: Callable[..., T], *args: Any) -> T:
-    return await run_in_threadpool(func, *args)
 
 
 def _errors(app: FastAPI, settings: Settings) -> None:
@@ -137,7 +135,7 @@ def _routes(app: FastAPI, settings: Settings) -> None:
         """Liveness and store reachability (answers 503 when the store does not)."""
         store: Store = request.app.state.store
         try:
-            await _call(request, store.ask, "ASK { }")
+            await run_in_threadpool(store.ask, "ASK { }")
         except StoreError as exc:
             raise HTTPException(503, f"store unavailable: {exc}") from exc
         return {"status": "ok", "store": store.url}
@@ -151,7 +149,7 @@ def _routes(app: FastAPI, settings: Settings) -> None:
     @app.get("/stats")
     async def stats(request: Request, principal: Reader) -> dict[str, Any]:
         """Triples per named graph the caller may read."""
-        result = await _call(request, request.app.state.store.stats)
+        result = await run_in_threadpool(request.app.state.store.stats)
         graphs = {g: n for g, n in result.graphs.items() if principal.may_read_graph(g)}
         return {"triples": sum(graphs.values()), "graphs": graphs}
 

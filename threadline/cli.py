@@ -21,7 +21,7 @@ from rich.table import Table
 from threadline import __version__
 from threadline.config import Settings
 from threadline.errors import ThreadlineError
-from threadline.store import Store, open_store
+from threadline.store import Store
 
 err = Console(stderr=True)
 out = Console()
@@ -43,13 +43,11 @@ def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _open(store_url: str | None) -> Store:
     from threadline import features
-    from threadline.ingest import recover
+    from threadline.ingest import open_recovered
 
     settings = Settings()
     features.install(settings)
-    store = open_store(store_url, settings)
-    recover(store)
-    return store
+    return open_recovered(store_url, settings)
 
 
 store_option = click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")

@@ -17,12 +17,9 @@ from threadline.errors import ThreadlineError
 def open_store(store_url: str | None):  # type: ignore[no-untyped-def]
     """The store named by ``--store`` or THREADLINE_STORE, with a crashed load's leftovers dropped."""
     from threadline.config import Settings
-    from threadline.ingest import recover
-    from threadline.store import open_store as open_url
+    from threadline.ingest import open_recovered
 
-    store = open_url(store_url, Settings())
-    recover(store)
-    return store
+    return open_recovered(store_url, Settings())
 
 
 @click.group(name="audit")

@@ -232,6 +232,16 @@ def _catalog(store: Store) -> tuple[dict[str, str], dict[str, list[str]]]:
     return hashes, graphs
 
 
+def open_recovered(url: str | None = None, settings: object | None = None) -> Store:
+    """Open the store named by ``url`` (or the ``store`` setting) with a crashed load's leftovers dropped:
+    how every command and the server open the thread."""
+    from threadline.store import open_store
+
+    store = open_store(url, settings)  # type: ignore[arg-type]
+    recover(store)
+    return store
+
+
 def recover(store: Store) -> list[str]:
     """Drop staged batch graphs that were never committed (a crash between stage and commit)."""
     orphans = store.select(

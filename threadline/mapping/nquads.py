@@ -42,28 +42,26 @@ def _pct(ch: str) -> str:
     return "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
 
 
-def iri_safe(value: str) -> str:
-    """Percent-encode a template value so it cannot change the IRI's structure (RML IRI-safe)."""
-    hit = _iri_safe_cache.get(value)
-    if hit is not None:
-        return hit
-    out = value if _IRI_SAFE.match(value) else "".join(ch if _IRI_SAFE.match(ch) else _pct(ch) for ch in value)
-    if len(_iri_safe_cache) > CACHE_LIMIT:
-        _iri_safe_cache.clear()
-    _iri_safe_cache[value] = out
-    return out
+def _cached_encoder(safe: re.Pattern[str], cache: dict[str, str]) -> Callable[[str], str]:
+    """A percent-encoder keeping the characters ``safe`` matches, memoised (template values repeat a lot)."""
+
+    def encode(value: str) -> str:
+        hit = cache.get(value)
+        if hit is not None:
+            return hit
+        out = value if safe.match(value) else "".join(ch if safe.match(ch) else _pct(ch) for ch in value)
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        cache[value] = out
+        return out
+
+    return encode
 
 
-def uri_safe(value: str) -> str:
-    """Percent-encode every non-unreserved character, UTF-8 bytes included (RML-Core ``rml:URI``)."""
-    hit = _uri_safe_cache.get(value)
-    if hit is not None:
-        return hit
-    out = value if _UNRESERVED.match(value) else "".join(ch if _UNRESERVED.match(ch) else _pct(ch) for ch in value)
-    if len(_uri_safe_cache) > CACHE_LIMIT:
-        _uri_safe_cache.clear()
-    _uri_safe_cache[value] = out
-    return out
+# Percent-encode a template value so it cannot change the IRI's structure (RML IRI-safe).
+iri_safe = _cached_encoder(_IRI_SAFE, _iri_safe_cache)
+# Percent-encode every non-unreserved character, UTF-8 bytes included (RML-Core ``rml:URI``).
+uri_safe = _cached_encoder(_UNRESERVED, _uri_safe_cache)
 
 
 def identity(value: str) -> str:

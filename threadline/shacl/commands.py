@@ -53,6 +53,7 @@ def validate_command(
 ) -> None:
     """Validate the store or data files with SHACL; exit 0 conforms, 1 does not, 2 error."""
     from threadline.config import Settings
+    from threadline.ingest import open_recovered
     from threadline.shacl import service
 
     try:
@@ -60,7 +61,7 @@ def validate_command(
         if profile and shapes_files:
             raise click.UsageError("give --profile or --shapes, not both")
         shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
-        store = _data_store(data_files) if data_files else _open(store_url, settings)
+        store = _data_store(data_files) if data_files else open_recovered(store_url, settings)
         outcome = service.validate(store, shapes, engine)
         payload = service.render(outcome, shapes, fmt, store)
     except ThreadlineError as exc:
@@ -75,15 +76,6 @@ def validate_command(
         output.write_bytes(payload)
         click.echo(f"{len(outcome.results)} result(s); report written to {output}", err=True)
     sys.exit(0 if outcome.conforms else 1)
-
-
-def _open(store_url: str | None, settings: object):  # type: ignore[no-untyped-def]
-    from threadline.ingest import recover
-    from threadline.store import open_store
-
-    store = open_store(store_url, settings)  # type: ignore[arg-type]
-    recover(store)
-    return store
 
 
 def _data_store(files: tuple[Path, ...]):  # type: ignore[no-untyped-def]
