@@ -27,15 +27,6 @@ def _bench() -> ModuleType:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "known issue, mitigated not proven: while /ingest/mes commits, a SPARQL query worker reading a read-only "
-        "snapshot of the store being rewritten could hang until the 30 s limit (503). Workers are now restarted on "
-        "a fresh snapshot after 2 s when the store moved under them (8 of 8 runs passed, 1 in 3 failed before); "
-        "kept non-strict until CI shows it holds"
-    ),
-)
 def test_mixed_load_with_a_concurrent_ingest_has_no_failures(demo_exports: Path, tmp_path: Path) -> None:
     bench = _bench()
     bench.prepare_store(demo_exports, tmp_path / "store")

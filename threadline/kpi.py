@@ -50,7 +50,6 @@ def materialised_queries() -> list[NamedQuery]:
 
 def refresh(store: Store, activity: Any = None) -> dict[str, int]:
     """Recompute every materialised KPI and replace the summary graph in one step; returns rows per KPI."""
-    from threadline.store import EmbeddedStore
 
     now = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
     activities = store.select(ACTIVITIES).rows[0][0]
@@ -77,8 +76,6 @@ def refresh(store: Store, activity: Any = None) -> dict[str, int]:
         counts[query.name] = len(result.rows)
     data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
     store.replace_graph(KPI_GRAPH, data, ox.RdfFormat.N_TRIPLES)
-    if isinstance(store, EmbeddedStore) and store.path is not None:
-        store.native.flush()  # lets the endpoint's read-only workers reopen cheaply
     return counts
 
 

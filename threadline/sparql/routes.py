@@ -24,7 +24,7 @@ from threadline.sparql import access, editor, graphstore, protocol, safety
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Answer, Job, ResultTooLarge
 from threadline.sparql.worker import Executor, executor_for
-from threadline.store import EmbeddedStore, Store
+from threadline.store import Store
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_ROWS = 100_000
@@ -95,13 +95,11 @@ def error_for(exc: Exception) -> JSONResponse:
 
 
 def _after_write(store: Store) -> None:
-    """Drop the KPI summary the write may have outdated; let the query workers see the write quickly (they
-    reopen the store when its files change, which is cheap once the write is flushed)."""
+    """Drop the KPI summary the write may have outdated (query workers see the write by themselves: the next
+    query publishes a fresh snapshot, see ``threadline.store.snapshots``)."""
     from threadline import kpi
 
     kpi.invalidate(store)
-    if isinstance(store, EmbeddedStore) and store.path is not None:
-        store.native.flush()
 
 
 def register(app: FastAPI, settings: Settings) -> None:

@@ -1,13 +1,12 @@
 """Running endpoint queries under a real time limit and a result-size limit.
 
 pyoxigraph has no timeout or cancellation; only a separate process can be stopped. So for the on-disk store
-each query runs in one of a small pool of worker processes, each holding the store opened with
-``pyoxigraph.Store.read_only(path)``; a query that overruns its limit gets its worker killed (the CPU is freed
-at once) and a fresh worker is spawned in its place. Workers reopen the store when its files change (a write
-appends to RocksDB's log), so they see every committed write; writers in this process flush after loads
-to keep that reopening cheap (about 10 ms; replaying a large unflushed log takes seconds). pyoxigraph documents
-a read-only open beside a live writer as undefined behaviour: in RocksDB terms the reader may find files
-removed by a compaction, so an I/O error makes the worker reopen and retry once.
+each query runs in one of a small pool of worker processes; a query that overruns its limit gets its worker
+killed (the CPU is freed at once) and a fresh worker is spawned in its place. Workers read snapshots that
+this process publishes (``threadline.store.snapshots``: RocksDB checkpoints, made when a query arrives after
+a write), never the live store: a read-only open beside the writer is undefined behaviour in pyoxigraph,
+and made cheap queries hang while a load committed. A query therefore sees the state after the last
+committed write, never half of a load, and does not wait for one.
 
 A remote store is asked over HTTP with the time limit as the request timeout (the remote server should
 enforce its own limit too). A memory store cannot be shared with another process: its queries run in a
@@ -20,7 +19,6 @@ The worker serialises the answer itself (rows stop at the limit), so only bytes 
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import socket
 import subprocess
@@ -28,13 +26,13 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
+from threadline.store.snapshots import Snapshots
 
 EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list (as RemoteStore)
 
@@ -140,47 +138,32 @@ def _timeout_message(timeout: float) -> str:
 # -- worker processes for the on-disk store ----------------------------------------------------------------
 
 
-def fingerprint(path: str) -> tuple[tuple[str, int, int], ...]:
-    """Names, sizes and mtimes of the files that say what a reader sees: ``CURRENT``, the ``MANIFEST`` (which
-    SST files are live; it changes when a flush, compaction or bulk ingest lands) and the write-ahead logs
-    (small committed writes). SST files are left out: a bulk load writes them for seconds before the manifest
-    makes them visible, and reopening on every size change of a file nobody can read yet stalled queries."""
-    entries = []
-    with os.scandir(path) as listing:
-        for entry in listing:
-            name = entry.name
-            if not entry.is_file() or not (name == "CURRENT" or name.startswith("MANIFEST") or name.endswith(".log")):
-                continue
-            stat = entry.stat()
-            entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(entries))
-
-
-def _worker_main(conn: Any, path: str) -> None:
-    """Body of a worker process: answer jobs until the parent goes away."""
+def _worker_main(conn: Any) -> None:
+    """Body of a worker process: answer ``(snapshot folder, job)`` requests until the parent goes away."""
     store: ox.Store | None = None
-    seen: tuple[tuple[str, int, int], ...] | None = None
+    opened: str | None = None
     while True:
         try:
-            job = conn.recv()
+            request = conn.recv()
         except (EOFError, OSError):
             return
-        if job is None:
+        if request is None:
             return
+        snapshot, job = request
         reply: tuple[str, Any] = ("error", ("StoreError", "the store could not be read", None))
-        for attempt in range(4):
+        for attempt in range(2):
             try:
-                now = fingerprint(path)
-                if store is None or now != seen:
-                    store, seen = ox.Store.read_only(path), now
+                if store is None or snapshot != opened:
+                    store, opened = None, None  # close the previous snapshot before opening the next
+                    store, opened = ox.Store.read_only(snapshot), snapshot
                 reply = ("ok", execute(store, job))
                 break
             except QueryError as exc:
                 reply = ("error", (type(exc).__name__, str(exc), exc.position))
                 break
-            except (OSError, RuntimeError) as exc:  # files moved by the writer's compaction: reopen, retry
+            except (OSError, RuntimeError) as exc:
                 store = None
-                reply = ("error", ("StoreError", f"the store could not be read: {exc}", None))
+                reply = ("error", ("StoreError", f"the store snapshot {snapshot} could not be read: {exc}", None))
                 time.sleep(0.05 * (attempt + 1))
         try:
             conn.send(reply)
@@ -195,15 +178,16 @@ class _Worker:
     (uvicorn's, a test runner's, a notebook's), and fork would copy a process holding RocksDB's threads.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "threadline.sparql.worker", str(theirs.fileno()), path],
+            [sys.executable, "-m", "threadline.sparql.worker", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
         )
         theirs.close()
         self.conn = Connection(ours.detach())
+        self.snapshot: str | None = None  # the snapshot this worker has open (or last asked to open)
 
     @property
     def pid(self) -> int:
@@ -215,14 +199,12 @@ class _Worker:
         self.conn.close()
 
 
-STALE_AFTER = 2.0  # seconds a query may run on a snapshot the store has since moved past before it restarts
-
-
 class ProcessExecutor(Executor):
-    """A pool of worker processes over the on-disk store; overrunning workers are killed and replaced."""
+    """A pool of worker processes reading published snapshots of the on-disk store; overrunning workers are
+    killed and replaced."""
 
-    def __init__(self, path: Path, workers: int = 2) -> None:
-        self.path = str(path)
+    def __init__(self, snapshots: Snapshots, workers: int = 2) -> None:
+        self.snapshots = snapshots
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -231,7 +213,7 @@ class ProcessExecutor(Executor):
             self._idle.put(self._spawn())
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self.path)
+        worker = _Worker()
         with self._lock:
             self._all.add(worker)
         return worker
@@ -244,36 +226,25 @@ class ProcessExecutor(Executor):
             self._idle.put(self._spawn())
 
     def run(self, job: Job, timeout: float) -> Answer:
-        """Run ``job`` on an idle worker within ``timeout``. A worker reading a snapshot of a store that a load is
-        rewriting can hang (pyoxigraph calls a read-only instance beside a writer undefined behaviour): when the
-        store's files changed under a query that has run for ``STALE_AFTER`` seconds, that worker is replaced
-        and the query is run once more on a fresh snapshot, within the same time limit."""
+        """Run ``job`` on an idle worker, on the freshest published snapshot, within ``timeout``."""
         deadline = time.monotonic() + timeout
-        for attempt in range(2):
-            outcome = self._attempt(job, timeout, deadline, may_restart=attempt == 0)
-            if outcome is not None:
-                return outcome
-        raise QueryTimeout(_timeout_message(timeout))
-
-    def _attempt(self, job: Job, timeout: float, deadline: float, *, may_restart: bool) -> Answer | None:
         try:
-            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            worker = self._idle.get(timeout=timeout)
         except queue.Empty as exc:
             raise QueryTimeout(
                 f"every query worker stayed busy for the whole time limit of {timeout:g} s; try again later"
             ) from exc
-        started, before = time.monotonic(), fingerprint(self.path)
         try:
-            worker.conn.send(job)
+            snapshot = self.snapshots.current()
+            worker.snapshot = snapshot
+            self._collect()
+            worker.conn.send((snapshot, job))
             status, payload = "timeout", None
-            while (remaining := deadline - time.monotonic()) > 0:
-                if worker.conn.poll(min(remaining, 0.5)):
-                    status, payload = worker.conn.recv()
-                    break
-                stale = time.monotonic() - started >= STALE_AFTER and fingerprint(self.path) != before
-                if may_restart and stale:
-                    self._retire(worker)
-                    return None
+            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                status, payload = worker.conn.recv()
+        except StoreError:
+            self._idle.put(worker)
+            raise
         except Exception as exc:  # the worker died or sent garbage: replace it
             self._retire(worker)
             raise StoreError(f"a query worker failed: {exc!r}") from exc
@@ -288,6 +259,11 @@ class ProcessExecutor(Executor):
             raise StoreError(message)
         error = {"ResultTooLarge": ResultTooLarge}.get(kind, QueryError)
         raise error(message, position=position)
+
+    def _collect(self) -> None:
+        with self._lock:
+            in_use = [w.snapshot for w in self._all if w.snapshot is not None]
+        self.snapshots.collect(in_use)
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for operators and tests)."""
@@ -306,6 +282,7 @@ class ProcessExecutor(Executor):
                 worker.process.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 worker.kill()
+        self.snapshots.close()
 
 
 def executor_for(store: Any, workers: int = 2) -> Executor:
@@ -314,15 +291,15 @@ def executor_for(store: Any, workers: int = 2) -> Executor:
 
     if isinstance(store, EmbeddedStore):
         if store.path is not None:
-            return ProcessExecutor(store.path, workers)
+            return ProcessExecutor(Snapshots(store), workers)
         return ThreadExecutor(store.native)
     if isinstance(store, RemoteStore):
         return RemoteExecutor(store.query_endpoint)
     raise StoreError(f"no query executor for a {type(store).__name__}")
 
 
-if __name__ == "__main__":  # a worker process: python -m threadline.sparql.worker FD STORE_PATH
+if __name__ == "__main__":  # a worker process: python -m threadline.sparql.worker FD
     # run the imported module's copy, so that answers pickle as threadline.sparql.worker.Answer
     from threadline.sparql import worker as _module
 
-    _module._worker_main(Connection(int(sys.argv[1])), sys.argv[2])
+    _module._worker_main(Connection(int(sys.argv[1])))

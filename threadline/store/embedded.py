@@ -7,9 +7,12 @@ where ``load`` is the faster of the two. Library errors are translated here, onc
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,6 +35,10 @@ class EmbeddedStore(Store):
         self.path = path
         self.read_only = read_only
         self.url = f"oxigraph:{path}" if path else "memory:"
+        # writes landed so far, and staged writes in flight: what snapshot publishers need to know
+        self.generation = 0
+        self._staging = 0
+        self._quiet = threading.Condition()
         try:
             if path is None:
                 self._store = ox.Store()
@@ -83,6 +90,8 @@ class EmbeddedStore(Store):
             raise QueryError(f"malformed update: {exc}", position=_position(exc)) from exc
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"update failed: {exc}") from exc
+        finally:
+            self.generation += 1
 
     def stage(self, source: Path | bytes, graph: str, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> None:
         loader = self._store.bulk_load if self.path is not None else self._store.load
@@ -108,6 +117,28 @@ class EmbeddedStore(Store):
             raise StoreError(f"invalid RDF: {exc}") from exc
         except (OSError, ValueError) as exc:
             raise StoreError(f"load failed: {exc}") from exc
+        finally:
+            self.generation += 1
+
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[None]:
+        with self._quiet:
+            self._staging += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._staging -= 1
+                self._quiet.notify_all()
+
+    @contextlib.contextmanager
+    def quiet(self, *, wait: bool) -> Iterator[bool]:
+        """Hold off new staged writes for the block; yields whether none was in flight (with ``wait``, waits for
+        the ones in flight to end). A snapshot taken inside, when it yields True, holds no half-staged batch."""
+        with self._quiet:
+            if wait:
+                self._quiet.wait_for(lambda: self._staging == 0)
+            yield self._staging == 0
 
     def dump(self, out: BinaryIO, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS, graph: str | None = None) -> None:
         try:
