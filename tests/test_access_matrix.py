@@ -458,12 +458,13 @@ def _status(response: httpx.Response) -> int:
 
 
 def test_writes_need_the_right_role_and_scope(service: Service) -> None:
-    admin = {"Authorization": f"Bearer {BOOTSTRAP}"}
+    admin = {"Authorization": f"Bearer {BOOTSTRAP}", "X-Threadline-Reason": "access matrix clean-up"}
     outcomes: list[str] = []
     with httpx.Client(timeout=60) as client:
         for token in [*service.tokens.values(), None]:
             name = token.name if token else "anonymous"
-            auth = token.headers if token else {}
+            # writes that replace or delete need a reason (the audit trail's "why"); the role decides the rest
+            auth = (token.headers if token else {}) | {"X-Threadline-Reason": "access matrix"}
             role = token.principal if token else None
             may = {
                 "integrator": bool(role and role.allows("integrator")),

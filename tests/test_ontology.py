@@ -36,10 +36,12 @@ NO_DOMAIN = {
     "fixHint": "annotates SHACL shapes and validation results, no class of ours",
     "profile": "names the profile of a validation activity and of each SHACL validation result",
     "archivedGraph": "describes an archive named graph (a graph, no class of ours) in the audit trail",
+    "archivedFromGraph": "describes an archived statement (rdf:Statement, no class of ours) in the audit trail",
 }
 NO_RANGE = {
     "signs": "a signature may sign a record of any class",
     "targetGraph": "the value is a named-graph IRI, which is no class of ours",
+    "archivedFromGraph": "the value is a named-graph IRI, which is no class of ours",
 }
 
 # The vocabulary contract (/tmp/tl/vocab.md in the brief, docs/ontology.md in the repo), one class per line:

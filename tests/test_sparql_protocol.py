@@ -156,7 +156,7 @@ def test_w3c(case: Any, server: tuple[str, Store]) -> None:
         for step, req in enumerate(_items(graph, graph.value(action, HT.requests)), 1):
             method = str(graph.value(req, HT.methodName))
             path = _path(str(graph.value(req, HT.absolutePath)))
-            headers = {"Authorization": f"Bearer {TOKEN}"}
+            headers = {"Authorization": f"Bearer {TOKEN}", "X-Threadline-Reason": "W3C protocol test"}
             for header in _items(graph, graph.value(req, HT.headers)):
                 headers[str(graph.value(header, HT.fieldName))] = str(graph.value(header, HT.fieldValue))
             body_node = graph.value(req, HT.body)

@@ -103,9 +103,10 @@ def test_update_needs_the_write_token(endpoint: tuple[str, Any]) -> None:
         assert response.status_code == status, response.text
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert httpx.get(url, params={"query": "ASK { <http://e/x> ?p ?o }"}).json()["boolean"] is False
-    response = httpx.post(
-        url, content=update, headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"}
-    )
+    writer = {"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"}
+    response = httpx.post(url, content=update, headers=writer)
+    assert response.status_code == 400 and "needs a reason" in response.json()["error"], response.text
+    response = httpx.post(url, content=update, headers=writer | {"X-Threadline-Reason": "safety test"})
     assert response.status_code == 204
     assert httpx.get(url, params={"query": "ASK { <http://e/x> ?p ?o }"}).json()["boolean"] is True
 
@@ -167,7 +168,7 @@ def test_service_as_data_is_not_a_service() -> None:
 def test_update_cannot_make_the_server_fetch(disk_endpoint: tuple[str, Any], trap: tuple[str, list[str]]) -> None:
     url, _ = disk_endpoint
     target, hits = trap
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    auth = {"Authorization": f"Bearer {TOKEN}", "X-Threadline-Reason": "test"}
     for update in (f"LOAD <{target}>", f"INSERT {{ ?s ?p ?o }} WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}"):
         response = httpx.post(url, data={"update": update}, headers=auth)
         assert response.status_code == 400, response.text

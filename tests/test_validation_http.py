@@ -120,6 +120,14 @@ def test_evidence_graph_has_prov(client: httpx.Client, store: Store) -> None:
     used = {str(o) for o in graph.objects(run, PROV.used)}
     assert {b for b, _ in batches} <= used
     assert len(list(graph.objects(None, SH.focusNode))) == int(response.headers["X-Result-Count"])
+    # the evidence was recorded in the audit trail, in the same update that stored it
+    from threadline import audit
+    from threadline.audit.verify import read_entries
+
+    entries = [found[0] for found in read_entries(store).values() if found[0]["action"] == "validation-evidence"]
+    mine = [e for e in entries if response.headers["X-Report-Graph"] in e["what"]]
+    assert len(mine) == 1 and mine[0]["actor"] == "token:bootstrap (THREADLINE_WRITE_TOKEN)"
+    assert '"profile":"core"' in mine[0]["what"] and audit.verify(store).intact
 
 
 def test_bad_input(client: httpx.Client, tmp_path: Path) -> None:

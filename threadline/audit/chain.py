@@ -46,6 +46,7 @@ ACTIONS = frozenset(
     {
         "load",
         "upsert",
+        "insert",
         "delete",
         "update",
         "token-create",

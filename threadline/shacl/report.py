@@ -207,7 +207,28 @@ def store_evidence(
     g, evidence = evidence_graph(
         outcome, shapes, agent=agent, store=store, describe=store_describer(store), informed_by=informed_by
     )
-    store.replace_graph(evidence.graph, g.serialize(format="nt", encoding="utf-8"), ox.RdfFormat.N_TRIPLES)
+    from threadline.audit import writes
+
+    what = {
+        "report": evidence.report,
+        "profile": evidence.profile,
+        "conforms": evidence.conforms,
+        "results": evidence.results,
+        "shapes": [{"file": str(row.get("file", "")), "sha256": str(row.get("sha256", ""))} for row in evidence.shapes],
+        "data_state": evidence.data_state,
+    }
+    data = g.serialize(format="nt", encoding="utf-8")
+    writes.replace_graph(
+        store,
+        evidence.graph,
+        data,
+        ox.RdfFormat.N_TRIPLES,
+        action="validation-evidence",
+        actor=agent,
+        what=what,
+        why=None,
+        preserve=False,  # a fresh graph per run: nothing is replaced
+    )
     return evidence
 
 

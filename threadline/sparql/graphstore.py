@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pyoxigraph as ox
 
+from threadline.audit import writes
 from threadline.errors import QueryError, StoreError
 from threadline.sparql import negotiation as neg
 from threadline.store import EmbeddedStore, RemoteStore, Store
@@ -76,33 +77,37 @@ def read(store: Store, target: Target, media: str) -> bytes:
     raise StoreError(f"graph store reads are not supported on a {type(store).__name__}")
 
 
-def replace(store: Store, target: Target, data: bytes, fmt: ox.RdfFormat) -> bool:
-    """PUT: make the graph hold exactly ``data``; returns whether the graph was created."""
+def replace(store: Store, target: Target, data: bytes, fmt: ox.RdfFormat, *, actor: str, reason: str | None) -> bool:
+    """PUT: make the graph hold exactly ``data``, archiving what it held; returns whether it was created."""
     created = not exists(store, target)
     _validate(data, fmt)
     if target.graph is not None:
-        store.replace_graph(target.graph, data, fmt)
+        writes.replace_graph(
+            store, target.graph, data, fmt, action="update", actor=actor, what={"via": "graph store PUT"}, why=reason
+        )
     else:
-        store.update("DROP SILENT DEFAULT")
-        _load_default(store, data, fmt)
+        writes.default_graph_write(store, _ntriples(data, fmt), replace=True, actor=actor, reason=reason)
     return created
 
 
-def merge(store: Store, target: Target, data: bytes, fmt: ox.RdfFormat) -> bool:
+def merge(store: Store, target: Target, data: bytes, fmt: ox.RdfFormat, *, actor: str) -> bool:
     """POST: add ``data`` to the graph; returns whether the graph was created."""
     created = not exists(store, target)
     _validate(data, fmt)
     if target.graph is not None:
-        store.load(data, target.graph, fmt)
+        writes.add_to_graph(store, target.graph, data, fmt, actor=actor)
     else:
-        _load_default(store, data, fmt)
+        writes.default_graph_write(store, _ntriples(data, fmt), replace=False, actor=actor, reason=None)
     return created
 
 
-def delete(store: Store, target: Target) -> None:
+def delete(store: Store, target: Target, *, actor: str, reason: str | None) -> None:
     if not exists(store, target):
         raise GraphNotFound(f"{target.label} does not exist")
-    store.update("DROP DEFAULT" if target.graph is None else f"DROP GRAPH <{iri(target.graph).value}>")
+    if target.graph is None:
+        writes.default_graph_write(store, None, replace=True, actor=actor, reason=reason)
+    else:
+        writes.delete_graph(store, iri(target.graph).value, actor=actor, reason=reason)
 
 
 def new_graph_iri(endpoint: str) -> str:
@@ -118,9 +123,6 @@ def _validate(data: bytes, fmt: ox.RdfFormat) -> None:
         raise QueryError(f"the request body is not valid {fmt.name}: {exc}") from exc
 
 
-def _load_default(store: Store, data: bytes, fmt: ox.RdfFormat) -> None:
-    if isinstance(store, EmbeddedStore):
-        store.native.load(data, fmt, to_graph=ox.DefaultGraph())
-        return
-    triples = ox.serialize((q.triple for q in ox.parse(data, fmt)), format=ox.RdfFormat.N_TRIPLES) or b""
-    store.update("INSERT DATA {\n" + triples.decode() + "\n}")
+def _ntriples(data: bytes, fmt: ox.RdfFormat) -> bytes:
+    """The body as N-Triples, the form an ``INSERT DATA`` can carry."""
+    return ox.serialize((q.triple for q in ox.parse(data, fmt)), format=ox.RdfFormat.N_TRIPLES) or b""

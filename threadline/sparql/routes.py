@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from threadline.audit import writes
 from threadline.config import Settings
 from threadline.errors import QueryError, QueryTimeout, StoreError
 from threadline.sparql import access, editor, graphstore, protocol, safety
@@ -26,6 +27,7 @@ from threadline.sparql.execution import Answer, Job, ResultTooLarge
 from threadline.sparql.worker import Executor, executor_for
 from threadline.store import Store
 
+REASON_HEADER = "X-Threadline-Reason"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_WORKERS = 2
@@ -204,16 +206,28 @@ def _requested_timeout(operation: protocol.Operation) -> float | None:
 
 
 async def _update(request: Request, operation: protocol.Operation, settings: Settings) -> Response:
-    await access.caller(request, "admin", writing=True)
+    principal = await access.caller(request, "admin", writing=True)
     if operation.default_graphs or operation.named_graphs:
         raise protocol.ProtocolError("default-graph-uri/named-graph-uri apply to queries; updates take using-graph-uri")
     await run_in_threadpool(safety.check_update, operation.text)
+    reason = _reason(request, operation.first("reason"), "a SPARQL Update")
     text = safety.add_using(operation.text, operation.using_graphs, operation.using_named_graphs)
     base = str(request.url.replace(query="", fragment=""))
     store: Store = request.app.state.store
-    await run_in_threadpool(store.update, f"BASE <{base}>\n{text}")
+    await run_in_threadpool(safety.parse_update, text, base)  # pyoxigraph's message and position first
+    await run_in_threadpool(lambda: writes.audited_update(store, text, actor=principal.actor, reason=reason, base=base))
     await run_in_threadpool(_after_write, store)
     return Response(status_code=204)
+
+
+def _reason(request: Request, given: str | None, what: str) -> str:
+    """Why the change is made (21 CFR 11.10(e)): the ``X-Threadline-Reason`` header or a ``reason`` parameter."""
+    reason = (request.headers.get(REASON_HEADER) or given or "").strip()
+    if not reason:
+        raise protocol.ProtocolError(
+            f"{what} needs a reason for the audit trail: send it in the {REASON_HEADER} header or a reason= parameter"
+        )
+    return reason
 
 
 def _graph_store_route(settings: Settings) -> Any:
@@ -250,19 +264,32 @@ async def _graph_store(request: Request, settings: Settings) -> Response:
         body = await run_in_threadpool(graphstore.read, store, target, media)
         return Response(b"" if request.method == "HEAD" else body, media_type=neg.content_type(media))
 
-    access.check_write(await access.caller(request, "integrator", writing=True), target.graph)
+    principal = await access.caller(request, "integrator", writing=True)
+    access.check_write(principal, target.graph)
+    if target.graph is not None and writes.is_system_graph(target.graph):
+        raise HTTPException(403, f"<{target.graph}> is a system graph: it changes only through its own commands")
+    actor = principal.actor
     if request.method == "DELETE":
-        await run_in_threadpool(graphstore.delete, store, target)
+        reason = _reason(request, (params.get("reason") or [None])[0], "deleting a graph")
+        await run_in_threadpool(lambda: graphstore.delete(store, target, actor=actor, reason=reason))
         await run_in_threadpool(_after_write, store)
         return Response(status_code=204)
 
+    reason = None
+    if request.method == "PUT":
+        reason = _reason(request, (params.get("reason") or [None])[0], "replacing a graph")
     parts = await _bodies(request)
     created = False
     for index, (data, fmt) in enumerate(parts):
         if request.method == "PUT" and index == 0:
-            created = await run_in_threadpool(graphstore.replace, store, target, data, fmt)
+            created = await run_in_threadpool(
+                lambda d=data, f=fmt: graphstore.replace(store, target, d, f, actor=actor, reason=reason)
+            )
         else:
-            created = await run_in_threadpool(graphstore.merge, store, target, data, fmt) or created
+            created = (
+                await run_in_threadpool(lambda d=data, f=fmt: graphstore.merge(store, target, d, f, actor=actor))
+                or created
+            )
     await run_in_threadpool(_after_write, store)
     if created:
         return Response(status_code=201, headers={"Location": target.graph or endpoint + "?default"})

@@ -101,3 +101,18 @@ def _iri(value: str) -> str:
         return ox.NamedNode(value).value
     except ValueError as exc:
         raise QueryError(f"not a valid graph IRI: {value!r}") from exc
+
+
+def parse_update(text: str, base: str | None = None) -> None:
+    """Raise QueryError with pyoxigraph's message and position if the update does not parse. pyoxigraph has no
+    parse-only call, so the update runs on an empty in-memory store, where it can change nothing that stays."""
+    import pyoxigraph as ox
+
+    from threadline.store.embedded import _position
+
+    try:
+        ox.Store().update((f"BASE <{base}>\n" if base else "") + text)
+    except SyntaxError as exc:
+        raise QueryError(f"malformed update: {exc}", position=_position(exc)) from exc
+    except (OSError, RuntimeError, ValueError):
+        pass  # it parsed; what it does is checked against the real store
