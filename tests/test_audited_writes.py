@@ -72,7 +72,7 @@ def test_modify_with_with_and_prefixes_archives_the_instantiated_template(store:
         pytest.skip("remote store: `oxigraph serve --union-default-graph` refuses updates with USING or WITH")
     what = _update(
         store,
-        f"PREFIX ex: <{EX}>\nWITH <{G1}> DELETE {{ ?s ex:p ?o }} INSERT {{ ?s ex:p \"new\" }} "
+        f'PREFIX ex: <{EX}>\nWITH <{G1}> DELETE {{ ?s ex:p ?o }} INSERT {{ ?s ex:p "new" }} '
         'WHERE { ?s ex:p ?o FILTER(?o != "2") }',
     )
     assert _archived(store, what["archive"]) == {
@@ -127,12 +127,12 @@ def test_graph_store_writes_are_audited(serve_app, tmp_path) -> None:  # type: i
 
     store = EmbeddedStore(tmp_path / "store")
     server = serve_app(create_app(Settings(store=f"oxigraph:{tmp_path / 'store'}", write_token="s3cret"), store=store))
-    WRITE_TOKEN = "s3cret"  # noqa: N806
-    auth = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+    auth = {"Authorization": "Bearer s3cret"}
     turtle = auth | {"Content-Type": "text/turtle"}
     url = server.url + "/store"
     graph = EX + "gsp"
-    assert httpx.post(url, params={"graph": graph}, content=f'<{EX}s> <{EX}p> "v1" .', headers=turtle).status_code == 201
+    added = httpx.post(url, params={"graph": graph}, content=f'<{EX}s> <{EX}p> "v1" .', headers=turtle)
+    assert added.status_code == 201
     refused = httpx.put(url, params={"graph": graph}, content=f'<{EX}s> <{EX}p> "v2" .', headers=turtle)
     assert refused.status_code == 400 and "reason" in refused.json()["error"], "PUT replaces: it needs a reason"
     reason = {"X-Threadline-Reason": "supplier corrected the value"}

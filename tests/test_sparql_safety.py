@@ -237,7 +237,7 @@ def test_result_size_limit(endpoint: tuple[str, Any]) -> None:
 def test_malformed_query_gets_the_parser_message_and_position(endpoint: tuple[str, Any]) -> None:
     url, _ = endpoint
     response = httpx.get(url, params={"query": "SELECT * WHERE {\n  ?s ?p \n}"})
-    assert response.status_code == 400
+    assert response.status_code == 400, response.text
     body = response.json()
     assert body["error"].startswith("malformed query: error at 3:")
     assert body["position"].startswith("line 3, column ")

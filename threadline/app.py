@@ -46,6 +46,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             app.state.store = store
             await run_in_threadpool(recover, store)
         yield
+        from threadline import kpi
+
+        # a refresh still running is abandoned at exit: it writes in one update (or a staging graph that
+        # recover() drops), so no half-summary is left behind
+        await run_in_threadpool(kpi.refresher.wait, 5.0)
         if owned:
             await run_in_threadpool(app.state.store.close)
 
@@ -73,7 +78,7 @@ def _features(app: FastAPI, settings: Settings) -> None:
     from threadline.shacl import routes as validation
     from threadline.sparql import register as sparql
 
-    features.install(settings)
+    features.install(settings, server=True)
     admin.register(app, settings)
     validation.register(app, settings)
     graphql.register(app, settings)

@@ -125,6 +125,14 @@ class Settings(BaseSettings):
             "Costs a full recompute per load (minutes at 100k units); off: KPIs fall back to plain aggregates."
         ),
     )
+    kpi_refresh_background: bool = Field(
+        default=True,
+        description=(
+            "In the server, refresh the KPI summary in a background thread after a load or write, so the request "
+            "returns at once; meanwhile KPI queries answer from the previous summary, labelled "
+            "'materialised-outdated'. Off: the load waits for the refresh. The CLI always waits."
+        ),
+    )
     queries_dir: Path = Field(
         default_factory=lambda: content_dir("queries"),
         description="Folder of the named SPARQL queries (`*.rq` with a header).",

@@ -13,14 +13,16 @@ from threadline.ingest import hooks
 _installed: list[hooks.Hook] = []
 
 
-def install(settings: Settings) -> None:
+def install(settings: Settings, *, server: bool = False) -> None:
+    """``server``: the long-running service, where KPI refreshes may run in the background."""
     for hook in _installed:
         hooks.unregister(hook)
     _installed.clear()
-    if settings.kpi_summaries:
-        from threadline.kpi import refresh_after_load as refresh_kpis
+    from threadline import kpi
 
-        _installed.append(hooks.after_commit(refresh_kpis))
+    kpi.refresher.background = server and settings.kpi_summaries and settings.kpi_refresh_background
+    if settings.kpi_summaries:
+        _installed.append(hooks.after_commit(kpi.refresh_after_load))
     if settings.validation_gate:
         from threadline.shacl.gate import LoadGate
         from threadline.shacl.service import shapes_dir

@@ -2,7 +2,8 @@
 
 Runs go through the endpoint's executor, so named queries get the same time and size limits as ad-hoc
 SPARQL. Indicators marked ``materialise`` are answered from the KPI summary graph when it is fresh and the
-caller kept the default parameters; otherwise the plain query runs.
+caller kept the default parameters — or, while a background refresh after a write runs, from the previous
+summary, labelled ``materialised-outdated`` (``X-Threadline-Source``); otherwise the plain query runs.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
     # the summary aggregates every data graph: callers limited to some data graphs (scoped tokens) run the
     # plain query over their graphs instead; unscoped readers, kept only from system graphs, may use it
     unscoped = not principal.scopes
-    if query.materialise and not given and unscoped and await run_in_threadpool(kpi.fresh, store):
-        prepared = await run_in_threadpool(kpi.read_query, store, query.name)
+    if query.materialise and not given and unscoped:
+        status = await run_in_threadpool(kpi.summary_status, store)
+        prepared = await run_in_threadpool(kpi.read_query, store, query.name) if status else None
         if prepared is not None:
-            (text, params), source = prepared, "materialised"
+            (text, params), source = prepared, "materialised" if status == "fresh" else "materialised-outdated"
     job = Job(
         text=bind(text, params),
         form="SELECT",

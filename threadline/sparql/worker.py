@@ -235,8 +235,9 @@ class ProcessExecutor(Executor):
                 f"every query worker stayed busy for the whole time limit of {timeout:g} s; try again later"
             ) from exc
         try:
-            snapshot = self.snapshots.current()
-            worker.snapshot = snapshot
+            with self._lock:  # mark the snapshot in use before any other thread may collect it
+                snapshot = self.snapshots.current()
+                worker.snapshot = snapshot
             self._collect()
             worker.conn.send((snapshot, job))
             status, payload = "timeout", None
