@@ -226,7 +226,7 @@ def test_cheap_query_stays_fast_while_a_heavy_one_runs(disk_endpoint: tuple[str,
 def test_result_size_limit(endpoint: tuple[str, Any]) -> None:
     url, _ = endpoint
     response = httpx.get(url, params={"query": "SELECT * { ?s ?p ?o }"})
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert "more than 25 rows" in response.json()["error"] and "LIMIT" in response.json()["error"]
     graph = httpx.get(url, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
     assert graph.status_code == 422 and "25 triples" in graph.json()["error"]

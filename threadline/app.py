@@ -45,9 +45,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         else:
             app.state.store = store
             await run_in_threadpool(recover, store)
-        yield
         from threadline import kpi
 
+        kpi.refresher.serve(app.state.store)
+        yield
+        kpi.refresher.release(app.state.store)
         # a refresh still running is abandoned at exit: it writes in one update (or a staging graph that
         # recover() drops), so no half-summary is left behind
         await run_in_threadpool(kpi.refresher.wait, 5.0)

@@ -25,6 +25,7 @@ import datetime as dt
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,7 +132,7 @@ def invalidate(store: Store) -> None:
         return  # no summary: readers run the plain queries anyway
     when = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
     store.update(f"INSERT DATA {{ GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}staleSince> {when} }} }}")
-    if refresher.background:
+    if refresher.handles(store):
         refresher.request(store)
 
 
@@ -159,12 +160,25 @@ class Refresher:
     the plain aggregates, which take 4–40 s each at 100k units and can hit the endpoint's time limit."""
 
     def __init__(self) -> None:
-        self.background = False  # set by the server (``features.install(..., server=True)``)
+        self.background = False  # the server's setting (``features.install(..., server=True)``)
+        self._served: weakref.WeakSet[Any] = weakref.WeakSet()  # stores a running server refreshes for
         self._cond = threading.Condition()
         self._pending: Store | None = None
         self._running = False
         self.runs = 0
         self.errors: list[Exception] = []
+
+    def serve(self, store: Store) -> None:
+        """The server opened ``store``: refresh it in the background from now on (if the setting says so)."""
+        self._served.add(store)
+
+    def release(self, store: Store) -> None:
+        self._served.discard(store)
+
+    def handles(self, store: Store) -> bool:
+        """Whether writes to ``store`` refresh in the background: only a store a running server holds, so a
+        load through the CLI or a library call in the same process still returns with a fresh summary."""
+        return self.background and store in self._served
 
     def request(self, store: Store) -> None:
         with self._cond:
@@ -225,7 +239,7 @@ def read(store: Store, name: str) -> SelectResult | None:
 
 
 def refresh_after_load(store: Store, activity: Any) -> None:
-    if refresher.background:
+    if refresher.handles(store):
         refresher.request(store)
     else:
         refresh(store, activity)

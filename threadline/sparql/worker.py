@@ -142,6 +142,7 @@ def _worker_main(conn: Any) -> None:
     """Body of a worker process: answer ``(snapshot folder, job)`` requests until the parent goes away."""
     store: ox.Store | None = None
     opened: str | None = None
+    conn.send(("ready", None))  # imports done: from here on the parent's clock measures queries only
     while True:
         try:
             request = conn.recv()
@@ -171,6 +172,9 @@ def _worker_main(conn: Any) -> None:
             return
 
 
+STARTUP_LIMIT = 60.0  # seconds a new worker process may take to start
+
+
 class _Worker:
     """One ``python -m threadline.sparql.worker`` process, spoken to over a socket pair.
 
@@ -188,6 +192,19 @@ class _Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.snapshot: str | None = None  # the snapshot this worker has open (or last asked to open)
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for the process to finish starting (not counted in a query's time limit: on a busy machine
+        starting Python and importing the engine can take seconds)."""
+        if self.ready:
+            return
+        if not self.conn.poll(STARTUP_LIMIT):
+            raise StoreError(f"a query worker did not start within {STARTUP_LIMIT:g} s")
+        status, _ = self.conn.recv()
+        if status != "ready":
+            raise StoreError(f"a query worker sent {status!r} instead of starting")
+        self.ready = True
 
     @property
     def pid(self) -> int:
@@ -227,13 +244,18 @@ class ProcessExecutor(Executor):
 
     def run(self, job: Job, timeout: float) -> Answer:
         """Run ``job`` on an idle worker, on the freshest published snapshot, within ``timeout``."""
-        deadline = time.monotonic() + timeout
         try:
             worker = self._idle.get(timeout=timeout)
         except queue.Empty as exc:
             raise QueryTimeout(
                 f"every query worker stayed busy for the whole time limit of {timeout:g} s; try again later"
             ) from exc
+        try:
+            worker.wait_ready()
+        except Exception as exc:
+            self._retire(worker)
+            raise StoreError(f"a query worker failed to start: {exc}") from exc
+        deadline = time.monotonic() + timeout
         try:
             with self._lock:  # mark the snapshot in use before any other thread may collect it
                 snapshot = self.snapshots.current()
