@@ -8,7 +8,8 @@ For each size: generate the demo exports (seed 42), load them through the mappin
   1. graphql: the committed example operation (graphql/examples/N-*.graphql) executed by the schema
      in-process, with the variables of that size's manifest ground truth (fresh loaders per request);
   2. limit: one hand-written SPARQL query returning the same facts (rows instead of nested JSON),
-and print median and p95 latency and the ratio graphql/limit (goal: at most 1.5x).
+and print median and p95 latency, the ratio graphql/limit (goal: at most 1.5x) and the store round trips of
+one GraphQL request.
 """
 
 from __future__ import annotations
@@ -130,6 +131,21 @@ def prepare(units: int, seed: int, work: Path) -> tuple[Any, dict[str, Any]]:
     return store, manifest
 
 
+class CountingStore:
+    """The store, counting the queries that reach it (the round trips of one GraphQL request)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def select(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.inner.select(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def timed(runs: list[Callable[[], Any]], reps: int) -> list[tuple[float, float]]:
     """Median and p95 of each run, the runs interleaved so that load from other processes on the machine
     (it is shared) falls on both sides of a ratio alike."""
@@ -169,7 +185,10 @@ def main() -> None:
 
     schema = build_schema()
     examples = {int(p.name.split("-")[0]): p.read_text() for p in (REPO / "graphql" / "examples").glob("*.graphql")}
-    print(f"{'units':>8} {'question':<22} {'graphql p50':>12} {'p95':>9} {'sparql p50':>11} {'p95':>9} {'ratio':>6}")
+    print(
+        f"{'units':>8} {'question':<22} {'graphql p50':>12} {'p95':>9} {'sparql p50':>11} {'p95':>9} {'ratio':>6}"
+        f" {'trips':>6}"
+    )
     for units in args.units:
         store, manifest = prepare(units, args.seed, args.work)
         truth = manifest["groundTruth"]
@@ -219,8 +238,11 @@ def main() -> None:
                 assert isinstance(result, SelectResult) and len(result) > 0
 
             (g50, g95), (s50, s95) = timed([via_graphql, via_sparql], args.reps)
+            counted = CountingStore(store)
+            loop.run_until_complete(execute_async(counted, examples[number], variables, schema=schema))
             print(
-                f"{units:>8} {label:<22} {g50:>10.1f}ms {g95:>7.1f}ms {s50:>9.1f}ms {s95:>7.1f}ms {g50 / s50:>5.2f}x",
+                f"{units:>8} {label:<22} {g50:>10.1f}ms {g95:>7.1f}ms {s50:>9.1f}ms {s95:>7.1f}ms {g50 / s50:>5.2f}x"
+                f" {counted.calls:>6}",
                 flush=True,
             )
         loop.close()

@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 def _features(app: FastAPI, settings: Settings) -> None:
     """Routes that live with their feature's package, and the hooks that watch every load."""
     from threadline import features
+    from threadline import signature_routes as signatures
     from threadline.auth import routes as admin
     from threadline.graphql_api import routes as graphql
     from threadline.shacl import routes as validation
@@ -83,6 +84,7 @@ def _features(app: FastAPI, settings: Settings) -> None:
     features.install(settings, server=True)
     admin.register(app, settings)
     validation.register(app, settings)
+    signatures.register(app, settings)
     graphql.register(app, settings)
     sparql(app, settings)
 

@@ -16,6 +16,9 @@ HTTP status without knowing which library failed::
     │   ├── SourceError          a source record is bad: names file, row/line or path, and field
     │   └── LoadError            the mapped batch could not be committed
     ├── ValidationError          SHACL shapes or data could not be validated (not: "data does not conform")
+    ├── SignatureError           a record cannot be signed as asked (its class or the meaning is not signable)
+    │   ├── UnknownRecord        the record to sign is not in the thread
+    │   └── SignatureRefused     the signer may not make this signature (role, shared or unnamed token)
     └── DemoError                the demo generator was asked for something it cannot make
 """
 
@@ -91,6 +94,19 @@ class LoadError(IngestError):
 
 class ValidationError(ThreadlineError):
     """Shapes or data could not be validated at all (malformed shapes, unsupported feature)."""
+
+
+class SignatureError(ThreadlineError):
+    """A record cannot be signed as asked: its class is not signable or the meaning is not one of its class's."""
+
+
+class UnknownRecord(SignatureError):
+    """The record to sign is not in the thread (no data graph holds a statement about it)."""
+
+
+class SignatureRefused(SignatureError):
+    """The signer may not make this signature: their role does not allow it, or their token is not one
+    person's (the shared bootstrap token, a token without a name)."""
 
 
 class DemoError(ThreadlineError):

@@ -13,9 +13,22 @@ import strawberry
 from strawberry.types import Info
 
 from threadline.graphql_api import refs
-from threadline.graphql_api.base import inverse, link, links, loaders, many, reads
+from threadline.graphql_api.base import (
+    inverse,
+    link,
+    links,
+    loaders,
+    many,
+    plural_predicates,
+    prefetch,
+    reads,
+    registered,
+    selected_predicates,
+    wrap,
+)
 from threadline.graphql_api.loaders import Edge
 from threadline.graphql_api.node import Node
+from threadline.graphql_api.resource import RDF_TYPE
 
 MAX_TRACE_DEPTH = 50
 
@@ -73,11 +86,15 @@ class Item(Node):
         edges = levels(self.r.iri, await loaders(info).backward.load(self.r.iri), depth)
         iris = [self.r.iri] + [e.parent for _, e in edges] + [e.child for _, e in edges]
         objects = {o.r.iri: o for o in await many(info, iris)}
-        return [
+        found = [
             GenealogyLink(level=level, relation=edge.relation, parent=objects[edge.parent], item=objects[edge.child])
             for level, edge in edges
             if edge.parent in objects and edge.child in objects
         ]
+        # What the items and parents link to (parts, revisions, a lot's suppliers and certificates), in one batch.
+        parents = ([g.parent for g in found], ("parent",))
+        await prefetch(info, [g.item for g in found], path=("item",), more=[parents])
+        return found
 
     @strawberry.field(
         description=(
@@ -87,8 +104,16 @@ class Item(Node):
         metadata=reads(),
     )
     async def used_in(self, info: Info, finished_only: bool = False) -> list[refs.SerializedUnit]:
-        found = await loaders(info).forward.load(self.r.iri)
-        return await many(info, [unit for unit, finished in found if finished or not finished_only], path=())
+        unit_type = registered("SerializedUnit")
+        predicates = selected_predicates(info, (), unit_type)
+        if predicates is None:  # the selection names a field whose reads are unknown: fetch all statements
+            found = await loaders(info).forward.load(self.r.iri)
+            return await many(info, [unit for unit, finished in found if finished or not finished_only])
+        # The units and the statements the selection reads in one query (the trace already checks their type).
+        traced = await loaders(info).forward_with(predicates - {RDF_TYPE}, plural_predicates()).load(self.r.iri)
+        units = [wrap(t.resource, unit_type) for t in traced if t.finished or not finished_only]
+        await prefetch(info, units)
+        return units
 
     @strawberry.field(description="The unit or lot that consumed this item directly.", metadata=reads())
     async def consumed_by(self, info: Info) -> list[refs.Item]:

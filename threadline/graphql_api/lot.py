@@ -7,7 +7,9 @@ finds in one query for every lot of a level.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +20,7 @@ from threadline.graphql_api.base import (
     inverse,
     link,
     links,
+    loaded_as,
     loaders,
     many,
     number,
@@ -27,8 +30,32 @@ from threadline.graphql_api.base import (
     text,
     timestamp,
 )
+from threadline.graphql_api.execution import NotPlain
 from threadline.graphql_api.item import Item
 from threadline.graphql_api.node import Node
+
+if TYPE_CHECKING:
+    from threadline.graphql_api.loaders import Loaders
+
+
+def _origin(attribute: str, expected: Callable[[], type | None] = lambda: None, first: bool = False) -> dict[str, Any]:
+    """Metadata of a field read from the lot's origin (``Loaders.origin``): a selection naming it on a list of lots
+    loads their origins in one batch ahead (``prefetch``), and then the field reads from memory (``plain``)."""
+
+    def plain(root: Any, context: Any) -> Any:
+        lds = context.loaders
+        origin = lds.origins.get(root.r.iri)
+        if origin is None:
+            raise NotPlain(root.r.iri)
+        iris = getattr(origin, attribute)
+        found = [o for o in (loaded_as(lds, iri, expected()) for iri in iris[: 1 if first else None]) if o is not None]
+        return (found[0] if found else None) if first else found
+
+    return {**reads(), "plain": plain, "prefetch": _load_origins}
+
+
+def _load_origins(lds: Loaders, lots: list[str]) -> Awaitable[Any]:
+    return lds.origin.load_many(lots)
 
 
 @register("MaterialLot")
@@ -49,42 +76,44 @@ class MaterialLot(Item):
         return await many(info, sorted({r.iri for r in split + merged}), MaterialLot)
 
     @strawberry.field(
-        description="The received lots this lot came from (itself when it was received as is).", metadata=reads()
+        description="The received lots this lot came from (itself when it was received as is).",
+        metadata=_origin("source_lots", lambda: MaterialLot),
     )
     async def source_lots(self, info: Info) -> list[MaterialLot]:
         origin = await loaders(info).origin.load(self.r.iri)
         return await many(info, origin.source_lots, MaterialLot)
 
     @strawberry.field(
-        description="The supplier (through splits and merges; the first one if several).", metadata=reads()
+        description="The supplier (through splits and merges; the first one if several).",
+        metadata=_origin("suppliers", first=True),
     )
     async def supplier(self, info: Info) -> refs.Supplier | None:
         origin = await loaders(info).origin.load(self.r.iri)
         return await one(info, origin.suppliers[0] if origin.suppliers else None)
 
     @strawberry.field(
-        description="Every supplier of the material in this lot (a merged lot may have several).", metadata=reads()
+        description="Every supplier of the material in this lot (a merged lot may have several).",
+        metadata=_origin("suppliers"),
     )
     async def suppliers(self, info: Info) -> list[refs.Supplier]:
         origin = await loaders(info).origin.load(self.r.iri)
         return await many(info, origin.suppliers)
 
     @strawberry.field(
-        description="Goods receipts of the material in this lot (through splits and merges).", metadata=reads()
+        description="Goods receipts of the material in this lot (through splits and merges).",
+        metadata=_origin("receipts", lambda: Receipt),
     )
     async def receipts(self, info: Info) -> list[Receipt]:
         origin = await loaders(info).origin.load(self.r.iri)
         return await many(info, origin.receipts, Receipt)
 
     @strawberry.field(
-        description="Certificates of conformance received with the material (empty when none).", metadata=reads()
+        description="Certificates of conformance received with the material (empty when none).",
+        metadata=_origin("certificates", lambda: CertificateOfConformance),
     )
     async def certificates(self, info: Info) -> list[CertificateOfConformance]:
-        origin = await loaders(info).origin.load(self.r.iri)
-        receipts = await many(info, origin.receipts, Receipt)
-        return await many(
-            info, sorted({c for r in receipts for c in r.r.refs("hasCertificate")}), CertificateOfConformance
-        )
+        origin = await loaders(info).origin.load(self.r.iri)  # fetched the certificates too
+        return await many(info, origin.certificates, CertificateOfConformance)
 
 
 @register("Receipt")

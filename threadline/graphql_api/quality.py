@@ -64,6 +64,12 @@ class Disposition(Node):
 
     approved_by: refs.Person | None = link("approvedBy")
 
+    @strawberry.field(description="Electronic signatures on this disposition, oldest first.")
+    async def signatures(self, info: Info) -> list[refs.ElectronicSignature]:
+        from threadline.graphql_api.signature import signatures_of
+
+        return await signatures_of(info, self.r.iri)  # type: ignore[return-value]
+
 
 @register("Nonconformance")
 @strawberry.type(name="Nonconformance", description="A nonconformance report, NCR (tl:Nonconformance).")
@@ -117,3 +123,9 @@ class CAPA(Node):
             return units
         parents = await loaders(info).inverse("consumed").load_many([u.r.iri for u in units])
         return [u for u, above in zip(units, parents, strict=True) if not above]
+
+    @strawberry.field(description="Electronic signatures on this CAPA (closure, approval), oldest first.")
+    async def signatures(self, info: Info) -> list[refs.ElectronicSignature]:
+        from threadline.graphql_api.signature import signatures_of
+
+        return await signatures_of(info, self.r.iri)  # type: ignore[return-value]

@@ -26,8 +26,10 @@ class Resource:
     props: dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]] = field(default_factory=dict)
 
     def add(self, predicate: str, value: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
-        values = self.props.setdefault(predicate, [])
-        if value not in values:
+        values = self.props.get(predicate)
+        if values is None:
+            self.props[predicate] = [value]
+        elif value not in values:
             values.append(value)
 
     @property
@@ -42,8 +44,10 @@ class Resource:
         return [v for v in self.props.get(TL + local, []) if isinstance(v, ox.Literal)]
 
     def text(self, local: str) -> str | None:
-        values = self.literals(local)
-        return values[0].value if values else None
+        for value in self.props.get(TL + local, ()):
+            if isinstance(value, ox.Literal):
+                return value.value
+        return None
 
     def texts(self, local: str) -> list[str]:
         return sorted(v.value for v in self.literals(local))
@@ -86,5 +90,7 @@ class Resource:
         return [v.value for v in self.props.get(TL + local, []) if isinstance(v, ox.NamedNode)]
 
     def ref(self, local: str) -> str | None:
-        refs = self.refs(local)
-        return refs[0] if refs else None
+        for value in self.props.get(TL + local, ()):
+            if isinstance(value, ox.NamedNode):
+                return value.value
+        return None

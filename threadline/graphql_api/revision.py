@@ -71,6 +71,12 @@ class PartRevision(Node):
     async def impact(self, info: Info, since: date) -> list[ImpactedUnit]:
         return await _impact(info, self.r.iri, since)
 
+    @strawberry.field(description="Electronic signatures on this revision (release approvals), oldest first.")
+    async def signatures(self, info: Info) -> list[refs.ElectronicSignature]:
+        from threadline.graphql_api.signature import signatures_of
+
+        return await signatures_of(info, self.r.iri)  # type: ignore[return-value]
+
 
 @register("Document", *DOCUMENT_KINDS)
 @strawberry.type(description="A controlled document of a revision (drawing, specification, work instruction).")

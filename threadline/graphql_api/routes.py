@@ -1,7 +1,7 @@
 """Mount the GraphQL API and our offline GraphiQL page at ``/graphql``.
 
 ``register(app, settings)`` is what ``create_app`` calls. Resolvers run on the event loop and await every
-store call in a worker thread (``Loaders.select`` uses ``run_in_threadpool``), so a slow trace never blocks
+store call in a worker thread (``Loaders.select``), so a slow trace never blocks
 other requests. The IDE page is ours (``ide.page``), served with vendored assets; strawberry's default page
 would load them from a CDN.
 """
@@ -39,7 +39,7 @@ def router(settings: Any) -> GraphQLRouter:
             return GraphQLContext(store, settings)  # the explorer page itself: no data
         principal = await require("reader")(request)
         if not principal.is_admin:
-            store = await run_in_threadpool(view_for, store, principal)
+            store = await run_in_threadpool(lambda: view_for(store, principal, thread_vocabulary_only=True))
         return GraphQLContext(store, settings)
 
     return ThreadlineGraphQLRouter(

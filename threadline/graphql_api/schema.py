@@ -25,8 +25,20 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 
 # Import every domain module so each registers its types (resolution by rdf:type needs them all).
-from threadline.graphql_api import equipment, item, lot, operation, part, quality, revision, supplier, unit  # noqa: F401
+from threadline.graphql_api import (  # noqa: F401
+    equipment,
+    item,
+    lot,
+    operation,
+    part,
+    quality,
+    revision,
+    signature,
+    supplier,
+    unit,
+)
 from threadline.graphql_api.errors import GraphQLUserError
+from threadline.graphql_api.execution import PlainExecutionContext
 from threadline.graphql_api.query import Query
 
 DEFAULT_MAX_DEPTH = 12
@@ -57,6 +69,7 @@ TYPES: list[type] = [
     equipment.Equipment,
     equipment.Person,
     supplier.Supplier,
+    signature.ElectronicSignature,
 ]
 
 
@@ -93,7 +106,13 @@ def build_schema(settings: Any = None) -> strawberry.Schema:
     ]
     if not bool(getattr(settings, "debug", False)):
         extensions.append(lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"))
-    return Schema(query=Query, types=TYPES, extensions=extensions, config=StrawberryConfig(auto_camel_case=True))
+    return Schema(
+        query=Query,
+        types=TYPES,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=PlainExecutionContext,
+    )
 
 
 def sdl() -> str:

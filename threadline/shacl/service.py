@@ -30,12 +30,17 @@ def choose_shapes(settings: object | None, profile: str | None, shapes: list[Pat
 
 
 def validate(store: Store, shapes: Shapes, engine: str = "native", default_graphs: list[str] | None = None) -> Outcome:
-    """Validate the store (or just ``default_graphs``, e.g. the graphs a scoped caller may read)."""
+    """Validate the store (or just ``default_graphs``, e.g. the graphs a scoped caller may read), and add one
+    result per record changed after it was signed in Threadline (``integrity``), whatever the engine."""
+    from threadline.shacl import integrity
+
     if engine == "native":
-        return NativeEngine(store, shapes, default_graphs=default_graphs).validate()
-    if engine == "pyshacl":
-        return PyshaclEngine(store, shapes, default_graphs=default_graphs).validate()
-    raise ValidationError(f"unknown engine {engine!r}: use native or pyshacl")
+        outcome = NativeEngine(store, shapes, default_graphs=default_graphs).validate()
+    elif engine == "pyshacl":
+        outcome = PyshaclEngine(store, shapes, default_graphs=default_graphs).validate()
+    else:
+        raise ValidationError(f"unknown engine {engine!r}: use native or pyshacl")
+    return integrity.add(store, shapes, outcome, default_graphs)
 
 
 def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None) -> bytes:

@@ -59,8 +59,18 @@ class ScopedStore(Store):
         raise StoreError("a scoped view cannot be backed up")
 
 
-def view_for(store: Store, principal: object) -> Store:
-    """The store as ``principal`` may read it: itself when every graph is visible, else a ScopedStore."""
+def view_for(store: Store, principal: object, *, thread_vocabulary_only: bool = False) -> Store:
+    """The store as ``principal`` may read it: itself when every graph is visible, else a ScopedStore.
+
+    ``thread_vocabulary_only``: the caller's queries are compiled by Threadline (GraphQL) and can match only
+    statements of the thread — subjects that are thread objects, predicates and classes of the thread
+    vocabulary. The system graphs (tokens, audit trail, archives) hold only system subjects and system
+    vocabulary (``tests/test_system_graph_isolation.py`` checks both, and that GraphQL answers the same either
+    way), so a caller whose only hidden graphs are system graphs — any unscoped token — keeps the union
+    default graph, 2–12x faster than an explicit graph list in pyoxigraph. Scoped tokens always get the list.
+    """
+    if thread_vocabulary_only and not principal.scopes:  # type: ignore[attr-defined]
+        return store
     graphs = store.graphs()
     visible = principal.visible_graphs(graphs)  # type: ignore[attr-defined]
     return store if len(visible) == len(graphs) else ScopedStore(store, visible)
