@@ -86,3 +86,23 @@ def test_workers_see_each_committed_write_and_never_a_half_staged_load(disk_stor
     finally:
         executor.close()
     assert not snapshot_root(disk_store.path).exists()
+
+
+def test_the_first_query_does_not_wait_for_a_load_that_started_before_it(disk_store: EmbeddedStore) -> None:
+    from threadline.config import Settings
+    from threadline.sparql.routes import Runner
+
+    _insert(disk_store, "a")
+    runner = Runner(Settings(store=f"oxigraph:{disk_store.path}"))
+    runner.prepare(disk_store)  # what the app's start-up does
+    answers: list[int] = []
+    try:
+        with disk_store.staging():  # a load is staging when the first query arrives
+            disk_store.stage(b"<urn:x> <urn:p> <urn:y> .\n", "urn:threadline:staging:early")
+            first = threading.Thread(target=lambda: answers.append(_count(runner.executor(disk_store))))  # type: ignore[arg-type]
+            first.start()
+            first.join(30)
+            assert answers == [1], "answered from the snapshot published at start-up, without waiting for the load"
+            disk_store.drop_graph("urn:threadline:staging:early")
+    finally:
+        runner.close()

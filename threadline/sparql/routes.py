@@ -25,7 +25,8 @@ from threadline.sparql import access, editor, graphstore, protocol, safety
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Answer, Job, ResultTooLarge
 from threadline.sparql.worker import Executor, executor_for
-from threadline.store import Store
+from threadline.store import EmbeddedStore, Store
+from threadline.store.snapshots import Snapshots
 
 REASON_HEADER = "X-Threadline-Reason"
 DEFAULT_TIMEOUT = 30.0
@@ -48,12 +49,22 @@ class Runner:
     def __init__(self, settings: Settings) -> None:
         self.timeout, self.max_rows, self.workers = limits(settings)
         self._executor: Executor | None = None
+        self._snapshots: Snapshots | None = None
         self._lock = threading.Lock()
+
+    def prepare(self, store: Store) -> None:
+        """At start-up, publish the first snapshot of an on-disk store: made later, by the first query, it
+        would have to wait for any load staging then (the only time a query waits for a load)."""
+        if isinstance(store, EmbeddedStore) and store.path is not None and not store.read_only:
+            with self._lock:
+                if self._snapshots is None and self._executor is None:
+                    self._snapshots = Snapshots(store)
+                    self._snapshots.current()
 
     def executor(self, store: Store) -> Executor:
         with self._lock:
             if self._executor is None:
-                self._executor = executor_for(store, self.workers)
+                self._executor = executor_for(store, self.workers, self._snapshots)
             return self._executor
 
     async def run(self, request: Request, job: Job, timeout: float | None = None) -> Answer:
@@ -67,6 +78,9 @@ class Runner:
             if self._executor is not None:
                 self._executor.close()
                 self._executor = None
+            elif self._snapshots is not None:
+                self._snapshots.close()
+            self._snapshots = None
 
 
 def runner(app: FastAPI) -> Runner:
@@ -152,6 +166,7 @@ def _close_on_shutdown(app: FastAPI) -> None:
     @asynccontextmanager
     async def lifespan(app_: Any) -> AsyncIterator[Any]:
         async with original(app_) as state:
+            await run_in_threadpool(runner(app).prepare, app.state.store)
             try:
                 yield state
             finally:

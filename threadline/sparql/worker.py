@@ -308,13 +308,13 @@ class ProcessExecutor(Executor):
         self.snapshots.close()
 
 
-def executor_for(store: Any, workers: int = 2) -> Executor:
-    """The executor that can enforce limits on ``store``'s backend."""
+def executor_for(store: Any, workers: int = 2, snapshots: Snapshots | None = None) -> Executor:
+    """The executor that can enforce limits on ``store``'s backend (``snapshots``: already published ones)."""
     from threadline.store import EmbeddedStore, RemoteStore
 
     if isinstance(store, EmbeddedStore):
         if store.path is not None:
-            return ProcessExecutor(Snapshots(store), workers)
+            return ProcessExecutor(snapshots or Snapshots(store), workers)
         return ThreadExecutor(store.native)
     if isinstance(store, RemoteStore):
         return RemoteExecutor(store.query_endpoint)
