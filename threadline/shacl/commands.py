@@ -61,8 +61,8 @@ def validate_command(
         if profile and shapes_files:
             raise click.UsageError("give --profile or --shapes, not both")
         shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
-        store = _data_store(data_files) if data_files else open_recovered(store_url, settings)
-        outcome = service.validate(store, shapes, engine)
+        store, written = _data_store(data_files) if data_files else (open_recovered(store_url, settings), None)
+        outcome = service.validate(store, shapes, engine, written=written)
         payload = service.render(outcome, shapes, fmt, store)
     except ThreadlineError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -79,25 +79,29 @@ def validate_command(
 
 
 def _data_store(files: tuple[Path, ...]):  # type: ignore[no-untyped-def]
-    """An in-memory store holding the data files; parse errors name file and line."""
+    """An in-memory store holding the data files, and the data as written when the store would alter some of
+    its literals (``engine.as_written``); parse errors name file and line."""
+    from threadline.shacl.engine import as_written
     from threadline.shacl.shapes import ShapesError
     from threadline.store import EmbeddedStore
 
     store = EmbeddedStore(None)
+    everything: list[ox.Quad] = []
     for path in files:
         try:
             rdf_format = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) or ox.RdfFormat.TURTLE
         except ValueError:
             rdf_format = ox.RdfFormat.TURTLE
         try:
-            quads = ox.parse(path=str(path), format=rdf_format, base_iri=path.resolve().as_uri())
-            data = (
-                ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_QUADS)
-                or b""
-            )
+            quads = [
+                ox.Quad(q.subject, q.predicate, q.object)
+                for q in ox.parse(path=str(path), format=rdf_format, base_iri=path.resolve().as_uri())
+            ]
+            data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
         except SyntaxError as exc:
             raise ShapesError(f"data file {path}: {str(exc).replace('Parser error at ', 'syntax error at ')}") from exc
         except OSError as exc:
             raise ShapesError(f"cannot read data file {path}: {exc.strerror or exc}") from exc
         store.load(data, "urn:threadline:validate:" + path.name)
-    return store
+        everything += quads
+    return store, as_written(everything)

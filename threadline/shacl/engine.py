@@ -1,12 +1,12 @@
 """The two validation engines behind one interface: native (SPARQL in the store) and pyshacl (reference).
 
-The native engine runs each shape's compiled checks (``compiler.py``) in the store and evaluates the
-shape-based components (``sh:node``, ``sh:not``, ``sh:and``, ``sh:or``, ``sh:xone``,
-``sh:qualifiedValueShape``, ``sh:property``) as set operations over the focus nodes that fail the nested
-shape, where the nested shape's focus nodes are given as a SPARQL pattern (the enclosing shape's value
-nodes), so blank nodes never have to be named in a query. A shape it cannot compile (non-Core constraints,
-recursive shapes) is validated by pyshacl instead, on a copy of the shapes graph in which only those shapes
-keep their targets; ``Outcome.fallback`` says which and why.
+The native engine runs each shape's compiled checks (``compiler.py``) in the store and the shape-based
+components (``sh:node``, ``sh:not``, ``sh:and``, ``sh:or``, ``sh:xone``, ``sh:qualifiedValueShape``,
+``sh:property``) as queries that join the nested shapes' failures in the store (``conformance.py``), where
+the nested shape's focus nodes are given as a SPARQL pattern (the enclosing shape's value nodes), so blank
+nodes never have to be named in a query. A shape it cannot compile (non-Core constraints, recursive shapes,
+literals the store would keep in another form) is validated by pyshacl instead, on a copy of the shapes
+graph in which only those shapes keep their targets; ``Outcome.fallback`` says which and why.
 
 ``default_graphs`` chooses the state validated: every query (and the pyshacl fallback's copy) sees just the
 merge of those graphs, so the load gate can check the thread as a staged load would leave it, or as it was
@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
@@ -29,13 +30,14 @@ from threadline.shacl.compiler import (
     Focus,
     NotCompilable,
     ShapeCompiler,
-    component,
-    fresh,
     items,
+    predicates_read,
     restricted,
+    stored_forms,
     target_pattern,
 )
-from threadline.shacl.model import SH, Outcome, Result, to_rdflib
+from threadline.shacl.conformance import Conformance
+from threadline.shacl.model import SH, Outcome, Result, to_rdflib, to_sparql
 from threadline.shacl.shapes import Shapes, messages
 from threadline.store import Store
 
@@ -60,21 +62,55 @@ def deactivated(graph: Graph, shape: Node) -> bool:
     return any(v == Literal(True) for v in graph.objects(shape, SH.deactivated))
 
 
+@dataclass
+class Written:
+    """Data validated from files, as written. ``altered``: per predicate, one of its literals the store keeps
+    in another form (``compiler.stored_forms``); shapes that read those predicates go to pyshacl, on
+    ``graph``, so that results name values as the files wrote them."""
+
+    graph: Graph
+    altered: dict[URIRef, str]
+
+
+def as_written(quads: Iterable[ox.Quad]) -> Written | None:
+    """The data of files being validated, when the store would not keep some of its literals as written."""
+    quads = list(quads)
+    stored = stored_forms(q.object for q in quads if isinstance(q.object, ox.Literal))
+    if not stored:
+        return None
+    graph = Graph()
+    altered: dict[URIRef, str] = {}
+    for quad in quads:
+        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object, normalize=False)))  # type: ignore[arg-type]
+        if quad.object in stored:
+            altered.setdefault(URIRef(quad.predicate.value), f"{quad.object} (kept as {stored[quad.object]})")  # type: ignore[index]
+    return Written(graph, altered)
+
+
 class NativeEngine:
-    """SHACL Core compiled to SPARQL, run in ``store``; pyshacl for whatever it does not compile."""
+    """SHACL Core compiled to SPARQL, run in ``store``; pyshacl for whatever it does not compile, and, for
+    data files (``written``), for the shapes that read literals the store does not keep as written."""
 
     name = "native"
 
     def __init__(
-        self, store: Store, shapes: Shapes, *, fallback: bool = True, default_graphs: list[str] | None = None
+        self,
+        store: Store,
+        shapes: Shapes,
+        *,
+        fallback: bool = True,
+        default_graphs: list[str] | None = None,
+        written: Written | None = None,
     ) -> None:
         self.store = store
+        self.written = written
         self.default_graphs = default_graphs
         self.shapes = shapes
         self.graph = shapes.graph
         self.allow_fallback = fallback
         self._closure: dict[URIRef, list[URIRef]] = {}
         self.compiler = ShapeCompiler(self.graph, self.closure)
+        self.conformance = Conformance(self.graph, self.compiler)
         self.queries = 0
 
     # -- public ------------------------------------------------------------------------------------
@@ -84,34 +120,63 @@ class NativeEngine:
         started = time.perf_counter()
         outcome = Outcome(engine=self.name)
         fallback: list[Node] = []
+        as_written = False  # a shape goes to pyshacl for literals of the data files: it sees them as written
         for shape in target_shapes(self.graph):
             if restrict is not None and shape not in restrict:
                 continue
             try:
                 self.compilable(shape, ())
                 focus = target_pattern(self.graph, shape, self.closure)
+                altered = self.altered_read(shape)
             except NotCompilable as exc:
                 fallback.append(shape)
                 outcome.fallback[str(shape)] = str(exc)
                 continue
+            if altered:
+                fallback.append(shape)
+                outcome.fallback[str(shape)] = altered
+                as_written = True
+                continue
             if focus is None:
                 continue
             if restrict is not None and restrict[shape] is not None:
-                nodes = restrict[shape]
-                if not nodes:
+                focus = self.focus_among(focus, restrict[shape])  # type: ignore[arg-type]
+                if focus is None:
                     continue
-                focus = restricted(focus, nodes)
             outcome.results += self.evaluate(shape, focus)
         if fallback:
             if not self.allow_fallback:
                 raise NotCompilable("; ".join(f"{s}: {r}" for s, r in outcome.fallback.items()))
-            data = store_graph(self.store, self.default_graphs)
+            written = self.written.graph if as_written and self.written else None
+            data = written if written is not None else store_graph(self.store, self.default_graphs)
             outcome.results += pyshacl_results(data, self.shapes, only=fallback)
         outcome.results.sort(key=Result.key)
         outcome.seconds = time.perf_counter() - started
         return outcome
 
+    def focus_among(self, focus: Focus, nodes: list[Node]) -> Focus | None:
+        """The focus nodes among ``nodes``, named in a ``VALUES`` block (None: there are none). Asked once,
+        so that every check of the shape and of its nested shapes carries just those nodes, not the whole
+        candidate list of an incremental run."""
+        if not nodes:
+            return None
+        rows = self.select(f"SELECT DISTINCT ?this WHERE {{ {restricted(focus, nodes)('this')} }}")
+        found = [to_rdflib(r[0]) for r in rows]
+        if not found:
+            return None
+        terms = " ".join(to_sparql(n) for n in found)  # type: ignore[arg-type]
+        return Focus(lambda v: f"VALUES ?{v} {{ {terms} }}", bulk=False)
+
     # -- static checks -----------------------------------------------------------------------------
+    def altered_read(self, shape: Node) -> str | None:
+        """Why ``shape`` must see the data files as written: it reads a predicate some of whose literals the
+        store keeps in another form (None: it does not)."""
+        if self.written is None:
+            return None
+        reads = predicates_read(self.graph, shape)
+        hit = sorted(self.written.altered) if reads is None else sorted(reads & set(self.written.altered))
+        return f"the data's {hit[0]} values include {self.written.altered[hit[0]]}" if hit else None
+
     def compilable(self, shape: Node, stack: tuple[Node, ...]) -> None:
         if shape in stack:
             raise NotCompilable("recursive shape")
@@ -142,7 +207,7 @@ class NativeEngine:
     def select(self, query: str) -> list[tuple]:
         self.queries += 1
         try:
-            return self.store.select(query, default_graphs=self.default_graphs).rows
+            return self.store.select(self.compiler.prologue() + query, default_graphs=self.default_graphs).rows
         except StoreError as exc:
             raise StoreError(f"{exc}\nin compiled query:\n{query}") from exc
 
@@ -155,48 +220,21 @@ class NativeEngine:
         if not props:
             return results
         values = self.values_focus(shape, focus)
-        multiplicity: dict[Node, int] | None = None
-        if self.graph.value(shape, SH.path) is not None:
+        nested = [result for prop in props for result in self.evaluate(prop, values)]
+        if nested and self.graph.value(shape, SH.path) is not None:
             # Each focus node validates each of its value nodes: a value shared by several focus nodes
             # yields its nested results once per focus node, as in pyshacl and the W3C expectations.
-            multiplicity = {}
+            multiplicity: dict[Node, int] = {}
             for _, value in self.pairs(shape, focus):
                 multiplicity[value] = multiplicity.get(value, 0) + 1
-        for prop in props:
-            for result in self.evaluate(prop, values):
-                results += [result] * (multiplicity.get(result.focus, 1) if multiplicity else 1)
-        return results
-
-    def failing(self, shape: Node, focus: Focus) -> set[Node]:
-        """Focus nodes that do not conform to ``shape``."""
-        if deactivated(self.graph, shape):
-            return set()
-        bad = {r.focus for r in self.own(shape, focus)}
-        props = list(self.graph.objects(shape, SH.property))
-        if props:
-            values = self.values_focus(shape, focus)
-            bad_values: set[Node] = set()
-            for prop in props:
-                bad_values |= self.failing(prop, values)
-            if self.graph.value(shape, SH.path) is None:
-                bad |= bad_values
-            elif bad_values:
-                bad |= {this for this, value in self.pairs(shape, focus) if value in bad_values}
-        return bad
+            nested = [r for r in nested for _ in range(multiplicity.get(r.focus, 1))]
+        return results + nested
 
     def values_focus(self, shape: Node, focus: Focus) -> Focus:
-        path = self.compiler.path(shape)
-        if path is None:
-            return focus
-
-        def values(var: str) -> str:
-            outer = fresh("f")
-            return f"{{ SELECT DISTINCT ?{var} WHERE {{ {focus(outer)} ?{outer} {path} ?{var} . }} }}"
-
-        return values
+        return self.compiler.values_focus(shape, focus)
 
     def pairs(self, shape: Node, focus: Focus) -> list[tuple[Node, Node]]:
-        vp = self.compiler.value_pattern(shape)
+        vp = self.compiler.value_pattern(shape, focus.bulk)
         rows = self.select(f"SELECT DISTINCT ?this ?value WHERE {{ {focus('this')} {vp} }}")
         return [(to_rdflib(r[0]), to_rdflib(r[1])) for r in rows]  # type: ignore[misc]
 
@@ -233,69 +271,13 @@ class NativeEngine:
         return out
 
     def nested(self, shape: Node, focus: Focus, make) -> list[Result]:  # type: ignore[no-untyped-def]
-        g = self.graph
-        if not any((shape, p, None) in g for p in NESTED[:-1]):
+        """Results of the shape-based components: one query each, the nested shapes' failures joined in the
+        store (``conformance.py``)."""
+        if not any((shape, p, None) in self.graph for p in NESTED[:-1]):
             return []
-        values = self.values_focus(shape, focus)
-        pairs = self.pairs(shape, focus)
         out: list[Result] = []
-
-        def report(cc: URIRef, bad: Iterable[Node] | None = None, good: set[Node] | None = None) -> None:
-            for this, value in pairs:
-                if (bad is not None and value in bad) or (good is not None and value not in good):
-                    out.append(make(cc, this, value))
-
-        for node_shape in g.objects(shape, SH.node):
-            report(component("Node"), bad=self.failing(node_shape, values))
-        for negated in g.objects(shape, SH["not"]):
-            report(component("Not"), good=self.failing(negated, values))
-        for members in g.objects(shape, SH["and"]):
-            bad: set[Node] = set()
-            for member in items(g, members):
-                bad |= self.failing(member, values)
-            report(component("And"), bad=bad)
-        for members in g.objects(shape, SH["or"]):
-            failing = [self.failing(m, values) for m in items(g, members)]
-            report(component("Or"), bad={v for _, v in pairs if all(v in f for f in failing)})
-        for members in g.objects(shape, SH.xone):
-            failing = [self.failing(m, values) for m in items(g, members)]
-            report(component("Xone"), bad={v for _, v in pairs if sum(v not in f for f in failing) != 1})
-        for qualified in g.objects(shape, SH.qualifiedValueShape):
-            out += self.qualified(shape, qualified, focus, values, pairs, make)
-        return out
-
-    def qualified(self, shape, qualified, focus, values, pairs, make) -> list[Result]:  # type: ignore[no-untyped-def]
-        g = self.graph
-        conforming = {v for _, v in pairs} - self.failing(qualified, values)
-        if any(v == Literal(True) for v in g.objects(shape, SH.qualifiedValueShapesDisjoint)):
-            for sibling in self.siblings(shape, qualified):
-                conforming &= self.failing(sibling, values)
-        counts: dict[Node, int] = {
-            to_rdflib(r[0]): 0
-            for r in self.select(  # type: ignore[misc]
-                f"SELECT DISTINCT ?this WHERE {{ {focus('this')} }}"
-            )
-        }
-        for this, value in pairs:
-            if value in conforming:
-                counts[this] = counts.get(this, 0) + 1
-        out = []
-        low = g.value(shape, SH.qualifiedMinCount)
-        high = g.value(shape, SH.qualifiedMaxCount)
-        for this, count in counts.items():
-            if low is not None and count < int(low):
-                out.append(make(component("QualifiedMinCount"), this))
-            if high is not None and count > int(high):
-                out.append(make(component("QualifiedMaxCount"), this))
-        return out
-
-    def siblings(self, shape: Node, qualified: Node) -> set[Node]:
-        g = self.graph
-        out: set[Node] = set()
-        for parent in g.subjects(SH.property, shape):
-            for other in g.objects(parent, SH.property):
-                if other != shape:
-                    out.update(q for q in g.objects(other, SH.qualifiedValueShape) if q != qualified)
+        for cc, query in self.conformance.reports(shape, focus):
+            out += [make(cc, to_rdflib(r[0]), to_rdflib(r[1]) if len(r) > 1 else None) for r in self.select(query)]
         return out
 
 

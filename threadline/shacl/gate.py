@@ -1,10 +1,12 @@
 """The load gate: validate what a staged load affects before it commits, and act on it per profile.
 
 The gate never writes to the store. The loader tells it which graphs make up the thread before the load and
-after the commit (``activity.graphs_before()`` / ``graphs_after()``); every query runs with one of those lists
-as its default graph (``Store.select(default_graphs=...)``), so both states are visible side by side while
-the store holds just the committed data plus the staged graphs. Only results the load *introduces* count:
-a result the same focus node already had before the load does not block it.
+after the commit (``activity.graphs_before()`` / ``graphs_after()``), and the catalog says what a delta load
+will retract; ``incremental.load_results`` validates the focus nodes the load can affect in both states,
+on in-memory copies of what their results depend on (or, for shapes validated in full, with one of those
+lists as the default graph), while the store holds just the committed data plus the staged graphs. Only
+results the load *introduces* count: a result the same focus node already had before the load does not
+block it.
 
 Modes per profile (setting ``validation_gate``): ``reject`` raises ``ValidationRejected`` (the loader drops
 the staged graphs; the store is exactly as before) carrying the report; ``accept-with-report`` lets the load
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from threadline.errors import IngestError
 from threadline.ingest import hooks
-from threadline.shacl.incremental import affected_results, introduced
+from threadline.shacl.incremental import introduced, load_results
 from threadline.shacl.model import SH, Outcome, Result
 from threadline.shacl.rows import Row, rows
 from threadline.shacl.shapes import Shapes
@@ -118,7 +120,7 @@ class LoadGate:
             if mode == "accept":
                 continue
             shapes = self.shapes_for(profile)
-            new_state, old_state = affected_results(store, shapes, before, after)
+            new_state, old_state = load_results(store, shapes, activity)
             outcome = Outcome(
                 results=introduced(new_state, old_state),
                 engine=new_state.engine,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from threadline.config import REPO_ROOT
 from threadline.errors import ValidationError
-from threadline.shacl.engine import NativeEngine, PyshaclEngine
+from threadline.shacl.engine import NativeEngine, PyshaclEngine, Written
 from threadline.shacl.model import Outcome
 from threadline.shacl.report import data_state, graph_describer, report_graph, store_describer
 from threadline.shacl.rows import rows
@@ -29,15 +29,24 @@ def choose_shapes(settings: object | None, profile: str | None, shapes: list[Pat
     return load_profile(shapes_dir(settings), profile or getattr(settings, "validation_profile", DEFAULT_PROFILE))
 
 
-def validate(store: Store, shapes: Shapes, engine: str = "native", default_graphs: list[str] | None = None) -> Outcome:
+def validate(
+    store: Store,
+    shapes: Shapes,
+    engine: str = "native",
+    default_graphs: list[str] | None = None,
+    written: Written | None = None,
+) -> Outcome:
     """Validate the store (or just ``default_graphs``, e.g. the graphs a scoped caller may read), and add one
-    result per record changed after it was signed in Threadline (``integrity``), whatever the engine."""
+    result per record changed after it was signed in Threadline (``integrity``), whatever the engine.
+    ``written``: data files in the store as written, when the store keeps some of their literals in another
+    form; the shapes reading those are validated on the files' own triples (``engine.as_written``)."""
     from threadline.shacl import integrity
 
     if engine == "native":
-        outcome = NativeEngine(store, shapes, default_graphs=default_graphs).validate()
+        outcome = NativeEngine(store, shapes, default_graphs=default_graphs, written=written).validate()
     elif engine == "pyshacl":
-        outcome = PyshaclEngine(store, shapes, default_graphs=default_graphs).validate()
+        data = written.graph if written is not None else store
+        outcome = PyshaclEngine(data, shapes, default_graphs=default_graphs).validate()
     else:
         raise ValidationError(f"unknown engine {engine!r}: use native or pyshacl")
     return integrity.add(store, shapes, outcome, default_graphs)
