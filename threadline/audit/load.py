@@ -2,18 +2,15 @@
 the archive of what it replaces land in one transaction.
 
 Kept here rather than in the loader so the loader's change stays one call (``load_update``); it knows the
-loader's catalog layout (batch keys, ``tl:sourceRecord``) only to archive what a delta load deletes.
+loader's catalog layout only to name the archives; what a delta load deletes is ``ingest.delta``'s.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pyoxigraph as ox
-
 from threadline.audit.archive import archive_iri, preserve_matching, preserve_update
 from threadline.audit.chain import entry_update
-from threadline.namespaces import CATALOG_GRAPH, TL
 
 if TYPE_CHECKING:
     from threadline.ingest.provenance import Activity
@@ -47,7 +44,9 @@ def load_update(store: Store, activity: Activity, mode: str, commit: str, *, rea
         before = preserve_update(store, activity.superseded_graphs) if activity.superseded_graphs else ""
     else:
         before = " ;\n".join(
-            _delta_preserve(batch.run.batch_key, batch.graph) for batch in activity.batches if not batch.skipped
+            preserve_matching(where, archive_iri(retraction.batch_graph))
+            for retraction in activity.retractions or []
+            for where in retraction.patterns()
         )
     entry = entry_update(
         store,
@@ -57,18 +56,3 @@ def load_update(store: Store, activity: Activity, mode: str, commit: str, *, rea
         why=reason,
     )
     return " ;\n".join(part for part in (before, commit, entry) if part)
-
-
-def _delta_preserve(batch_key: str, new_graph: str) -> str:
-    """Archive, under the new batch's archive graph, the statements the delta commit deletes: those of
-    subjects (and their source records) that the new batch restates, in earlier batches of the same key."""
-    key, new, tl = ox.Literal(batch_key), f"<{new_graph}>", f"<{TL}"
-    catalog = f"GRAPH <{CATALOG_GRAPH}> {{ ?old {tl}batchKey> {key} }}"
-    archive = archive_iri(new_graph)
-    subjects = preserve_matching(
-        f"{catalog} GRAPH {new} {{ ?s {tl}sourceRecord> ?r }} GRAPH ?old {{ ?s ?p ?o }}", archive
-    )
-    records = preserve_matching(
-        f"{catalog} GRAPH {new} {{ ?x {tl}sourceRecord> ?s }} GRAPH ?old {{ ?s ?p ?o }}", archive
-    )
-    return f"{subjects} ;\n{records}"

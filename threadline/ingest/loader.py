@@ -35,7 +35,7 @@ import pyoxigraph as ox
 from threadline import audit
 from threadline.audit.load import load_update
 from threadline.errors import IngestError, LoadError, StoreError
-from threadline.ingest import hooks
+from threadline.ingest import delta, hooks
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, PROVENANCE_GRAPH, TL
@@ -111,6 +111,9 @@ def _commit(store: Store, activity: Activity, staged: list[tuple[BatchResult, Pa
         activity.superseded_graphs = sorted(
             g for batch, _ in staged for g in graphs_by_key.get(batch.run.batch_key, [])
         )
+    else:
+        found = (delta.retraction(store, b.graph, graphs_by_key.get(b.run.batch_key, [])) for b, _ in staged)
+        activity.retractions = [r for r in found if r is not None]
     try:
         hooks.run_before(store, activity)
     except BaseException:
@@ -175,20 +178,12 @@ def _commit_update(activity: Activity, mode: Mode, graphs_by_key: dict[str, list
         if batch.skipped:
             continue
         key = ox.Literal(batch.run.batch_key)
-        new = f"<{batch.graph}>"
         if mode == "snapshot":
             parts.extend(f"DROP SILENT GRAPH <{old}>" for old in graphs_by_key.get(batch.run.batch_key, []))
         else:
-            parts.append(
-                f"DELETE {{ GRAPH ?old {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{CATALOG_GRAPH}> "
-                f"{{ ?old {tl}batchKey> {key} }} GRAPH {new} {{ ?s {tl}sourceRecord> ?r }} "
-                f"GRAPH ?old {{ ?s ?p ?o }} }}"
-            )
-            parts.append(
-                f"DELETE {{ GRAPH ?old {{ ?r ?p ?o }} }} WHERE {{ GRAPH <{CATALOG_GRAPH}> "
-                f"{{ ?old {tl}batchKey> {key} }} GRAPH {new} {{ ?s {tl}sourceRecord> ?r }} "
-                f"GRAPH ?old {{ ?r ?p ?o }} }}"
-            )
+            for retraction in activity.retractions or []:
+                if retraction.batch_graph == batch.graph:
+                    parts.extend(retraction.delete())
         if mode == "snapshot":
             parts.append(
                 f"DELETE {{ GRAPH <{CATALOG_GRAPH}> {{ ?old ?p ?o }} }} WHERE {{ GRAPH <{CATALOG_GRAPH}> "

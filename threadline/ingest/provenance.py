@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -46,6 +47,7 @@ class Activity:
     committed_graphs: list[str] = field(default_factory=list)  # the thread's batch graphs before the load
     staged_graphs: list[str] = field(default_factory=list)  # this load's new batch graphs
     superseded_graphs: list[str] = field(default_factory=list)  # batch graphs the commit will drop
+    retractions: list[Any] | None = None  # delta mode: ``ingest.delta.Retraction`` per batch, set before the gate
 
     def graphs_before(self) -> list[str]:
         """The thread's data graphs as they were before this load (for ``Store.query(default_graphs=)``)."""

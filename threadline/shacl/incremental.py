@@ -178,30 +178,29 @@ def load_change(
 
 
 def retracted_by(store: Store, activity: Activity) -> set[Quad]:
-    """The quads a delta load's commit deletes from earlier batches of the same mapping: every statement
-    about a subject the new batch carries a source record for, and about that record (mirrors the loader's
-    delete; a snapshot load retires whole graphs instead, which the graph lists already say)."""
-    after = set(activity.graphs_after())
-    keys: dict[str, list[str]] = {}
-    for graph, key in store.select(
-        f"SELECT ?g ?key WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g <{TL}batchKey> ?key }} }}"
-    ).rows:
-        if graph.value in after:  # type: ignore[union-attr]
-            keys.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]
+    """The quads a delta load's commit deletes from earlier batches of the same mapping (the loader's own
+    ``ingest.delta`` retractions; a snapshot load retires whole graphs instead, which the graph lists say)."""
+    from threadline.ingest import delta
+
+    found = activity.retractions
+    if found is None:  # an activity the loader did not prepare (tests, tools): work them out the same way
+        after = set(activity.graphs_after())
+        keys: dict[str, list[str]] = {}
+        for graph, key in store.select(
+            f"SELECT ?g ?key WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g <{TL}batchKey> ?key }} }}"
+        ).rows:
+            if graph.value in after and graph.value not in activity.staged_graphs:  # type: ignore[union-attr]
+                keys.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]
+        candidates = (
+            delta.retraction(store, b.graph, keys.get(b.run.batch_key, []))
+            for b in activity.batches
+            if not b.skipped and b.graph in activity.staged_graphs
+        )
+        found = [r for r in candidates if r is not None]
     out: set[Quad] = set()
-    for batch in activity.batches:
-        old = [g for g in keys.get(batch.run.batch_key, []) if g != batch.graph]
-        if batch.skipped or not old or batch.graph not in activity.staged_graphs:
-            continue
-        upserted = store.select(f"SELECT ?x ?r WHERE {{ GRAPH <{batch.graph}> {{ ?x <{TL}sourceRecord> ?r }} }}").rows
-        subjects = sorted({str(term) for row in upserted for term in row})
-        graphs = ", ".join(f"<{g}>" for g in old)
-        for start in range(0, len(subjects), CHUNK):
-            # one VALUES block only: with a second one (?g) pyoxigraph 0.5 scans every quad
-            rows = store.select(
-                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(subjects[start : start + CHUNK])} }} "
-                f"GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({graphs})) }}"
-            ).rows
+    for retraction in found:
+        for where in retraction.patterns():
+            rows = store.select(f"SELECT ?s ?p ?o ?old WHERE {{ {where} }}").rows
             out.update((r[0], r[1], r[2], r[3]) for r in rows)  # type: ignore[misc]
     return out
 
