@@ -114,3 +114,25 @@ def test_backup_while_the_service_holds_the_store(tmp_path: Path) -> None:
     (backup_dir,) = (p for p in (tmp_path / "backups").iterdir() if p.is_dir())
     assert EmbeddedStore(backup_dir).digest() == held.digest()
     held.close()
+
+
+def test_the_running_service_backs_itself_up_over_http(tmp_path: Path, serve_app) -> None:  # type: ignore[no-untyped-def]
+    """``POST /admin/backup``: the service checkpoints the store it holds; the backup restores to the same digest."""
+    import httpx
+
+    from threadline.app import create_app
+    from threadline.config import Settings
+    from threadline.store.backup import restore
+
+    url = _store_with_data(tmp_path / "store")
+    store = EmbeddedStore(Path(url))
+    settings = Settings(store=url, write_token="backup-admin", var_dir=tmp_path / "var")
+    server = serve_app(create_app(settings, store=store))
+    refused = httpx.post(f"{server.url}/admin/backup")
+    assert refused.status_code in (401, 403)
+    response = httpx.post(f"{server.url}/admin/backup", headers={"Authorization": "Bearer backup-admin"}, timeout=120)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert Path(body["backup"]).parent == tmp_path / "var" / "backups"
+    assert body["digest"] == store.digest()
+    assert restore(Path(body["backup"]), tmp_path / "restored") == store.digest()

@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
 def _features(app: FastAPI, settings: Settings) -> None:
     """Routes that live with their feature's package, and the hooks that watch every load."""
+    from threadline import backup_routes as backups
     from threadline import features
     from threadline import signature_routes as signatures
     from threadline.auth import routes as admin
@@ -85,6 +86,7 @@ def _features(app: FastAPI, settings: Settings) -> None:
     admin.register(app, settings)
     validation.register(app, settings)
     signatures.register(app, settings)
+    backups.register(app, settings)
     graphql.register(app, settings)
     sparql(app, settings)
 

@@ -24,9 +24,10 @@ def sidecar(backup: Path) -> Path:
     return backup.with_name(backup.name + ".json")
 
 
-def make_backup(store: Store, target: Path) -> tuple[Path, str]:
-    """Back ``store`` up under ``target``; returns the backup's path and the digest it holds."""
-    path = store.backup(target)
+def make_backup(store: Store, target: Path, *, made: Path | None = None) -> tuple[Path, str]:
+    """Back ``store`` up under ``target`` (or describe ``made``, a backup of it just taken); returns the backup's
+    path and the digest it holds."""
+    path = made or store.backup(target)
     copy = EmbeddedStore(path) if path.is_dir() else _load_nquads(path)
     try:
         digest, quads = copy.digest(), copy.stats().triples

@@ -1,0 +1,51 @@
+"""HTTP: ``POST /admin/backup`` — a verified backup of the store the service is running on (admin only).
+
+Why a route: the on-disk store can be opened for writing by one process only, so while the service runs,
+``threadline backup`` can reach its files only through a read-only open, which pyoxigraph calls undefined
+beside a writer (the backup's digest check catches a torn copy, and it is retried). The service itself holds
+the store: it takes a RocksDB checkpoint between staged writes (never half of a load being staged), then
+records the digest of what the checkpoint holds, as the CLI does (``threadline.store.backup``). A remote
+store is backed up as N-Quads through the protocol.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from threadline.auth.guard import require
+from threadline.auth.principal import Principal
+from threadline.errors import StoreError
+from threadline.store import EmbeddedStore, Store
+from threadline.store.backup import make_backup
+
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def _backup(store: Store, settings: Any) -> tuple[str, str]:
+    target = settings.var_dir / "backups"
+    quiet = store.quiet(wait=True) if isinstance(store, EmbeddedStore) else contextlib.nullcontext()
+    with quiet:
+        path = store.backup(target)
+    _, digest = make_backup(store, target, made=path)
+    return str(path), digest
+
+
+def register(app: FastAPI, settings: Any) -> None:
+    """Add the backup route to ``app`` (once)."""
+    if getattr(app.state, "backup_routes", False):
+        return
+    app.state.backup_routes = True
+
+    @app.post("/admin/backup", status_code=201, tags=["admin"])
+    async def backup(request: Request, admin: Admin) -> JSONResponse:
+        """Back up the running store under ``THREADLINE_VAR_DIR/backups``; returns where, and its digest."""
+        try:
+            path, digest = await run_in_threadpool(_backup, request.app.state.store, settings)
+        except StoreError as exc:
+            raise HTTPException(503, f"backup failed: {exc}") from exc
+        return JSONResponse({"backup": path, "digest": digest, "by": admin.actor}, status_code=201)
