@@ -83,6 +83,7 @@ def serve(
     settings = settings.model_copy(update={"store": store_url or settings.store})
     _open(settings.store).close()
     app = create_app(settings)
+    app.state.start_query_workers = True  # a server answers its first SPARQL query without starting processes
     # everything imported and built so far lives as long as the server: keep it out of the cyclic garbage
     # collector's full passes, which otherwise pause a 600-unit GraphQL trace for 40-60 ms (docs/performance.md)
     gc.collect()

@@ -52,14 +52,17 @@ class Runner:
         self._snapshots: Snapshots | None = None
         self._lock = threading.Lock()
 
-    def prepare(self, store: Store) -> None:
+    def prepare(self, store: Store, *, start_workers: bool = False) -> None:
         """At start-up, publish the first snapshot of an on-disk store: made later, by the first query, it
-        would have to wait for any load staging then (the only time a query waits for a load)."""
+        would have to wait for any load staging then (the only time a query waits for a load). With
+        ``start_workers`` (``threadline serve``) the worker processes start now too, not on the first query."""
         if isinstance(store, EmbeddedStore) and store.path is not None and not store.read_only:
             with self._lock:
                 if self._snapshots is None and self._executor is None:
                     self._snapshots = Snapshots(store)
                     self._snapshots.current()
+        if start_workers:
+            self.executor(store)
 
     def executor(self, store: Store) -> Executor:
         with self._lock:
@@ -166,7 +169,8 @@ def _close_on_shutdown(app: FastAPI) -> None:
     @asynccontextmanager
     async def lifespan(app_: Any) -> AsyncIterator[Any]:
         async with original(app_) as state:
-            await run_in_threadpool(runner(app).prepare, app.state.store)
+            start = bool(getattr(app.state, "start_query_workers", False))
+            await run_in_threadpool(lambda: runner(app).prepare(app.state.store, start_workers=start))
             try:
                 yield state
             finally:
