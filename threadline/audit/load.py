@@ -45,7 +45,7 @@ def load_update(store: Store, activity: Activity, mode: str, commit: str, *, rea
     else:
         before = " ;\n".join(
             preserve_matching(where, archive_iri(retraction.batch_graph))
-            for retraction in activity.retractions or []
+            for retraction in activity.retractions
             for where in retraction.patterns()
         )
     entry = entry_update(

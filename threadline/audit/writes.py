@@ -22,7 +22,6 @@ our lexer, so pyoxigraph evaluates the archive's WHERE exactly as it evaluates t
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,12 +169,10 @@ def _archive_for(operation: Any, text: str, found: list[Token], archive: str, pl
     if name == "DeleteWhere":
         return _archive_where(operation, None, text, found, archive, plan)
     if name == "Modify":
-        if operation.delete is None:
-            for graph in _quad_graphs(operation.insert, operation.withClause):
-                _check_target(graph, plan)
-            return None
         for graph in _quad_graphs(operation.insert, operation.withClause) if operation.insert else []:
             _check_target(graph, plan)
+        if operation.delete is None:
+            return None
         return _archive_where(operation.delete, operation.withClause, text, found, archive, plan)
     raise QueryError(f"the update operation {name} cannot be audited")
 
@@ -366,8 +363,3 @@ def default_graph_write(store: Store, triples: bytes | None, *, replace: bool, a
             what["sha256_after" if replace else "sha256_added"] = hashlib.sha256(triples).hexdigest()
         entry = entry_update(store, action=action, actor=actor, what=what, why=reason)
         store.update(" ;\n".join([*parts, entry]))
-
-
-def describe(what: dict[str, Any]) -> str:
-    """One line for logs."""
-    return json.dumps(what, sort_keys=True)[:200]

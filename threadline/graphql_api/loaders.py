@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -27,8 +26,6 @@ from strawberry.dataloader import DataLoader
 from threadline.graphql_api import compiler
 from threadline.graphql_api.resource import Resource
 from threadline.store import SelectResult, Store
-from threadline.store.lexer import tokens
-from threadline.store.params import values_block
 
 
 @dataclass(frozen=True)
@@ -93,22 +90,6 @@ class Impacted:
 # Threads running the loaders' store calls (started as needed): as many as starlette's pool (anyio's default
 # limit), so remote stores, which wait on the network, keep as many requests going as before.
 _WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="graphql-store")
-
-
-@lru_cache(maxsize=256)
-def _group_start(query: str) -> int:
-    """Where ``Store.select`` would bind the parameters of ``query``: after the first ``{`` outside strings, IRIs and
-    comments. The store lexes the whole text on every call (36–228 µs for these queries, about 1 ms of the as-built
-    record); the loaders' queries are a small fixed set of texts, so here the position is found once per text."""
-    return next(t.start for t in tokens(query) if t.kind == "punct" and t.text == "{")
-
-
-def _bound(query: str, params: dict[str, Any] | None) -> str:
-    """``query`` with ``params`` bound as the store binds them (``values_block``: RDF terms, never formatted text)."""
-    if not params:
-        return query
-    position = _group_start(query)
-    return f"{query[: position + 1]} {values_block(params)} {query[position + 1 :]}"
 
 
 def _node(iri: str) -> ox.NamedNode:
@@ -178,7 +159,7 @@ class Loaders:
             out: list[tuple[SelectResult | None, BaseException | None]] = []
             for query, params, _ in queued:
                 try:
-                    out.append((self.store.select(_bound(query, params)), None))
+                    out.append((self.store.select(query, params), None))
                 except Exception as exc:
                     out.append((None, exc))
             return out

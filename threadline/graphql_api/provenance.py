@@ -15,15 +15,7 @@ from strawberry.types import Info
 
 from threadline.graphql_api.base import loaders
 from threadline.graphql_api.loaders import SourceRecordRow
-
-
-def _when(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+from threadline.graphql_api.resource import parse_datetime
 
 
 @strawberry.type(description="A load (tl:IngestActivity): one batch of source files committed to the thread.")
@@ -52,8 +44,8 @@ def to_record(row: SourceRecordRow) -> SourceRecord:
         load = Load(
             id=strawberry.ID(row.activity),
             source_system=row.activity_system,
-            started_at=_when(row.started),
-            ended_at=_when(row.ended),
+            started_at=parse_datetime(row.started),
+            ended_at=parse_datetime(row.ended),
             agent=row.agent,
         )
     return SourceRecord(

@@ -68,13 +68,7 @@ class Resource:
         return None if value is None else value.strip().lower() in ("true", "1")
 
     def datetime(self, local: str) -> datetime | None:
-        value = self.text(local)
-        if value is None:
-            return None
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
+        return parse_datetime(self.text(local))
 
     def date(self, local: str) -> date | None:
         value = self.text(local)
@@ -93,4 +87,14 @@ class Resource:
         for value in self.props.get(TL + local, ()):
             if isinstance(value, ox.NamedNode):
                 return value.value
+        return None
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """An xsd:dateTime lexical form as a datetime (``Z`` as UTC); None for none or a malformed one."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
         return None

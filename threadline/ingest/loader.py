@@ -181,7 +181,7 @@ def _commit_update(activity: Activity, mode: Mode, graphs_by_key: dict[str, list
         if mode == "snapshot":
             parts.extend(f"DROP SILENT GRAPH <{old}>" for old in graphs_by_key.get(batch.run.batch_key, []))
         else:
-            for retraction in activity.retractions or []:
+            for retraction in activity.retractions:
                 if retraction.batch_graph == batch.graph:
                     parts.extend(retraction.delete())
         if mode == "snapshot":

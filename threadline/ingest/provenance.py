@@ -47,7 +47,9 @@ class Activity:
     committed_graphs: list[str] = field(default_factory=list)  # the thread's batch graphs before the load
     staged_graphs: list[str] = field(default_factory=list)  # this load's new batch graphs
     superseded_graphs: list[str] = field(default_factory=list)  # batch graphs the commit will drop
-    retractions: list[Any] | None = None  # delta mode: ``ingest.delta.Retraction`` per batch, set before the gate
+    retractions: list[Any] = field(
+        default_factory=list
+    )  # delta mode: ``ingest.delta.Retraction``s, set before the gate
 
     def graphs_before(self) -> list[str]:
         """The thread's data graphs as they were before this load (for ``Store.query(default_graphs=)``)."""

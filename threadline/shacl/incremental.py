@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from rdflib import RDFS, BNode, Graph, URIRef
 from rdflib.term import Node
 
-from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, TL
+from threadline.namespaces import BATCH_GRAPH_PREFIX
 from threadline.shacl.compiler import NotCompilable, items, target_pattern
 from threadline.shacl.engine import NativeEngine, target_shapes
 from threadline.shacl.model import SH, Outcome, Result, to_rdflib, to_sparql
@@ -180,25 +180,8 @@ def load_change(
 def retracted_by(store: Store, activity: Activity) -> set[Quad]:
     """The quads a delta load's commit deletes from earlier batches of the same mapping (the loader's own
     ``ingest.delta`` retractions; a snapshot load retires whole graphs instead, which the graph lists say)."""
-    from threadline.ingest import delta
-
-    found = activity.retractions
-    if found is None:  # an activity the loader did not prepare (tests, tools): work them out the same way
-        after = set(activity.graphs_after())
-        keys: dict[str, list[str]] = {}
-        for graph, key in store.select(
-            f"SELECT ?g ?key WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g <{TL}batchKey> ?key }} }}"
-        ).rows:
-            if graph.value in after and graph.value not in activity.staged_graphs:  # type: ignore[union-attr]
-                keys.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]
-        candidates = (
-            delta.retraction(store, b.graph, keys.get(b.run.batch_key, []))
-            for b in activity.batches
-            if not b.skipped and b.graph in activity.staged_graphs
-        )
-        found = [r for r in candidates if r is not None]
     out: set[Quad] = set()
-    for retraction in found:
+    for retraction in activity.retractions:
         for where in retraction.patterns():
             rows = store.select(f"SELECT ?s ?p ?o ?old WHERE {{ {where} }}").rows
             out.update((r[0], r[1], r[2], r[3]) for r in rows)  # type: ignore[misc]

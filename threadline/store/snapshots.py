@@ -23,7 +23,6 @@ folder is emptied when a service opens the store, since only one process can hol
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import threading
 from collections.abc import Iterable
@@ -92,6 +91,6 @@ class Snapshots:
             return removed
 
     def close(self) -> None:
-        with self._lock, contextlib.suppress(OSError):
+        with self._lock:
             shutil.rmtree(self.root, ignore_errors=True)
             self._current = None
