@@ -185,12 +185,28 @@ def load(
     default=None,
     help="Write N-Quads here (default: standard output).",
 )
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="fail: stop at the first bad record; skip: leave bad records out and list them on standard error.",
+)
+@click.option("--base-iri", default=None, help="Base IRI for relative IRIs (default: the mapping's own base).")
 @_fail_cleanly
-def map_command(mapping: Path, base: Path | None, output: Path | None) -> None:
+def map_command(mapping: Path, base: Path | None, output: Path | None, on_error: str, base_iri: str | None) -> None:
     """Run MAPPING over its source files and write N-Quads, without touching the store."""
+    from threadline.ingest.terms_check import check_terms
     from threadline.mapping import load_mapping
 
-    execution = load_mapping(mapping).execute(base_dir=base or mapping.parent)
+    loaded = load_mapping(mapping)
+    check_terms(loaded, mapping)
+    execution = loaded.execute(
+        base_dir=base or mapping.parent,
+        on_error=on_error,  # type: ignore[arg-type]
+        base_iri=base_iri,
+        require_records=True,
+    )
     target = output.open("w", encoding="utf-8", newline="\n") if output else sys.stdout
     try:
         for line in execution:
@@ -198,7 +214,10 @@ def map_command(mapping: Path, base: Path | None, output: Path | None) -> None:
     finally:
         if output:
             target.close()
-    err.print(f"{execution.stats.records:,} records, {execution.stats.triples:,} triples")
+    for reject in execution.rejects:
+        err.print(f"rejected: {reject.file}, {reject.locator}: {reject.reason}", highlight=False, markup=False)
+    rejected = f", {execution.stats.rejected:,} rejected" if execution.stats.rejected else ""
+    err.print(f"{execution.stats.records:,} records, {execution.stats.triples:,} triples{rejected}")
 
 
 @main.command()

@@ -135,6 +135,7 @@ def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, r
         sources=run.sources,
         on_error=options.on_error,
         lineage_system=run.system,
+        require_records=True,  # 0 records from a non-empty file is the wrong file, never a successful load
     )
     count = 0
     with out.open("w", encoding="utf-8", newline="\n") as handle:
