@@ -124,18 +124,23 @@ Slot = tuple[Path, Mapping, str, list[LogicalSource]]
 def _claims(
     slots: list[Slot], files: list[Path], contents: dict[Path, FileContent], *, explicit_mapping: bool
 ) -> dict[int, list[Path]]:
-    """Which files each (mapping, source) reads: by content, else by name; a file claimed twice by content
-    goes to the source named like it, and is an error if that does not settle it."""
+    """Which files each (mapping, source) reads.
+
+    A file named like a source whose content does not contradict it goes there (several mappings may read one
+    export); otherwise the sources its content fits, which must all be the same export; otherwise the sources
+    named like it, so the engine says what is wrong (a missing column, 0 records).
+    """
     claims: dict[int, list[Path]] = {}
     for path in files:
-        by_content = [slot for slot in slots if _content_match(slot, contents[path]) is True]
-        by_name = [slot for slot in slots if Path(slot[2]).name == path.name]  # the engine says what is wrong
-        chosen = by_content or by_name
-        if len(chosen) > 1:
-            chosen = [slot for slot in chosen if Path(slot[2]).name == path.name] or chosen
-        if len(chosen) > 1:
-            names = ", ".join(f"{slot[0].name} ({slot[2]})" for slot in chosen)
-            raise IngestError(f"{path}: {contents[path].describe()} fits more than one mapping: {names}; pass --mapping")
+        content = contents[path]
+        named = [slot for slot in slots if Path(slot[2]).name == path.name]
+        chosen = [slot for slot in named if _content_match(slot, content) is not False]
+        if not chosen:
+            chosen = [slot for slot in slots if _content_match(slot, content) is True]
+            if len({Path(slot[2]).name for slot in chosen}) > 1:
+                names = ", ".join(f"{slot[0].name} ({slot[2]})" for slot in chosen)
+                raise IngestError(f"{path}: {content.describe()} fits more than one mapping: {names}; pass --mapping")
+        chosen = chosen or named
         if not chosen and explicit_mapping and len(slots) == 1:
             chosen = slots  # --mapping with a single source: any file name
         for slot in chosen:
@@ -171,7 +176,7 @@ def _columns(mapping: Mapping, location: str) -> set[str]:
 def _combinations(mapping_path: Path, mine: list[tuple[Slot, list[Path]]]) -> list[dict[str, Path]]:
     """One run per file for a single-source mapping whose documents carry their identity; else one run."""
     if len(mine) == 1:
-        (slot, got), = mine
+        ((slot, got),) = mine
         if len(got) == 1 or any(spec.identity for spec in slot[3]):
             return [{slot[2]: path} for path in got]
     for slot, got in mine:
@@ -201,9 +206,13 @@ def document_identity(spec: LogicalSource, path: Path) -> str:
         raise SourceError(f"cannot read the document's identity: {exc}", file=str(path)) from exc
     except etree.XPathError as exc:
         raise MappingError(f"invalid identity XPath {spec.identity!r}: {exc}") from exc
-    text = (value if isinstance(value, str) else "".join(str(v) for v in value[:1]) if isinstance(value, list) else str(value)).strip()
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    text = ("".join(value.itertext()) if isinstance(value, etree._Element) else str(value)).strip()
     if not text:
-        raise SourceError(f"the document has no identity ({spec.identity} is empty)", file=str(path), field=spec.identity)
+        raise SourceError(
+            f"the document has no identity ({spec.identity} is empty)", file=str(path), field=spec.identity
+        )
     return text
 
 

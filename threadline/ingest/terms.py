@@ -36,8 +36,10 @@ def check_terms(mapping: Mapping, path: Path) -> None:
     for tmap in mapping.document.triples_maps:
         for role, iri in _written_iris(tmap):
             if iri.startswith(TL) and iri[len(TL) :] not in known:
-                raise MappingError(f"{path.name}: triples map <{_short(tmap.name)}> uses {role} tl:{iri[len(TL):]}, "
-                                   f"which the ontology does not define{_suggestion(iri[len(TL):], known)}")
+                raise MappingError(
+                    f"{path.name}: triples map <{_short(tmap.name)}> uses {role} tl:{iri[len(TL) :]}, "
+                    f"which the ontology does not define{_suggestion(iri[len(TL) :], known)}"
+                )
 
 
 def _written_iris(tmap: TriplesMap) -> list[tuple[str, str]]:
