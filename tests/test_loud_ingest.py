@@ -298,6 +298,31 @@ def test_dry_run_reports_add_and_replace_and_commits_nothing(tmp_path: Path, sto
     assert result.exit_code == 0 and "nothing committed" in result.output and "would add" in result.output
 
 
+def test_dry_run_reports_the_gate_refusal_and_commits_nothing(tmp_path: Path, store: Store) -> None:
+    from threadline.ingest import hooks
+
+    def refuse(_store: Store, activity: object) -> None:
+        raise IngestError("validation gate: 1 violation (tl:Person without tl:name)")
+
+    export = tmp_path / "personnel.csv"
+    export.write_text("person_id,name,personnel_class,mrb_member\nP-1,Ada,inspector,true\n")
+    hooks.before_commit(refuse)
+    try:
+        activity = load_files(store, "mes", [export], ingest_dir=INGEST, options=LoadOptions(dry_run=True))
+    finally:
+        hooks.unregister(refuse)
+    assert activity.gate_verdict == "would reject: validation gate: 1 violation (tl:Person without tl:name)"
+    assert store.stats().triples == 0
+
+
+def test_the_same_report_twice_in_one_load_is_refused(tmp_path: Path) -> None:
+    fair = require_conformance("nist-smstestbed") / "tdp" / "mtc" / "FAIR"
+    plate = sorted(fair.glob("*Plate_Results.qif"))[0]
+    copy = _as(tmp_path, plate, "plate-again.qif")
+    with pytest.raises(IngestError, match="are the same document"):
+        plan("qif", [plate, copy], ingest_dir=INGEST)
+
+
 # -- threadline map ---------------------------------------------------------------------------------------------------
 def _rml_case(suite: str, name: str) -> Path:
     folder = require_conformance(suite) / name

@@ -104,6 +104,12 @@ def plan(system: str, inputs: list[Path], *, ingest_dir: Path, mapping: Path | N
             used.update(sources.values())
             runs.append(MappingRun(system, mapping_path, sources, loaded, identity=_identity(mine, sources)))
     _refuse_unread(system, ingest_dir, files, explicit, used, contents, slots, mapping)
+    seen: dict[str, MappingRun] = {}
+    for run in runs:
+        if run.batch_key in seen:
+            both = [str(p) for r in (seen[run.batch_key], run) for p in r.sources.values()]
+            raise IngestError(f"{' and '.join(both)} are the same document ({run.batch_key}): load one of them")
+        seen[run.batch_key] = run
     if not runs:
         raise IngestError(f"nothing to load for {system}: no mapping matched the given files")
     return runs
