@@ -174,8 +174,11 @@ def test_unknown_system_and_unread_files_are_errors(pack: Path, tmp_path: Path) 
     store = open_store("memory:")
     with pytest.raises(IngestError, match="no mapping pack"):
         load_files(store, "plm", [_export(tmp_path, GOOD)], ingest_dir=pack)
-    with pytest.raises(IngestError, match=r"reads parts\.csv|no mapping .* reads"):
-        load_files(store, "mes", [_export(tmp_path, GOOD, "parts.csv")], ingest_dir=pack)
+    with pytest.raises(IngestError, match=r"no mapping .* reads parts\.csv \(CSV header part_number, title\)"):
+        load_files(store, "mes", [_export(tmp_path, "part_number,title\nP-1,x\n", "parts.csv")], ingest_dir=pack)
+    # a renamed export whose header fits a mapping is read by content (issue #12), not refused by its name
+    renamed = load_files(store, "mes", [_export(tmp_path, GOOD, "units-2024-06.csv")], ingest_dir=pack)
+    assert [b.records for b in renamed.batches] == [2]
 
 
 @pytest.mark.e2e

@@ -139,6 +139,11 @@ def _prepare_demo(settings: Settings, store_url: str | None, units: int, seed: i
     help="fail: load nothing on a bad record; skip: reject bad records to a file, load the rest.",
 )
 @click.option("--reject-dir", type=click.Path(path_type=Path), default=None, help="Folder for reject files.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Map, check and gate the files; show what the load would add, replace and retire; commit nothing.",
+)
 @store_option
 @_fail_cleanly
 def load(
@@ -148,6 +153,7 @@ def load(
     mode: str,
     on_error: str,
     reject_dir: Path | None,
+    dry_run: bool,
     store_url: str | None,
 ) -> None:
     """Map SYSTEM's export FILES (or folders) with the mapping pack and load them as one batch."""
@@ -161,12 +167,19 @@ def load(
         on_error=on_error,
         agent=settings.agent,  # type: ignore[arg-type]
         reject_dir=reject_dir or settings.var_dir / "rejects",
+        dry_run=dry_run,
     )
     started = time.perf_counter()
     try:
-        load_with_progress(store, system, list(files), ingest_dir=settings.ingest_dir, options=options, mapping=mapping)
+        activity = load_with_progress(
+            store, system, list(files), ingest_dir=settings.ingest_dir, options=options, mapping=mapping
+        )
     finally:
         store.close()
+    if dry_run:
+        err.print(f"dry run, nothing committed; gate: {activity.gate_verdict}", highlight=False, markup=False)
+        if activity.gate_verdict and activity.gate_verdict.startswith("would reject"):
+            sys.exit(1)  # ran, and found that the load would be refused
     err.print(f"done in {time.perf_counter() - started:.1f} s")
 
 
@@ -185,12 +198,31 @@ def load(
     default=None,
     help="Write N-Quads here (default: standard output).",
 )
+@click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
+    help="fail: stop at the first bad record; skip: leave bad records out and list them on standard error.",
+)
+@click.option("--base-iri", default=None, help="Base IRI for relative IRIs (default: the mapping's own base).")
+@click.option("--allow-empty", is_flag=True, help="Accept 0 records from a non-empty source file (default: error).")
 @_fail_cleanly
-def map_command(mapping: Path, base: Path | None, output: Path | None) -> None:
+def map_command(
+    mapping: Path, base: Path | None, output: Path | None, on_error: str, base_iri: str | None, allow_empty: bool
+) -> None:
     """Run MAPPING over its source files and write N-Quads, without touching the store."""
+    from threadline.ingest.terms import check_terms
     from threadline.mapping import load_mapping
 
-    execution = load_mapping(mapping).execute(base_dir=base or mapping.parent)
+    loaded = load_mapping(mapping)
+    check_terms(loaded, mapping)
+    execution = loaded.execute(
+        base_dir=base or mapping.parent,
+        on_error=on_error,  # type: ignore[arg-type]
+        base_iri=base_iri,
+        require_records=not allow_empty,
+    )
     target = output.open("w", encoding="utf-8", newline="\n") if output else sys.stdout
     try:
         for line in execution:
@@ -198,7 +230,10 @@ def map_command(mapping: Path, base: Path | None, output: Path | None) -> None:
     finally:
         if output:
             target.close()
-    err.print(f"{execution.stats.records:,} records, {execution.stats.triples:,} triples")
+    for reject in execution.rejects:
+        err.print(f"rejected: {reject.file}, {reject.locator}: {reject.reason}", highlight=False, markup=False)
+    rejected = f", {execution.stats.rejected:,} rejected" if execution.stats.rejected else ""
+    err.print(f"{execution.stats.records:,} records, {execution.stats.triples:,} triples{rejected}")
 
 
 @main.command()

@@ -54,6 +54,7 @@ class LoadOptions:
     reject_dir: Path | None = None
     progress: Progress | None = None
     tmp_dir: Path | None = None
+    dry_run: bool = False
 
 
 def load_files(
@@ -87,6 +88,10 @@ def load_files(
             out = Path(tmp) / f"batch-{index}.nt"
             _map(run, out, batch, options, rejects)
             staged.append((batch, out))
+        if options.dry_run:
+            _dry_run(store, activity, staged, options)
+            activity.ended = now()
+            return activity
         if rejects:
             activity.reject_file = _write_rejects(rejects, options.reject_dir or Path(tmp), activity)
         if not staged:
@@ -128,6 +133,38 @@ def _commit(store: Store, activity: Activity, staged: list[tuple[BatchResult, Pa
         raise LoadError(f"could not commit the load: {exc}") from exc
 
 
+def _dry_run(store: Store, activity: Activity, staged: list[tuple[BatchResult, Path]], options: LoadOptions) -> None:
+    """What the load would add, replace and retire, and the gate's verdict, with nothing committed.
+
+    The batch is staged into graphs the catalog never lists (readers keep the state before, as during any
+    load), the before-commit hooks judge it exactly as they would a real load, and the staged graphs are
+    dropped whatever they say: catalog, provenance, audit chain and data stay as they were.
+    """
+    activity.dry_run = True
+    if not staged:
+        activity.gate_verdict = "nothing to load: every batch is unchanged"
+        return
+    _, graphs_by_key = _catalog(store)
+    activity.committed_graphs = sorted(g for graphs in graphs_by_key.values() for g in graphs)
+    activity.staged_graphs = [batch.graph for batch, _ in staged]
+    with store.staging():
+        _stage_all(store, staged)
+        try:
+            if options.mode == "snapshot":
+                for batch, _ in staged:
+                    batch.replaces = sorted(graphs_by_key.get(batch.run.batch_key, []))
+                activity.superseded_graphs = sorted(g for batch, _ in staged for g in batch.replaces)
+            else:
+                found = (delta.retraction(store, b.graph, graphs_by_key.get(b.run.batch_key, [])) for b, _ in staged)
+                activity.retractions = [r for r in found if r is not None]
+            hooks.run_before(store, activity)
+            activity.gate_verdict = "would accept"
+        except IngestError as exc:
+            activity.gate_verdict = f"would reject: {exc}"
+        finally:
+            _drop(store, activity.staged_graphs)
+
+
 def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, rejects: list) -> None:
     started = time.perf_counter()
     execution = run.mapping.execute(  # type: ignore[attr-defined]
@@ -135,6 +172,7 @@ def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, r
         sources=run.sources,
         on_error=options.on_error,
         lineage_system=run.system,
+        require_records=True,  # 0 records from a non-empty file is the wrong file, never a successful load
     )
     count = 0
     with out.open("w", encoding="utf-8", newline="\n") as handle:
@@ -276,10 +314,23 @@ def describe(activity: Activity) -> list[dict[str, object]]:
             "triples": b.triples,
             "rejected": b.rejected,
             "seconds": round(b.seconds, 3),
-            "status": "unchanged" if b.skipped else "loaded",
+            "status": _status(activity, b),
         }
         for b in activity.batches
     ]
+
+
+def _status(activity: Activity, batch: BatchResult) -> str:
+    if batch.skipped:
+        return "unchanged"
+    if not activity.dry_run:
+        return "loaded"
+    retired = [r for r in activity.retractions if r.batch_graph == batch.graph]
+    if retired:
+        return f"would add; would retract earlier statements of {len(retired[0].subjects)} subjects"
+    if batch.replaces:
+        return f"would replace {len(batch.replaces)} earlier batch graph(s)"
+    return "would add"
 
 
 __all__ = ["IngestError", "LoadOptions", "describe", "load_files", "recover"]

@@ -30,6 +30,7 @@ class BatchResult:
     rejected: int = 0
     seconds: float = 0.0
     skipped: bool = False  # identical to the batch already loaded
+    replaces: list[str] = field(default_factory=list)  # dry run: the committed graphs this batch would replace
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Activity:
     retractions: list[Any] = field(
         default_factory=list
     )  # delta mode: ``ingest.delta.Retraction``s, set before the gate
+    dry_run: bool = False  # ``load --dry-run``: staged, gated and dropped; nothing committed
+    gate_verdict: str | None = None  # dry run: what the before-commit gate said
 
     def graphs_before(self) -> list[str]:
         """The thread's data graphs as they were before this load (for ``Store.query(default_graphs=)``)."""

@@ -79,12 +79,16 @@ class Mapping:
         on_error: Literal["fail", "skip"] = "fail",
         lineage_system: str | None = None,
         base_iri: str | None = None,
+        require_records: bool = False,
     ) -> Run:
         """Map the sources; ``sources`` overrides a mapping source with a file path or in-memory records.
 
         In-memory records: a list (or any iterable) of dicts is a stream of records (the iterator is not
         applied); a dict is a parsed JSON document (the iterator is applied). ``base_iri`` resolves
         relative IRIs unless a triples map sets ``rml:baseIRI``; the default is the document's base.
+        ``require_records``: a source file with content from which the iterators select no record is a
+        ``SourceError`` naming the file and iterator (unless the source declares ``mayBeEmpty``), so a
+        load never reports success with 0 records from the wrong file.
         """
         return Run(
             self.document,
@@ -93,6 +97,7 @@ class Mapping:
             on_error=on_error,
             lineage_system=lineage_system,
             base_iri=base_iri,
+            require_records=require_records,
         )
 
 

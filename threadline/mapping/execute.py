@@ -111,6 +111,7 @@ class Run:
         on_error: Literal["fail", "skip"],
         lineage_system: str | None,
         base_iri: str | None,
+        require_records: bool = False,
     ) -> None:
         if on_error not in ("fail", "skip"):
             raise MappingError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
@@ -126,6 +127,9 @@ class Run:
         self._indexes: dict[tuple[object, ...], dict[tuple[str, ...], list[str]]] = {}
         self._labels = map_labels(document.triples_maps)
         self._iter: Iterator[str] | None = None
+        self.require_records = require_records
+        self.records_by_file: dict[str, int] = {}  # records read per source file, across every pass over it
+        self._files: dict[str, tuple[Source, list[LogicalSource]]] = {}
 
     def __iter__(self) -> Iterator[str]:
         if self._iter is None:
@@ -265,6 +269,26 @@ class Run:
             groups.setdefault(tmap.source.key, []).append(tmap)
         for tmaps in groups.values():
             yield from self._run_group(tmaps)
+        if self.require_records:
+            self._check_zero_records()
+
+    def _check_zero_records(self) -> None:
+        """Zero records from a file with content: the iterators match nothing in it, so it is the wrong file
+        (or the wrong mapping), unless the mapping declares that the source may be empty."""
+        from threadline.mapping.emptiness import has_content
+
+        for name, count in self.records_by_file.items():
+            source, specs = self._files[name]
+            if count or any(spec.may_be_empty for spec in specs) or not isinstance(source.target, Path):
+                continue
+            if has_content(specs[0], source.target):
+                iterators = ", ".join(dict.fromkeys(spec.iterator or "(whole document)" for spec in specs))
+                raise source.error(
+                    f"0 records: the mapping's iterator matched nothing in a non-empty file (iterator {iterators}); "
+                    "is this the export the mapping reads?",
+                    None,
+                    None,
+                )
 
     def _run_group(self, tmaps: list[TriplesMap]) -> Iterator[str]:
         source = self._open(tmaps[0].source)
@@ -272,6 +296,8 @@ class Run:
         for tmap in tmaps:
             refs += _child_references(tmap)
         source.prepare(dict.fromkeys(refs))
+        self.records_by_file.setdefault(source.file_name, 0)
+        self._files.setdefault(source.file_name, (source, []))[1].append(tmaps[0].source)
         plans = []
         for tmap in tmaps:
             compiler = TermCompiler(source, self._base(tmap), self.document.natural_types)
@@ -327,6 +353,7 @@ class Run:
                 chunk.clear()
         stats.triples += len(chunk)
         yield from chunk
+        self.records_by_file[source.file_name] += stats.records - records_before
         if stats.records > records_before:
             self._check_dead_maps(source, plans)
 

@@ -61,6 +61,10 @@ class LogicalSource:
     nulls: tuple[str, ...] = ()
     compression: str | None = None
     root: str = "mapping"  # "mapping" (mapping directory / base_dir) or "cwd"
+    # Threadline declarations (tlm: in RML, plain keys in YARRRML): a source whose records may legitimately
+    # number zero, and an XPath / JSON key naming the document's own identity (one QIF report) for batch keys.
+    may_be_empty: bool = False
+    identity: str | None = None
 
     @property
     def key(self) -> tuple[object, ...]:

@@ -31,6 +31,7 @@ RML = Namespace("http://w3id.org/rml/")
 QL = Namespace("http://semweb.mmlab.be/ns/ql#")
 CSVW = Namespace("http://www.w3.org/ns/csvw#")
 D2RQ = Namespace("http://www.wiwiss.fu-berlin.de/suhl/bizer/D2RQ/0.1#")
+TLM = Namespace("https://w3id.org/threadline/mapping#")  # Threadline's own source declarations (mayBeEmpty, identity)
 _NAMESPACES = (RML, RR, RML_LEGACY)
 
 _TERM_TYPES = {
@@ -281,6 +282,8 @@ class _Reader:
             formulation = "jsonl"
         if formulation != "xpath":
             namespaces = {}
+        if not isinstance(src, Literal):
+            options.update(self._declarations(src))
         return LogicalSource(
             location=location,
             formulation=formulation,  # type: ignore[arg-type]
@@ -320,6 +323,17 @@ class _Reader:
             options["compression"] = _COMPRESSIONS[name]
         nulls.extend(str(n) for n in self.objects(src, "null"))
         return str(path)
+
+    def _declarations(self, src: object) -> dict[str, object]:
+        """``tlm:mayBeEmpty true`` and ``tlm:identity "xpath"`` on the source description."""
+        out: dict[str, object] = {}
+        empty = self.g.value(src, TLM.mayBeEmpty)  # type: ignore[arg-type]
+        if empty is not None:
+            out["may_be_empty"] = bool(empty.toPython()) if isinstance(empty, Literal) else True
+        identity = self.g.value(src, TLM.identity)  # type: ignore[arg-type]
+        if identity is not None:
+            out["identity"] = str(identity)
+        return out
 
     def _csvw_dialect(self, dialect: object, options: dict[str, object]) -> None:
         delimiter = self.g.value(dialect, CSVW.delimiter)

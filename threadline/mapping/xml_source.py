@@ -21,7 +21,7 @@ from lxml import etree
 from threadline.errors import MappingError
 from threadline.mapping.sources import Getter, Source, memory_records, open_binary
 
-_SIMPLE_XPATH = re.compile(r"(?:/[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)+\Z")
+_SIMPLE_XPATH = re.compile(r"/?(?:/[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)+\Z")  # /a/b or //a/b
 _CHILD = re.compile(r"[A-Za-z_][\w.\-]*\Z")
 # Parent / sibling steps, axes, id() and absolute paths (at the start or after an operator) leave the record.
 _OUTSIDE = re.compile(r"\.\.|::|\bid\(|(?:^|[\s(\[,=|<>!+])/")
@@ -94,6 +94,7 @@ class XmlSource(Source):
     def _iterparse(self, binary: IO[bytes]) -> Iterator[tuple[Any, Any]]:
         path = [self._clark(s) for s in self.iterator.strip("/").split("/")]
         depth = len(path)
+        anywhere = self.iterator.startswith("//")  # //a/b: the path may start below the root (B2MML verb wrappers)
         n = 0
         for _event, el in etree.iterparse(binary, events=("end",), tag=path[-1], remove_blank_text=False):
             chain = []
@@ -101,7 +102,7 @@ class XmlSource(Source):
             while node is not None:
                 chain.append(node.tag)
                 node = node.getparent()
-            if len(chain) != depth or chain[::-1] != path:
+            if (chain[:depth][::-1] != path) if anywhere else (len(chain) != depth or chain[::-1] != path):
                 continue
             n += 1
             yield n, el

@@ -133,6 +133,10 @@ class _Reader:
             if "null" in raw or None in raw:  # an unquoted ``null:`` key is YAML's null, not the string
                 nulls = raw["null"] if "null" in raw else raw[None]
                 options["nulls"] = tuple(str(n) for n in (nulls if isinstance(nulls, list) else [nulls]))
+            if "mayBeEmpty" in raw:  # Threadline: zero records from this source is not an error
+                options["may_be_empty"] = bool(raw["mayBeEmpty"])
+            if "identity" in raw:  # Threadline: the expression naming the document's own identity
+                options["identity"] = str(raw["identity"])
         else:
             raise self.fail(where, f"bad source {raw!r}")
         if access.startswith(("http://", "https://")):
