@@ -218,3 +218,25 @@ def test_the_cli_honours_from(tmp_path: Any) -> None:
     assert run(f"SELECT ?o FROM <{ERP}> WHERE {{ ?s <http://e/says> ?o }}") == ["erp"]
     assert run("SELECT ?o FROM <https://example.org/graph/missing> WHERE { ?s <http://e/says> ?o }") == []
     assert run(f"SELECT ?o FROM NAMED <{MES}> WHERE {{ GRAPH ?g {{ ?s <http://e/says> ?o }} }}") == ["mes"]
+
+
+def test_a_remote_stores_default_graph_refuses_graph_store_writes(oxigraph_server: Any) -> None:
+    """Behind a remote store the stored default graph cannot be put in a reader's dataset: refused, not hidden."""
+    store = open_store(oxigraph_server.url)
+    settings = Settings(store=oxigraph_server.url, write_token=ADMIN)
+    app = create_app(settings, store=store)
+    register(app, settings)
+    live = LiveServer(app)
+    try:
+        headers = {"Content-Type": "application/n-triples", "Authorization": f"Bearer {ADMIN}", "X-Threadline-Reason": "t"}
+        body = b'<http://e/remote> <http://e/inDefault> "x" .'
+        for method in ("PUT", "POST"):
+            response = httpx.request(method, f"{live.url}/store?default", content=body, headers=headers)
+            assert response.status_code == 400 and "?graph=" in response.json()["error"], response.text
+        assert not store.ask("ASK { <http://e/remote> ?p ?o }")
+        named = httpx.put(f"{live.url}/store", params={"graph": ERP + "/remote"}, content=body, headers=headers)
+        assert named.status_code == 201, named.text
+    finally:
+        live.stop()
+        store.update(f"DROP SILENT GRAPH <{ERP}/remote>")
+        store.close()
