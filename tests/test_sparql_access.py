@@ -122,16 +122,17 @@ def test_a_querys_from_picks_the_default_graph(service: dict[str, Any], who: str
     assert count(service, token, "FROM <https://example.org/graph/missing>") == 0
     # relative IRIs resolve against the endpoint, prefixed names through the prologue
     assert count(service, token, "FROM <graph/erp>") == 0
-    prefixed = f"PREFIX g: <https://example.org/graph/> SELECT ?o FROM g:erp WHERE {{ ?s <http://e/says> ?o }}"
+    prefixed = "PREFIX g: <https://example.org/graph/> SELECT ?o FROM g:erp WHERE { ?s <http://e/says> ?o }"
     assert says(service, token, prefixed) == ["erp"]
 
 
 @pytest.mark.parametrize("who", ["admin", "reader"])
 def test_from_named_alone_gives_an_empty_default_graph(service: dict[str, Any], who: str) -> None:
     token = ADMIN if who == "admin" else service[who]
-    query = f"SELECT ?o FROM NAMED <{MES}> WHERE {{ {{ GRAPH ?g {{ ?s <http://e/says> ?o }} }} UNION {{ ?s <http://e/says> ?o }} }}"
+    either = "WHERE { { GRAPH ?g { ?s <http://e/says> ?o } } UNION { ?s <http://e/says> ?o } }"
+    query = f"SELECT ?o FROM NAMED <{MES}> {either}"
     assert says(service, token, query) == ["mes"]
-    both = f"SELECT ?o FROM <{ERP}> FROM NAMED <{MES}> WHERE {{ {{ GRAPH ?g {{ ?s <http://e/says> ?o }} }} UNION {{ ?s <http://e/says> ?o }} }}"
+    both = f"SELECT ?o FROM <{ERP}> FROM NAMED <{MES}> {either}"
     assert says(service, token, both) == ["erp", "mes"]
     # FROM alone: no named graphs
     assert says(service, token, f"SELECT ?o FROM <{ERP}> WHERE {{ GRAPH ?g {{ ?s <http://e/says> ?o }} }}") == []
@@ -176,7 +177,11 @@ def test_the_stored_default_graph_reads_the_same_for_unscoped_callers(service: d
     put = httpx.put(
         f"{service['url']}/store?default",
         content=body,
-        headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {ADMIN}", "X-Threadline-Reason": "t"},
+        headers={
+            "Content-Type": "application/n-triples",
+            "Authorization": f"Bearer {ADMIN}",
+            "X-Threadline-Reason": "t",
+        },
     )
     assert put.status_code in (201, 204), put.text
     try:
@@ -228,7 +233,11 @@ def test_a_remote_stores_default_graph_refuses_graph_store_writes(oxigraph_serve
     register(app, settings)
     live = LiveServer(app)
     try:
-        headers = {"Content-Type": "application/n-triples", "Authorization": f"Bearer {ADMIN}", "X-Threadline-Reason": "t"}
+        headers = {
+            "Content-Type": "application/n-triples",
+            "Authorization": f"Bearer {ADMIN}",
+            "X-Threadline-Reason": "t",
+        }
         body = b'<http://e/remote> <http://e/inDefault> "x" .'
         for method in ("PUT", "POST"):
             response = httpx.request(method, f"{live.url}/store?default", content=body, headers=headers)
