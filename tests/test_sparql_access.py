@@ -45,7 +45,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 def says(service: dict[str, Any], token: str | None, query: str, **params: str) -> list[str]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.get(f"{service['url']}/sparql", params={"query": query, **params}, headers=headers)
+    # generous: the first query on the on-disk store starts the worker processes, slow on a busy machine
+    response = httpx.get(f"{service['url']}/sparql", params={"query": query, **params}, headers=headers, timeout=60)
     assert response.status_code == 200, response.text
     return sorted(b["o"]["value"] for b in response.json()["results"]["bindings"])
 
