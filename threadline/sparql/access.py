@@ -3,8 +3,9 @@
 Queries need ``reader``; SPARQL Update needs ``admin``; Graph Store writes need ``integrator`` and a graph in
 the token's scope. A caller who may not read every graph (a scoped token, or a non-admin while the security
 and audit graphs exist) gets the protocol dataset limited to the graphs they may read: the default graph
-becomes their merge and ``GRAPH`` reaches only those, and a query's ``FROM`` cannot widen it (the protocol's
-dataset overrides the query's in pyoxigraph). Callers who see everything keep the fast union default graph.
+becomes their merge (with the store's own default graph unless the token is scoped) and ``GRAPH`` reaches only
+those; a query's ``FROM``/``FROM NAMED`` is intersected with that view, so a graph outside it reads as empty.
+Callers who see everything keep the fast union default graph unless the query or the protocol names graphs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require, system_role
-from threadline.store import Store
-
-Dataset = tuple[list[str] | None, list[str] | None]
+from threadline.sparql import dataset as datasets
+from threadline.sparql.dataset import Clause, Dataset
+from threadline.store import RemoteStore, Store
 
 
 async def caller(request: Request, role: str, *, writing: bool = False) -> Principal:
@@ -37,23 +38,34 @@ async def caller(request: Request, role: str, *, writing: bool = False) -> Princ
         raise
 
 
-async def dataset(request: Request, principal: Principal, default: list[str], named: list[str]) -> Dataset:
-    """(default graphs, named graphs) to run a query with; (None, None) means the union of every graph."""
+async def dataset(
+    request: Request, principal: Principal, default: list[str], named: list[str], own: Clause | None = None
+) -> Dataset:
+    """(default graphs, named graphs) to run a query with; (None, None) means the union of every graph.
+
+    ``default``/``named`` are the protocol's, ``own`` the query's dataset clause (``threadline.sparql.dataset``
+    decides which applies and how a limited view cuts it down)."""
+    wanted = datasets.requested(default, named, own)
     if principal.is_admin:
-        return (default, named) if default or named else (None, None)
+        return wanted
     store: Store = request.app.state.store
     graphs = await run_in_threadpool(store.graphs)
     visible = principal.visible_graphs(graphs)
     if len(visible) == len(graphs):
-        return (default, named) if default or named else (None, None)
-    allowed = set(visible)
-    limited_default = [g for g in default if g in allowed] if default else visible
-    limited_named = [g for g in named if g in allowed] if named else visible
-    return limited_default, limited_named
+        return wanted
+    # a remote store's own default graph cannot be named in a protocol dataset (``graphstore`` refuses writes
+    # to it there), so only an embedded store's is added to a limited view
+    stored_default = may_read_default(principal) and not isinstance(store, RemoteStore)
+    return datasets.limited(wanted, visible, stored_default=stored_default)
+
+
+def may_read_default(principal: Principal) -> bool:
+    """The store's own default graph is readable by whoever may ``GET /store?default`` (``check_read``)."""
+    return not principal.scopes
 
 
 def check_read(principal: Principal, graph: str | None) -> None:
-    allowed = not principal.scopes if graph is None else principal.may_read_graph(graph)
+    allowed = may_read_default(principal) if graph is None else principal.may_read_graph(graph)
     if not allowed:
         raise HTTPException(403, f"token {principal.token_id} may not read {graph or 'the default graph'}")
 

@@ -1,7 +1,8 @@
 """``threadline query``: named queries and ad-hoc SPARQL from the command line, as a table, CSV or JSON.
 
 Runs in-process on the store (the operator's own process, so no time limit); materialised indicators are read
-from the KPI summary when it is fresh, as over HTTP.
+from the KPI summary when it is fresh, as over HTTP. Ad-hoc SPARQL runs on the union of every graph unless its
+own ``FROM``/``FROM NAMED`` names graphs (as at /sparql, see ``threadline.sparql.dataset``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 
 from threadline import kpi, queries
 from threadline.errors import ThreadlineError
+from threadline.sparql import dataset as datasets
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -77,7 +79,9 @@ def query_command(
         given = _parse_params(params)
         with open_store(store_url, Settings()) as store:
             if sparql is not None:
-                result: Any = store.query(_sparql_text(sparql), given or None)
+                text = _sparql_text(sparql)
+                default, named_graphs = datasets.requested([], [], datasets.clause(text))
+                result: Any = store.query(text, given or None, default_graphs=default, named_graphs=named_graphs)
                 title = None
             else:
                 named = queries.get(name or "")

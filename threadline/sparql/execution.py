@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from threadline.errors import QueryError
 from threadline.sparql import negotiation as neg
+from threadline.sparql.dataset import graph_term
 
 
 class ResultTooLarge(QueryError):
@@ -29,7 +30,7 @@ class Job:
     form: str
     media: str
     max_rows: int
-    default_graphs: list[str] | None = None  # None: the union of all graphs
+    default_graphs: list[str] | None = None  # None: the union of all graphs; dataset.STORED_DEFAULT: the stored one
     named_graphs: list[str] | None = None
     base_iri: str | None = None
 
@@ -52,7 +53,7 @@ def execute(store: ox.Store, job: Job) -> Answer:
     if job.default_graphs is None and job.named_graphs is None:
         kwargs["use_default_graph_as_union"] = True
     else:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs or []]
+        kwargs["default_graph"] = [graph_term(g) for g in job.default_graphs or []]
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or []]
     result = None
     try:

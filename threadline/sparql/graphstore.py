@@ -3,7 +3,9 @@
 Graphs are named with ``?graph=IRI``, ``?default``, or directly by a URL under the endpoint (the graph IRI is
 then the request URL). Reading goes through the ``Store`` interface; replacing a named graph uses the store's
 atomic ``replace_graph``. The default graph needs the backend itself (queries see the union of all graphs as
-their default graph, so the *stored* default graph cannot be reached through a query).
+their default graph, so the *stored* default graph cannot be named through a query). On an embedded store it
+is part of every unscoped reader's default graph; on a remote store writes to it are refused (see
+``_check_default_writable``).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def read(store: Store, target: Target, media: str) -> bytes:
 
 def replace(store: Store, target: Target, data: bytes, fmt: ox.RdfFormat, *, actor: str, reason: str | None) -> bool:
     """PUT: make the graph hold exactly ``data``, archiving what it held; returns whether it was created."""
+    _check_default_writable(store, target)
     created = not exists(store, target)
     _validate(data, fmt)
     if target.graph is not None:
@@ -92,6 +95,7 @@ def replace(store: Store, target: Target, data: bytes, fmt: ox.RdfFormat, *, act
 
 def merge(store: Store, target: Target, data: bytes, fmt: ox.RdfFormat, *, actor: str) -> bool:
     """POST: add ``data`` to the graph; returns whether the graph was created."""
+    _check_default_writable(store, target)
     created = not exists(store, target)
     _validate(data, fmt)
     if target.graph is not None:
@@ -108,6 +112,18 @@ def delete(store: Store, target: Target, *, actor: str, reason: str | None) -> N
         writes.default_graph_write(store, None, replace=True, actor=actor, reason=reason)
     else:
         writes.delete_graph(store, iri(target.graph).value, actor=actor, reason=reason)
+
+
+def _check_default_writable(store: Store, target: Target) -> None:
+    """Refuse data for a remote store's default graph: readers short of admin query an explicit list of graphs
+    there (``access.dataset``), and the protocol cannot name the stored default graph in such a list, so the
+    data would be accepted and then seen by admins only. An embedded store's default graph is in every
+    unscoped reader's view (``dataset.STORED_DEFAULT``)."""
+    if target.graph is None and isinstance(store, RemoteStore):
+        raise QueryError(
+            "this server's store is remote, where the default graph is visible to admins only: "
+            "put the data in a named graph (?graph=IRI) instead of ?default"
+        )
 
 
 def new_graph_iri(endpoint: str) -> str:

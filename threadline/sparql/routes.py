@@ -22,6 +22,7 @@ from threadline.audit import writes
 from threadline.config import Settings
 from threadline.errors import QueryError, QueryTimeout, StoreError
 from threadline.sparql import access, editor, graphstore, protocol, safety
+from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Answer, Job, ResultTooLarge
 from threadline.sparql.worker import Executor, executor_for
@@ -195,7 +196,9 @@ async def _query(request: Request, operation: protocol.Operation) -> Response:
     form = await run_in_threadpool(safety.check_query, operation.text)
     short = operation.first("format") or operation.first("output") or operation.first("results")
     media = neg.choose(form, request.headers.get("accept"), short)
-    default, named = await access.dataset(request, principal, operation.default_graphs, operation.named_graphs)
+    base = str(request.url.replace(query="", fragment=""))
+    own = await run_in_threadpool(datasets.clause, operation.text, base)
+    default, named = await access.dataset(request, principal, operation.default_graphs, operation.named_graphs, own)
     job = Job(
         text=operation.text,
         form=form,
@@ -203,7 +206,7 @@ async def _query(request: Request, operation: protocol.Operation) -> Response:
         max_rows=runner(request.app).max_rows,
         default_graphs=default,
         named_graphs=named,
-        base_iri=str(request.url.replace(query="", fragment="")),
+        base_iri=base,
     )
     timeout = _requested_timeout(operation)
     answer = await runner(request.app).run(request, job, timeout)
