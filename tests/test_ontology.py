@@ -34,6 +34,7 @@ NO_DOMAIN = {
     "clause": "annotates SHACL shapes and validation results (sh:Shape, sh:ValidationResult), no class of ours",
     "ownerRole": "annotates SHACL shapes and validation results, no class of ours",
     "fixHint": "annotates SHACL shapes and validation results, no class of ours",
+    "shapeLabel": "annotates SHACL validation results (sh:ValidationResult), no class of ours",
     "profile": "names the profile of a validation activity and of each SHACL validation result",
     "archivedGraph": "describes an archive named graph (a graph, no class of ours) in the audit trail",
     "archivedFromGraph": "describes an archived statement (rdf:Statement, no class of ours) in the audit trail",

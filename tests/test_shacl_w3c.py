@@ -1,11 +1,15 @@
 """The W3C SHACL Core test suite on both engines, compared as pySHACL's own suite compares reports.
 
-Each case's data goes into a real in-memory store (native path) or an rdflib graph (pyshacl path); the
-report each engine produces through Threadline's result model is checked with pyshacl's ``check_sht_result``
+Each case's data goes into a real in-memory store; the report each engine produces through Threadline's
+result model is checked with pyshacl's ``check_sht_result``
 (conforms flag, number of results, and a structural comparison of every result). The native path must also
 compile every core case itself — a case it handed to pyshacl would not test the compiler — except the cases
 listed in ``ROUTED``, which it must hand to pyshacl, as it does for the data files ``threadline validate``
 checks: their literals would not survive the store as written.
+
+``test_cli_report`` runs every case through ``threadline validate --format turtle -o FILE`` on both engines (it is
+the pyshacl engine's only path here) and compares the file it wrote, parsed back: what a user files is what must
+equal the W3C expectation (the annotations Threadline adds must not touch the shapes and data copied into it).
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from copy import deepcopy
 
 import pyoxigraph as ox
 import pytest
+from click.testing import CliRunner
 from pyshacl.validator_conformance import check_sht_result
+from rdflib import Graph
 
 from tests.conftest import conformance_dir
 from tests.shacl_w3c_cases import Case, cases
-from threadline.shacl.engine import NativeEngine, PyshaclEngine, as_written
-from threadline.shacl.report import graph_describer, report_graph, store_describer
-from threadline.shacl.shapes import load_shapes, parse_rdf
+from threadline.shacl.commands import validate_command
+from threadline.shacl.engine import NativeEngine, as_written
+from threadline.shacl.report import report_graph, store_describer
+from threadline.shacl.shapes import load_shapes
 from threadline.store import EmbeddedStore
 
 ROOT = conformance_dir() / "w3c-shacl-tests" / "tests" / "core"
@@ -38,7 +45,7 @@ ROUTED = {
     "node/maxInclusive-001": STORE_CANONICAL + " (sh:targetNode 4.0; it conforms either way, but is named as written)",
     "property/datatype-ill-formed": STORE_CANONICAL + ' (the data\'s "300"^^xsd:byte would be xsd:integer)',
 }
-# name -> reason; cases listed here are expected to fail on that path (strict xfail).
+# name -> reason; cases listed here are expected to fail on that engine (strict xfail).
 KNOWN_FAILURES: dict[str, dict[str, str]] = {
     "native": {},
     "pyshacl": {
@@ -48,14 +55,17 @@ KNOWN_FAILURES: dict[str, dict[str, str]] = {
 }
 
 
-def _params(path: str) -> list[object]:
+def _params(path: str, engines: tuple[str, ...] = ()) -> list[object]:
     if not CASES:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"W3C SHACL tests not found at {ROOT}"))]
+        skip = pytest.mark.skip(reason=f"W3C SHACL tests not found at {ROOT}")
+        return [pytest.param(*([None] * (1 + bool(engines))), marks=skip)]
     out = []
-    for case in CASES:
-        reason = KNOWN_FAILURES[path].get(case.name)
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        out.append(pytest.param(case, id=case.name, marks=marks))
+    for engine in engines or (path,):
+        for case in CASES:
+            reason = KNOWN_FAILURES[engine].get(case.name)
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            values = (engine, case) if engines else (case,)
+            out.append(pytest.param(*values, id=f"{engine}-{case.name}" if engines else case.name, marks=marks))
     return out
 
 
@@ -77,10 +87,10 @@ def test_native(case: Case) -> None:
     _check(case, report)
 
 
-@pytest.mark.parametrize("case", _params("pyshacl"))
-def test_pyshacl(case: Case) -> None:
-    data = parse_rdf(case.data, normalize=True)
-    shapes = load_shapes([case.shapes])
-    outcome = PyshaclEngine(data, shapes).validate()
-    report, _ = report_graph(outcome, shapes, graph_describer(data), annotate=False)
-    _check(case, report)
+@pytest.mark.parametrize(("engine", "case"), _params("cli", ("native", "pyshacl")))
+def test_cli_report(engine: str, case: Case, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    written = tmp_path / "report.ttl"
+    args = ["--shapes", str(case.shapes), "--data", str(case.data), "--engine", engine, "-o", str(written)]
+    run = CliRunner().invoke(validate_command, args)
+    assert run.exit_code in (0, 1), run.output
+    _check(case, Graph().parse(written, format="turtle"))

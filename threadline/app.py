@@ -166,14 +166,20 @@ def _routes(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/ontology", responses={200: {"content": {"text/turtle": {}, "text/html": {}}}})
     async def ontology(request: Request, format: str | None = None) -> Response:
-        """The Threadline ontology: Turtle for machines, a readable page for browsers."""
+        """The Threadline ontology: Turtle for machines, a readable page for browsers (``Accept`` with q-values,
+        or ``format=turtle|html``); 406 when the client accepts neither."""
         from threadline import ontology as onto
+        from threadline.ontology_page import choose_format
+        from threadline.sparql.negotiation import NotAcceptable
 
-        accept = request.headers.get("accept", "")
-        wants_html = format == "html" or (format is None and "text/html" in accept)
-        if wants_html:
-            return HTMLResponse(await run_in_threadpool(onto.ontology_html))
-        return PlainTextResponse(await run_in_threadpool(onto.ontology_turtle), media_type="text/turtle")
+        try:
+            media = choose_format(format, request.headers.get("accept"))
+        except NotAcceptable as exc:
+            return JSONResponse({"error": str(exc)}, status_code=406)
+        if media == "text/html":
+            return HTMLResponse(await run_in_threadpool(onto.ontology_html), headers={"Vary": "Accept"})
+        body = await run_in_threadpool(onto.ontology_turtle)
+        return PlainTextResponse(body, media_type="text/turtle", headers={"Vary": "Accept"})
 
     @app.get("/ontology.ttl", include_in_schema=False)
     async def ontology_ttl() -> Response:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from threadline import __version__
+from threadline.auth.commands import operator
 from threadline.config import Settings
 from threadline.errors import ThreadlineError
 from threadline.store import Store
@@ -114,7 +115,7 @@ def _prepare_demo(settings: Settings, store_url: str | None, units: int, seed: i
     store = _open(url)
     for system in ("plm", "erp", "mes", "qms"):
         load_with_progress(
-            store, system, [exports / system], ingest_dir=settings.ingest_dir, options=LoadOptions(agent=settings.agent)
+            store, system, [exports / system], ingest_dir=settings.ingest_dir, options=LoadOptions(agent=operator())
         )
     store.close()
     return url
@@ -144,6 +145,12 @@ def _prepare_demo(settings: Settings, store_url: str | None, units: int, seed: i
     is_flag=True,
     help="Map, check and gate the files; show what the load would add, replace and retire; commit nothing.",
 )
+@click.option(
+    "--actor",
+    default=None,
+    help="Person responsible for the load, as the audit trail records it (default: THREADLINE_ACTOR, else the "
+    "operating-system user).",
+)
 @store_option
 @_fail_cleanly
 def load(
@@ -154,6 +161,7 @@ def load(
     on_error: str,
     reject_dir: Path | None,
     dry_run: bool,
+    actor: str | None,
     store_url: str | None,
 ) -> None:
     """Map SYSTEM's export FILES (or folders) with the mapping pack and load them as one batch."""
@@ -165,7 +173,7 @@ def load(
     options = LoadOptions(
         mode=mode,
         on_error=on_error,
-        agent=settings.agent,  # type: ignore[arg-type]
+        agent=operator(actor),
         reject_dir=reject_dir or settings.var_dir / "rejects",
         dry_run=dry_run,
     )

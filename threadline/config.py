@@ -78,9 +78,13 @@ class Settings(BaseSettings):
     )
     demo_units: int = Field(default=1000, description="Number of as-built units `threadline serve --demo` generates.")
     demo_seed: int = Field(default=42, description="Random seed of the demo thread generator.")
-    agent: str = Field(
-        default="threadline-cli",
-        description="Name recorded as the agent (prov:wasAssociatedWith) of loads started from the CLI.",
+    actor: str | None = Field(
+        default=None,
+        description=(
+            "The person recorded as responsible (audit trail actor, `prov:wasAssociatedWith` of loads) for changes "
+            "made from the CLI; `--actor` overrides it. Unset: the operating-system user running the command. "
+            "Over HTTP the responsible person is always the caller's token (its id and description)."
+        ),
     )
     anonymous_read: Literal["auto", "on", "off"] = Field(
         default="auto",

@@ -16,6 +16,7 @@ HTTP status without knowing which library failed::
     │   ├── SourceError          a source record is bad: names file, row/line or path, and field
     │   └── LoadError            the mapped batch could not be committed
     ├── ValidationError          SHACL shapes or data could not be validated (not: "data does not conform")
+    ├── UnknownFormat            a ``format`` parameter names no format the route offers (HTTP 400)
     ├── SignatureError           a record cannot be signed as asked (its class or the meaning is not signable)
     │   ├── UnknownRecord        the record to sign is not in the thread
     │   └── SignatureRefused     the signer may not make this signature (role, shared or unnamed token)
@@ -94,6 +95,11 @@ class LoadError(IngestError):
 
 class ValidationError(ThreadlineError):
     """Shapes or data could not be validated at all (malformed shapes, unsupported feature)."""
+
+
+class UnknownFormat(ThreadlineError):
+    """A ``format`` parameter names no format the route offers (HTTP 400; an ``Accept`` header that accepts
+    none of them is ``sparql.negotiation.NotAcceptable``, HTTP 406)."""
 
 
 class SignatureError(ThreadlineError):

@@ -6,7 +6,9 @@ indicators ``kpi: true`` and ``materialise: true`` (answered from the summary gr
 Parameter values are converted to typed RDF terms and bound as a ``VALUES`` block by the store layer
 (``Store.query(params=...)``, ``threadline.store.params.bind``), never formatted into the text.
 
-Served at ``/queries`` (the catalogue) and ``/queries/{name}`` (JSON or CSV), and by ``threadline query``.
+Served at ``/queries`` (the catalogue) and ``/queries/{name}`` (JSON or CSV, chosen by ``choose_format``: the
+``format`` parameter, else ``Accept`` with its q-values through the app's one negotiation), and by
+``threadline query``.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ import pyoxigraph as ox
 import yaml
 
 from threadline.config import REPO_ROOT
-from threadline.errors import QueryError
+from threadline.errors import QueryError, UnknownFormat
 from threadline.store.params import Bindable, iri
 
 QUERY_DIR = REPO_ROOT / "queries"
 TYPES = ("string", "integer", "decimal", "boolean", "date", "dateTime", "iri")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+JSON, CSV = "application/json", "text/csv"
+FORMATS = {"json": JSON, "csv": CSV}
 
 
 class UnknownQuery(QueryError):
@@ -216,6 +220,18 @@ def rows_from_sparql_json(body: bytes) -> tuple[list[str], list[dict[str, Any]]]
                 row[name] = cell["value"]
         rows.append(row)
     return variables, rows
+
+
+def choose_format(format: str | None, accept: str | None) -> str:
+    """``application/json`` or ``text/csv`` for a run over HTTP: ``format`` if given (``UnknownFormat`` for
+    another), else the client's preference by q-value (``NotAcceptable`` when it accepts neither)."""
+    from threadline.sparql.negotiation import best
+
+    if format:
+        if format.strip().lower() not in FORMATS:
+            raise UnknownFormat(f"format {format!r} is not offered here: use one of {', '.join(FORMATS)}")
+        return FORMATS[format.strip().lower()]
+    return best(accept, [JSON, CSV])
 
 
 def to_csv(variables: list[str], rows: list[dict[str, Any]]) -> str:

@@ -1,9 +1,12 @@
 """The audit trail for inspectors: CSV (every field, exact) and PDF (a readable, printable table).
 
-The PDF is made with fpdf2 (pure Python, no system fonts or network). It uses the PDF core font Helvetica,
-which covers Latin-1; any other character is written as a ``\\uXXXX`` escape rather than dropped, so the
-printed record stays faithful. The CSV carries the exact stored text and is the one to recompute hashes from.
-Both begin from ``verify``, so the chain's state is printed with the entries.
+The PDF is made with fpdf2 (pure Python, no system fonts or network) in Noto Sans, embedded (subset) from the
+``fontpkg-noto-sans`` wheel, so names such as ``Łukasz`` or ``Ørsted`` print as written (Latin, Greek and
+Cyrillic) and copy back out of the PDF as text, on any machine Threadline is installed on. It is one row per
+entry: who was responsible (the person or token the entry names), what they did and why, and a short summary
+of ``what`` (long hashes cut to 12 digits, long lists counted); the entry's hash is printed as its first 16
+digits. The CSV carries the exact stored text, every hash in full, and is the one to recompute hashes from.
+Both begin from ``verify``, so the chain's state (and its full head hash) is printed with the entries.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,8 +23,12 @@ from threadline.audit.verify import VerifyResult, read_entries, verify
 from threadline.store import Store
 
 COLUMNS = ["sequence", "time", "actor", "action", "why", "what", "previous", "hash"]
-HEADINGS = ["#", "time (UTC)", "actor", "action", "reason", "what", "previous hash / entry hash"]
-WIDTHS = (10, 40, 30, 22, 41, 84, 50)  # mm, on landscape A4 with 10 mm margins (277 mm)
+HEADINGS = ["#", "Time (UTC)", "Responsible person", "Action", "Reason", "What", "Entry hash"]
+WIDTHS = (9, 27, 44, 22, 48, 98, 29)  # mm, on landscape A4 with 10 mm margins (277 mm)
+FONT = "Noto Sans"
+LIST_ITEMS = 3  # list items (or map entries) printed before the rest are counted
+MAX_VALUE = 160  # characters of one value printed
+_HASH = re.compile(r"\b[0-9a-f]{32,}\b")
 
 
 def export(store: Store, fmt: str, out: Path | str | IO[bytes]) -> VerifyResult:
@@ -52,19 +60,47 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet tools read UTF-8
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "backslashreplace").decode("latin-1")
-
-
 def _what(text: str | None) -> str:
-    """``what`` one key per line, JSON values as stored."""
+    """``what`` one key per line, shortened for reading: hashes cut, long lists and maps counted."""
     try:
         value = json.loads(text or "null")
     except ValueError:
-        return text or ""
+        return _clip(text or "")
     if not isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return "\n".join(f"{key}: {json.dumps(item, ensure_ascii=False)}" for key, item in sorted(value.items()))
+        return _clip(_brief(value))
+    return "\n".join(f"{key}: {_brief(item)}" for key, item in sorted(value.items()) if item not in (None, [], {}))
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, str):
+        return _clip(_HASH.sub(lambda m: m.group(0)[:12] + "…", value))
+    if isinstance(value, list):
+        shown = ", ".join(_brief(item) for item in value[:LIST_ITEMS])
+        return shown + (f" (+{len(value) - LIST_ITEMS} more)" if len(value) > LIST_ITEMS else "")
+    if isinstance(value, dict):
+        if len(value) > LIST_ITEMS:
+            return f"{len(value)} entries"
+        return ", ".join(f"{_brief(k)} → {_brief(v)}" for k, v in value.items())
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def _font(pdf: Any) -> str:
+    """Register Noto Sans and return its family name. The wheel ships the variable font; fpdf2 embeds its
+    default instance (regular weight) as is, whereas making a bold instance (``variations=``) costs tens of
+    seconds per export, so "bold" (headings) is the same face, set apart by size and shading instead."""
+    import fontpkg
+
+    try:
+        path = fontpkg.path(FONT)
+    except fontpkg.FontpkgError as exc:  # the wheel is a dependency: only a broken install gets here
+        raise AuditError(f"the PDF font {FONT!r} is not installed (pip install fontpkg-noto-sans): {exc}") from exc
+    pdf.add_font(FONT, "", path)
+    pdf.add_font(FONT, "B", path)
+    return FONT
 
 
 def _pdf(rows: list[dict[str, Any]], result: VerifyResult, store_url: str) -> bytes:
@@ -74,46 +110,46 @@ def _pdf(rows: list[dict[str, Any]], result: VerifyResult, store_url: str) -> by
     from threadline.audit.chain import utc_now
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
+    family = _font(pdf)
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(True, margin=12)
     pdf.set_title("Threadline audit trail")
     pdf.set_creator("Threadline")
     pdf.alias_nb_pages()
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
+    pdf.set_font(family, "B", 14)
     pdf.cell(0, 8, "Threadline audit trail", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=9)
+    pdf.set_font(family, size=9)
     for line in (
         f"Store: {store_url}",
         f"Exported: {utc_now()} (UTC)",
         f"Entries: {len(rows)}",
         f"Chain: {result}",
-        "Each entry hash is the sha256 of the entry's canonical JSON; see docs/security.md, 'Audit trail'.",
+        "Each entry hash is the sha256 of the entry's canonical JSON (see docs/security.md, 'Audit trail'); "
+        "the CSV export carries every field and hash in full.",
     ):
-        pdf.multi_cell(0, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    pdf.set_font("Helvetica", size=7)
+    pdf.set_font(family, size=7.5)
     heading = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
     with pdf.table(
-        col_widths=WIDTHS, headings_style=heading, line_height=3.5, text_align="LEFT", repeat_headings=1
+        col_widths=WIDTHS,
+        headings_style=heading,
+        line_height=3.8,
+        text_align="LEFT",
+        v_align="TOP",
+        repeat_headings=1,
     ) as table:
         table.row(HEADINGS)
         for row in rows:
-            hashes = f"prev {_split(row.get('previous'))}\nhash {_split(row.get('hash'))}"
             cells = [
                 row.get("sequence"),
-                row.get("time"),
+                (row.get("time") or "").replace("T", " ").removesuffix("Z").split(".")[0],
                 row.get("actor"),
                 row.get("action"),
                 row.get("why"),
                 _what(row.get("what")),
-                hashes,
+                (row.get("hash") or "")[:16],
             ]
-            table.row([_latin1(str(cell or "")) for cell in cells])
+            table.row([str(cell or "") for cell in cells])
     return bytes(pdf.output())
-
-
-def _split(digest: str | None) -> str:
-    """A 64-digit hash on two lines of 32, so the column stays narrow and every digit stays printed."""
-    digest = digest or ""
-    return digest[:32] + "\n     " + digest[32:] if len(digest) > 32 else digest

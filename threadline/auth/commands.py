@@ -20,8 +20,14 @@ from threadline.errors import ThreadlineError
 store_option = click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
 
 
-def operator() -> str:
-    """The OS user running the command: the audit trail's actor for CLI changes."""
+def operator(explicit: str | None = None) -> str:
+    """The person responsible for a CLI change (the audit trail's actor, a load's agent): ``--actor``, else
+    ``THREADLINE_ACTOR``, else the operating-system user running the command — never the program's name."""
+    from threadline.config import Settings
+
+    for given in (explicit, Settings().actor):
+        if given and given.strip():
+            return given.strip()
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -24,8 +24,31 @@ from threadline.store.scoped import view_for
 PATH = "/graphql"
 
 
+IDE_OFFERED = ["text/html", "application/graphql-response+json", "application/json"]
+
+
+def renders_ide(request: Request) -> bool:
+    """Whether this request gets the explorer page (which needs no token) rather than a GraphQL answer: a GET
+    without a ``query`` whose ``Accept`` prefers HTML by q-value (``*/*`` too, as strawberry always did). The
+    router and the context decide by this one test, so a query is never run without the token check."""
+    from threadline.sparql.negotiation import NotAcceptable, best
+
+    if request.method != "GET" or request.query_params.get("query") is not None:
+        return False
+    accept = request.headers.get("accept")
+    if not accept or not accept.strip():
+        return False
+    try:
+        return best(accept, IDE_OFFERED) == "text/html"
+    except NotAcceptable:
+        return False
+
+
 class ThreadlineGraphQLRouter(GraphQLRouter):
     """Strawberry's router with our IDE page in place of the CDN-loading default."""
+
+    def should_render_graphql_ide(self, request: Request) -> bool:  # type: ignore[override]
+        return renders_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide.page(PATH))
@@ -35,7 +58,7 @@ def router(settings: Any) -> GraphQLRouter:
     async def context(request: Request) -> GraphQLContext:
         """Every operation needs the reader role; a scoped token sees only its graphs."""
         store = request.app.state.store
-        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        if renders_ide(request):
             return GraphQLContext(store, settings)  # the explorer page itself: no data
         principal = await require("reader")(request)
         if not principal.is_admin:

@@ -63,7 +63,7 @@ def validate_command(
         shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
         store, written = _data_store(data_files) if data_files else (open_recovered(store_url, settings), None)
         outcome = service.validate(store, shapes, engine, written=written)
-        payload = service.render(outcome, shapes, fmt, store)
+        payload = service.render(outcome, shapes, fmt, store, written)
     except ThreadlineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

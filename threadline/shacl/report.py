@@ -2,8 +2,11 @@
 
 ``report_graph`` writes a standard ``sh:ValidationReport`` (what pyshacl and every SHACL tool read), adding
 the Threadline annotations of each result's shape (``tl:clause``, ``tl:ownerRole``, ``tl:fixHint``,
-``tl:profile``) on the result itself, so a filed report is self-explanatory. Blank-node shapes and paths are
-copied from the shapes graph, as SHACL requires, so the report can be compared with others by structure.
+``tl:profile``, and its readable name as ``tl:shapeLabel``) on the result itself, so a filed report is
+self-explanatory. Results of shapes that carry no Threadline annotation get nothing extra, and nothing is ever
+added to the shapes and data copied into the report: blank-node shapes and paths (and blank focus nodes and
+values) are copied exactly as their graphs describe them, as SHACL requires, so the report compares equal, by
+structure, to any other engine's report (the W3C test suite compares the Turtle ``threadline validate`` writes).
 
 ``store_evidence`` keeps the report in a named graph of its own with PROV-O: when, by whom (agent), which
 shapes (files and sha256) and which data state (the catalog's committed batch graphs and their content
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from threadline.namespaces import CATALOG_GRAPH, GRAPH, ID
@@ -66,9 +69,11 @@ def report_graph(
             for term in (result.focus, result.value):
                 _copy_data(term, describe, g, copied)
         if annotate:
-            for name, value in shapes.annotations(result.shape).items():
+            notes = shapes.annotations(result.shape)
+            for name, value in notes.items():
                 g.add((node, TL[name], Literal(value)))
-            g.add((result.shape, RDFS.label, Literal(shapes.label(result.shape))))
+            if notes:
+                g.add((node, TL.shapeLabel, Literal(shapes.label(result.shape))))
     return g, report
 
 
@@ -80,6 +85,23 @@ def _copy(source: Graph, node: Node, target: Graph, seen: set[Node]) -> None:
     for p, o in source.predicate_objects(node):
         target.add((node, p, o))
         _copy(source, o, target, seen)
+
+
+def either(*describers: Describe | None) -> Describe | None:
+    """The first describer that knows a blank node: results may name blank nodes of the store and of the data
+    files as written (which pyshacl validated instead, where the store keeps literals in another form)."""
+    found = [d for d in describers if d is not None]
+    if not found:
+        return None
+
+    def describe(node: Node) -> Iterable[tuple[Node, Node]]:
+        for each in found:
+            pairs = list(each(node))
+            if pairs:
+                return pairs
+        return []
+
+    return describe
 
 
 def _copy_data(node: Node | None, describe: Describe, target: Graph, seen: set[Node]) -> None:
@@ -289,7 +311,7 @@ def stored_page(store: Store, graph: str, settings: object | None = None) -> str
         return None
     shapes = Shapes(g)
     annotated: dict[Node, dict[str, str]] = {}
-    results = []
+    labels: dict[Node, str] = {}
     from threadline.shacl.engine import parse_report
 
     for node in g.objects(reports[0], SH.result):
@@ -299,8 +321,12 @@ def stored_page(store: Store, graph: str, settings: object | None = None) -> str
             for n in ("clause", "ownerRole", "fixHint", "profile")
             if g.value(node, TL[n]) is not None
         }
+        if g.value(node, TL.shapeLabel) is not None:
+            labels[shape] = str(g.value(node, TL.shapeLabel))
     results = parse_report(g, shapes)
     shapes.annotations = lambda shape: annotated.get(shape, {})  # type: ignore[method-assign]
+    own_label = shapes.label
+    shapes.label = lambda shape: labels.get(shape) or own_label(shape)  # type: ignore[method-assign]
     run = g.value(reports[0], PROV.wasGeneratedBy)
     outcome = Outcome(results=results, engine=str(g.value(run, TL.engine) or ""))
     profile = g.value(run, TL.profile)

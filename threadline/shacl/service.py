@@ -9,7 +9,7 @@ from threadline.config import REPO_ROOT
 from threadline.errors import ValidationError
 from threadline.shacl.engine import NativeEngine, PyshaclEngine, Written
 from threadline.shacl.model import Outcome
-from threadline.shacl.report import data_state, graph_describer, report_graph, store_describer
+from threadline.shacl.report import data_state, either, graph_describer, report_graph, store_describer
 from threadline.shacl.rows import rows
 from threadline.shacl.shapes import Shapes, load_profile, load_shapes
 from threadline.store import Store
@@ -52,10 +52,14 @@ def validate(
     return integrity.add(store, shapes, outcome, default_graphs)
 
 
-def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None) -> bytes:
-    """The report in ``fmt``; ``store`` supplies identifiers (serial, lot, NCR number) and data state."""
+def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None, written: Written | None = None) -> bytes:
+    """The report in ``fmt``; ``store`` supplies identifiers (serial, lot, NCR number) and data state;
+    ``written``: the data files as ``validate`` gave them to pyshacl, whose blank nodes results may name."""
     if fmt == "turtle":
-        describe = store_describer(store) if store is not None else None
+        describe = either(
+            store_describer(store) if store is not None else None,
+            graph_describer(written.graph) if written is not None else None,
+        )
         graph, _ = report_graph(outcome, shapes, describe)
         return graph.serialize(format="turtle", encoding="utf-8")
     table = rows(outcome, shapes, store)

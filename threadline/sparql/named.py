@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline import kpi, queries
-from threadline.errors import QueryError, StoreError
+from threadline.errors import QueryError, StoreError, UnknownFormat
 from threadline.sparql import access
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Job
@@ -71,20 +71,26 @@ def register(app: FastAPI) -> None:
 
     @app.get("/queries/{name}", tags=["named queries"], responses={200: {"content": {"text/csv": {}}}})
     async def run(request: Request, name: str) -> Response:
-        """Run a named query; parameters as query-string arguments; ``format=csv`` (or Accept text/csv) for CSV."""
+        """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
+        ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
         try:
+            media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
             query = await run_in_threadpool(queries.get, name)
             given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
             result = await run_named(request, query, given)
         except queries.UnknownQuery as exc:
             return error(404, str(exc))
+        except neg.NotAcceptable as exc:
+            return error(406, str(exc))
+        except UnknownFormat as exc:
+            return error(400, str(exc))
         except (QueryError, StoreError) as exc:
             return error_for(exc)
-        wanted = (request.query_params.get("format") or "").lower()
-        accept = request.headers.get("accept", "")
-        if wanted == "csv" or (not wanted and "text/csv" in accept):
+        if media == queries.CSV:
             body = queries.to_csv(result["variables"], result["rows"])
             return PlainTextResponse(
-                body, media_type="text/csv; charset=utf-8", headers={"X-Threadline-Source": result["source"]}
+                body,
+                media_type="text/csv; charset=utf-8",
+                headers={"X-Threadline-Source": result["source"], "Vary": "Accept"},
             )
-        return JSONResponse(result, headers={"X-Threadline-Source": result["source"]})
+        return JSONResponse(result, headers={"X-Threadline-Source": result["source"], "Vary": "Accept"})

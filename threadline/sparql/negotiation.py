@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -126,16 +126,43 @@ def choose(form: str, accept: str | None, short_name: str | None = None) -> str:
         elif pair is not None and pair[1 if graph else 0] is not None:
             return pair[1 if graph else 0]  # type: ignore[return-value]
     offered = GRAPH_TYPES if graph else RESULT_TYPES
+    aliases = {media: [a for a, pair in ALIASES.items() if pair[1 if graph else 0] == media] for media in offered}
+    try:
+        return best(accept, offered, aliases)
+    except NotAcceptable:
+        raise NotAcceptable(
+            f"cannot answer a {form} query in any of: {accept}; offered: {', '.join(offered)}"
+        ) from None
+
+
+def best(accept: str | None, offered: Sequence[str], aliases: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The offered media type the client prefers: highest q under its most specific matching range (so
+    ``text/html;q=0`` refuses HTML even beside ``*/*``), ties going to the order offered (the first is the
+    default for ``*/*`` and for no ``Accept`` at all). Every route that negotiates decides here, never by a
+    substring of the header. Raises ``NotAcceptable`` (HTTP 406) when the client accepts none of them."""
     ranges = parse_accept(accept)
     scored = []
     for rank, media in enumerate(offered):
-        names = [alias for alias, pair in ALIASES.items() if pair[1 if graph else 0] == media]
-        q = quality(media, ranges, names)
+        q = quality(media, ranges, (aliases or {}).get(media, ()))
         if q > 0:
             scored.append((-q, rank, media))
     if not scored:
-        raise NotAcceptable(f"cannot answer a {form} query in any of: {accept}; offered: {', '.join(offered)}")
+        raise NotAcceptable(f"none of the formats offered ({', '.join(offered)}) is acceptable to: {accept}")
     return min(scored)[2]
+
+
+def prefers_page(accept: str | None) -> bool:
+    """Whether a request without an operation gets the editor page rather than the service description: when
+    the client names ``text/html`` and prefers it, by q-value, to every RDF format (``*/*`` alone, as curl sends,
+    gets the description)."""
+    ranges = parse_accept(accept)
+    if not any(media == "text/html" for media, _ in ranges):
+        return False
+    graph_aliases = {media: [a for a, pair in ALIASES.items() if pair[1] == media] for media in GRAPH_TYPES}
+    try:
+        return best(accept, ["text/html", *GRAPH_TYPES], graph_aliases) == "text/html"
+    except NotAcceptable:
+        return False
 
 
 def content_type(media: str) -> str:

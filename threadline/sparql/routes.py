@@ -181,8 +181,7 @@ def _close_on_shutdown(app: FastAPI) -> None:
 
 
 def _editor(request: Request) -> Response:
-    ranges = neg.parse_accept(request.headers.get("accept"))
-    if neg.quality("text/html", ranges) > 0 and "text/html" in request.headers.get("accept", ""):
+    if neg.prefers_page(request.headers.get("accept")):
         endpoint = str(request.url.replace(query="", fragment="")).rstrip("/")
         return HTMLResponse(editor.page(endpoint, endpoint + "/assets"))
     # No operation: describe the service (SPARQL 1.1 Service Description), in the RDF format asked for.
