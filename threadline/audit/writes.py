@@ -99,8 +99,12 @@ def rewrite(text: str, archive: str, base: str | None = None, named: list[str] |
 
     try:
         operations = list(translateUpdate(parseUpdate(text), base=base).algebra)
-    except Exception as exc:  # pyparsing and rdflib raise many kinds; the text is checked by pyoxigraph first
-        raise QueryError(f"the update could not be analysed for the audit trail: {exc}") from exc
+    except Exception as exc:  # pyparsing and rdflib raise many kinds; nothing has run yet
+        lineno, column = getattr(exc, "lineno", None), getattr(exc, "col", None)
+        raise QueryError(
+            f"malformed update, or syntax the audit trail's parser (rdflib) cannot read: {exc}",
+            position=f"line {lineno}, column {column}" if lineno and column else None,
+        ) from exc
     segments = _segments(text)
     if len(segments) != len(operations):
         raise QueryError("the update could not be split into its operations for the audit trail")

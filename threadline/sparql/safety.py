@@ -28,6 +28,7 @@ update API cannot take them as arguments); the final update text is checked agai
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from typing import Any
@@ -89,38 +90,50 @@ def neutral(text: str) -> str:
 
 def _refuse(text: str, *, update: bool) -> None:
     words = ("service", "load") if update else ("service",)
-    view = neutral(text)
-    folded = (text + "\n" + unescape(text) + "\n" + view).lower()
+    folded = (text + "\n" + unescape(text)).lower()
     if not any(word in folded for word in words):
         return  # the keyword cannot be in a text that does not contain its letters
-    found = _operations(view, update)
-    if found:
-        what = "SERVICE (federated query)" if found == "ServiceGraphPattern" else "LOAD"
-        raise ForbiddenOperation(
-            f"{what} is disabled on this endpoint: it would make the server fetch other URLs",
-            position=_near(view, "service" if found == "ServiceGraphPattern" else "load"),
-        )
+    verdict = _verdict(text, update) if len(text) <= MAX_CACHED else _verdict.__wrapped__(text, update)
+    if verdict is not None:
+        kind, message, position = verdict
+        raise (ForbiddenOperation if kind == "forbidden" else Unverifiable)(message, position=position)
 
 
-def _operations(view: str, update: bool) -> str | None:
-    """The first ServiceGraphPattern/Load node name in rdflib's parse tree of ``view``, or None."""
+MAX_CACHED = 65_536  # longer texts are checked every time rather than held in the cache
+
+
+@functools.lru_cache(maxsize=256)
+def _verdict(text: str, update: bool) -> tuple[str, str, str | None] | None:
+    """None, or (kind, message, position) of the refusal; cached because clients repeat texts and rdflib's
+    parse costs milliseconds."""
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.parser import Query, UpdateUnit
 
-    grammar = UpdateUnit if update else Query
+    view = neutral(text)
+    what = "update" if update else "query"
     try:
         with _parse_lock:
-            tree = grammar.parse_string(view, parse_all=True)
+            tree = (UpdateUnit if update else Query).parse_string(view, parse_all=True)
     except ParseBaseException as exc:
-        raise Unverifiable(
-            f"the {'update' if update else 'query'} mentions SERVICE or LOAD and could not be verified: the "
-            f"checking parser (rdflib) cannot read it ({exc.msg}); SERVICE and LOAD are disabled on this "
-            "endpoint, and text that cannot be verified is not run",
-            position=f"line {exc.lineno}, column {exc.col}",
-        ) from None
+        return (
+            "unverifiable",
+            f"the {what} mentions SERVICE or LOAD and could not be verified: the checking parser (rdflib) cannot "
+            f"read it ({exc.msg}); SERVICE and LOAD are disabled on this endpoint, and a text that cannot be "
+            "verified is not run",
+            f"line {exc.lineno}, column {exc.col}",
+        )
     except RecursionError:
-        raise Unverifiable("the text is nested too deeply to be verified, so it is not run") from None
-    return _find(tree, {"ServiceGraphPattern", "Load"} if update else {"ServiceGraphPattern"})
+        return ("unverifiable", f"the {what} is nested too deeply to be verified, so it is not run", None)
+    found = _find(tree, {"ServiceGraphPattern", "Load"} if update else {"ServiceGraphPattern"})
+    if found is None:
+        return None
+    service = found == "ServiceGraphPattern"
+    return (
+        "forbidden",
+        f"{'SERVICE (federated query)' if service else 'LOAD'} is disabled on this endpoint: it would make the "
+        "server fetch other URLs",
+        _near(view, "service" if service else "load"),
+    )
 
 
 def _find(node: Any, names: set[str]) -> str | None:
