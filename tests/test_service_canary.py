@@ -202,11 +202,11 @@ def test_hostile_queries_never_reach_the_canary(endpoint: tuple[str, Any], canar
     u, hits = canary
     leaked = []
     with httpx.Client(timeout=60) as reader, httpx.Client(timeout=60, headers=ADMIN) as admin:
-        for index, text in enumerate(hostile_queries(u)):
-            client = (reader, admin)[index % 2]
-            response = client.post(url, data={"query": text})
-            if not _refused_by_the_check(response):
-                leaked.append((text, response.status_code, response.text[:200]))
+        for text in hostile_queries(u):
+            for client in (reader, admin):  # the second is answered from the verdict cache
+                response = client.post(url, data={"query": text})
+                if not _refused_by_the_check(response):
+                    leaked.append((text, response.status_code, response.text[:200]))
     assert hits == [], f"{len(hits)} requests reached the canary"
     assert leaked == [], f"{len(leaked)} hostile queries were not refused by the check, e.g. {leaked[:3]}"
 
