@@ -59,6 +59,10 @@ LEADS = [
     "{ ?s ?p ?o }",
     'FILTER(?o != "#")',
     "?s ?p ?o ;",
+    "?s ?p 1.",
+    "?s ?p _:b.",
+    '?s ?p "x"@en-gb.',
+    "?s ?p true.",
 ]
 KEYWORDS = ["SERVICE", "service", "SeRvIcE", "SERVICE SILENT", "service\tsilent", "\\u0053ERVICE", "SERVICE\n"]
 TARGETS = ["<{u}>", "<{u}\\u002Fx>", "can:x", "<{u}#f>", "<{u}/\\u0073>"]
@@ -109,7 +113,7 @@ def hostile_queries(u: str) -> list[str]:
     rng = random.Random(11)
     out = []
     for lead, wrap in itertools.product(LEADS, WRAPS):
-        for _ in range(4):
+        for _ in range(3):
             target = rng.choice(TARGETS).format(u=u)
             clause = f"{lead}{rng.choice(SEPARATORS)}{rng.choice(KEYWORDS)} {target} {{ ?a ?b ?c }}"
             out.append(PROLOGUE.format(u=u) + "SELECT * WHERE { " + wrap.format(x=clause) + " }")
@@ -130,7 +134,8 @@ def hostile_updates(u: str) -> list[str]:
     for head, load, tail in itertools.product(UPDATE_HEADS, LOADS, LOAD_TAILS):
         silent = rng.choice(["", " SILENT", " silent"])
         out.append(PROLOGUE.format(u=u) + f"{head.format()}{rng.choice(SEPARATORS)}{load}{silent} <{u}>{tail}")
-    for lead, wrap, modify in itertools.product(LEADS, WRAPS, MODIFY):
+    for lead, wrap, _ in itertools.product(LEADS, WRAPS, range(2)):
+        modify = rng.choice(MODIFY)
         target = rng.choice(TARGETS).format(u=u)
         clause = f"{lead}{rng.choice(SEPARATORS)}{rng.choice(KEYWORDS)} {target} {{ ?a ?b ?c }}"
         out.append(PROLOGUE.format(u=u) + modify.format(x=wrap.format(x=clause)))
