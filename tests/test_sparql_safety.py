@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -248,3 +249,161 @@ def test_clients_may_lower_the_time_limit_but_not_raise_it(disk_endpoint: tuple[
     response = httpx.get(url, params={"query": HEAVY, "timeout": "600"}, timeout=60)
     assert response.status_code == 503 and "2 s" in response.json()["error"]
     assert httpx.get(url, params={"query": CHEAP, "timeout": "abc"}).status_code == 400
+
+
+# -- spellings that got past the old token check (issue #11), and the sandbox under it ---------------------
+
+
+class _Answering(_Recorder):
+    """A canary that answers one row, so that a leaked SERVICE would bring data back into an INSERT."""
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        body = b'{"head":{"vars":["a","b","c"]},"results":{"bindings":[{"a":{"type":"uri","value":"http://canary/a"},'
+        body += b'"b":{"type":"uri","value":"http://canary/b"},"c":{"type":"uri","value":"http://canary/c"}}]}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+
+@pytest.fixture
+def canary() -> Iterator[tuple[str, list[str]]]:
+    _Answering.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/sparql", _Answering.hits
+    server.shutdown()
+
+
+@pytest.fixture
+def memory_endpoint(tmp_path: Any) -> Iterator[tuple[str, Any]]:
+    server, app = _serve("memory", tmp_path)
+    app.state.store.load(
+        b"<http://e/s0> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://e/T> .\n"
+        b"<http://e/s1> <http://e/p> <http://x/a#> .\n",
+        "http://e/graph",
+        ox.RdfFormat.N_TRIPLES,
+    )
+    yield server.url + "/sparql", app
+    server.stop()
+
+
+BYPASSES = {  # each reached the URL through the old lexer-based check
+    "dot after a variable": "SELECT * WHERE {{ ?s ?p ?o.SERVICE <{url}> {{ ?a ?b ?c }} }}",
+    "dot after a ?t": "SELECT * WHERE {{ ?s a ?t.SERVICE <{url}> {{ ?a ?b ?c }} }}",
+    "escaped # in a prefixed name": (
+        "PREFIX ex: <http://x/>\nSELECT * WHERE {{ ?s ?p ?o FILTER(?o != ex:a\\#) SERVICE <{url}> {{ ?a ?b ?c }} }}"
+    ),
+    "\\u0022 in a string": 'SELECT * WHERE {{ BIND("\\u0022" AS ?x) SERVICE <{url}> {{ ?a ?b ?c }} }}',
+}
+
+
+@pytest.mark.parametrize("name", list(BYPASSES))
+def test_spellings_that_hid_service_are_refused(
+    memory_endpoint: tuple[str, Any], canary: tuple[str, list[str]], name: str
+) -> None:
+    url, _ = memory_endpoint
+    target, hits = canary
+    response = httpx.post(url, data={"query": BYPASSES[name].format(url=target)})
+    assert response.status_code == 400, response.text
+    assert "SERVICE" in response.json()["error"]
+    assert hits == [], "the store called the SERVICE URL"
+
+
+LOAD_BYPASSES = {
+    "escaped # in a prefixed name": (
+        "PREFIX ex: <http://x/>\nINSERT DATA {{ <http://e/a> <http://e/b> ex:a\\# }} ; LOAD <{url}> INTO GRAPH <http://e/got>"
+    ),
+    "\\u0022 in a string": (
+        'INSERT DATA {{ <http://e/a> <http://e/b> "\\u0022" }} ; LOAD <{url}> INTO GRAPH <http://e/got> ;\n'
+        'INSERT DATA {{ <http://e/a> <http://e/b> "\\u0022" }}'
+    ),
+    "LOAD SILENT": "LOAD SILENT <{url}> INTO GRAPH <http://e/got>",
+    "INSERT … WHERE {{ SERVICE }}": (
+        "INSERT {{ GRAPH <http://e/got> {{ ?a ?b ?c }} }} WHERE {{ ?s ?p ?o.SERVICE <{url}> {{ ?a ?b ?c }} }}"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LOAD_BYPASSES))
+def test_updates_that_hid_load_or_service_are_refused_and_write_nothing(
+    memory_endpoint: tuple[str, Any], canary: tuple[str, list[str]], name: str
+) -> None:
+    url, _ = memory_endpoint
+    target, hits = canary
+    auth = {"Authorization": f"Bearer {TOKEN}", "X-Threadline-Reason": "test"}
+    response = httpx.post(url, data={"update": LOAD_BYPASSES[name].format(url=target)}, headers=auth)
+    assert response.status_code == 400, response.text
+    assert "disabled on this endpoint" in response.json()["error"] or "not be verified" in response.json()["error"]
+    assert hits == [], "the update made the server fetch the URL (possibly while only checking its syntax)"
+    assert httpx.get(url, params={"query": "ASK { GRAPH <http://e/got> { ?s ?p ?o } }"}).json()["boolean"] is False
+    assert httpx.get(url, params={"query": "ASK { <http://e/a> ?p ?o }"}).json()["boolean"] is False
+
+
+def test_malformed_update_is_a_400_with_a_position(memory_endpoint: tuple[str, Any]) -> None:
+    url, _ = memory_endpoint
+    auth = {"Authorization": f"Bearer {TOKEN}", "X-Threadline-Reason": "test"}
+    response = httpx.post(url, data={"update": "INSERT DATA {\n <http://e/a> <http://e/b> \n}"}, headers=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["position"].startswith("line ")
+
+
+def test_text_that_mentions_service_but_cannot_be_verified_is_refused(memory_endpoint: tuple[str, Any]) -> None:
+    url, _ = memory_endpoint
+    # SPARQL 1.2 triple terms: pyoxigraph reads them, rdflib cannot, and the text contains the word
+    query = 'SELECT * WHERE { BIND(<<( <http://e/a> <http://e/b> "service" )>> AS ?t) }'
+    assert len(list(ox.Store().query(query))) == 1
+    response = httpx.post(url, data={"query": query})
+    assert response.status_code == 400 and "could not be verified" in response.json()["error"], response.text
+    plain = 'SELECT * WHERE { BIND(<<( <http://e/a> <http://e/b> "c" )>> AS ?t) }'  # no word: not parsed, runs
+    assert httpx.post(url, data={"query": plain}).status_code == 200
+
+
+def test_sandboxed_thread_cannot_open_a_tcp_connection_but_others_can() -> None:
+    from threadline import sandbox
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def connect() -> str:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return "connected"
+        except PermissionError:
+            return "refused"
+
+    try:
+        assert sandbox.status() == "confined"
+        assert sandbox.confined(connect) == "refused"
+        assert connect() == "connected"  # the calling thread is untouched
+        assert sandbox.confined(connect) == "refused"
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "disk"])
+def test_the_sandbox_alone_stops_service_and_load(
+    kind: str, tmp_path: Any, canary: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the parse check switched off, the engine still cannot reach the canary: memory-store query threads,
+    the query worker processes of the on-disk store, and SPARQL Update all run with no network."""
+    from threadline.sparql import safety
+
+    server, _ = _serve(kind, tmp_path)
+    target, hits = canary
+    monkeypatch.setattr(safety, "_refuse", lambda text, update: None)
+    try:
+        url = server.url + "/sparql"
+        response = httpx.post(url, data={"query": f"SELECT * WHERE {{ SERVICE <{target}> {{ ?a ?b ?c }} }}"})
+        assert response.status_code >= 400 and "not permitted" in response.text, response.text
+        auth = {"Authorization": f"Bearer {TOKEN}", "X-Threadline-Reason": "test"}
+        update = f"INSERT {{ GRAPH <http://e/got> {{ ?a ?b ?c }} }} WHERE {{ SERVICE <{target}> {{ ?a ?b ?c }} }}"
+        assert httpx.post(url, data={"update": update}, headers=auth).status_code >= 400
+        assert hits == [], "the engine reached the canary"
+        assert httpx.get(url, params={"query": "ASK { GRAPH <http://e/got> { ?s ?p ?o } }"}).json()["boolean"] is False
+    finally:
+        server.stop()

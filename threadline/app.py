@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from threadline import __version__
+from threadline import __version__, sandbox
 from threadline.auth import Principal, require
 from threadline.config import Settings
 from threadline.errors import IngestError, QueryError, SourceError, StoreError, ThreadlineError
@@ -149,7 +149,8 @@ def _routes(app: FastAPI, settings: Settings) -> None:
             await run_in_threadpool(store.ask, "ASK { }")
         except StoreError as exc:
             raise HTTPException(503, f"store unavailable: {exc}") from exc
-        return {"status": "ok", "store": store.url}
+        # "confined" or "unavailable: why": whether SPARQL engine threads are cut off the network (security.md)
+        return {"status": "ok", "store": store.url, "sandbox": sandbox.status()}
 
     @app.get("/version")
     async def version() -> dict[str, str]:

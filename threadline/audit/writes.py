@@ -27,10 +27,12 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from threadline import sandbox
 from threadline.audit.archive import ARCHIVE_PREFIX, archive_iri, preserve_update
 from threadline.audit.chain import AUDIT_GRAPH, entry_update, head, writer_lock
 from threadline.errors import QueryError
 from threadline.namespaces import GRAPH, RDF, TL
+from threadline.sparql.safety import check_update
 from threadline.store import Store
 from threadline.store.base import STAGING_PREFIX, new_staging_graph
 from threadline.store.lexer import Token, tokens
@@ -74,8 +76,20 @@ def audited_update(store: Store, text: str, *, actor: str, reason: str | None, b
             what["update"] = text
         entry = entry_update(store, action="update", actor=actor, what=what, why=reason)
         prologue = f"BASE <{base}>\n" if base else ""
-        store.update(prologue + plan.text + "\n;\n" + entry)
+        check_update(prologue + plan.text)  # the text the engine will run, not only the one the caller sent
+        _run_update(store, prologue + plan.text + "\n;\n" + entry)
     return what
+
+
+def _run_update(store: Store, text: str) -> None:
+    """Caller text runs on a thread with no network when the engine is in this process (``threadline.sandbox``);
+    a remote store's engine is the remote server's, and reaching it needs the network."""
+    from threadline.store import EmbeddedStore
+
+    if isinstance(store, EmbeddedStore):
+        sandbox.confined(store.update, text)
+    else:
+        store.update(text)
 
 
 def rewrite(text: str, archive: str, base: str | None = None, named: list[str] | None = None) -> Plan:
@@ -85,8 +99,12 @@ def rewrite(text: str, archive: str, base: str | None = None, named: list[str] |
 
     try:
         operations = list(translateUpdate(parseUpdate(text), base=base).algebra)
-    except Exception as exc:  # pyparsing and rdflib raise many kinds; the text is checked by pyoxigraph first
-        raise QueryError(f"the update could not be analysed for the audit trail: {exc}") from exc
+    except Exception as exc:  # pyparsing and rdflib raise many kinds; nothing has run yet
+        lineno, column = getattr(exc, "lineno", None), getattr(exc, "col", None)
+        raise QueryError(
+            f"malformed update, or syntax the audit trail's parser (rdflib) cannot read: {exc}",
+            position=f"line {lineno}, column {column}" if lineno and column else None,
+        ) from exc
     segments = _segments(text)
     if len(segments) != len(operations):
         raise QueryError("the update could not be split into its operations for the audit trail")

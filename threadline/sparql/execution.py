@@ -61,7 +61,8 @@ def execute(store: ox.Store, job: Job) -> Answer:
         answer = serialise(result, job)
     except SyntaxError as exc:
         raise QueryError(f"malformed query: {exc}", position=position(str(exc))) from exc
-    except (RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:  # OSError: e.g. the sandbox denied a network call
+        exc.__traceback__ = None  # its frames hold the results, which must be dropped on this thread
         raise QueryError(f"query failed: {exc}") from exc
     except QueryError as exc:  # e.g. the row limit, raised while iterating: drop the frames holding results
         raise exc.with_traceback(None) from None

@@ -235,7 +235,6 @@ async def _update(request: Request, operation: protocol.Operation, settings: Set
     text = safety.add_using(operation.text, operation.using_graphs, operation.using_named_graphs)
     base = str(request.url.replace(query="", fragment=""))
     store: Store = request.app.state.store
-    await run_in_threadpool(safety.parse_update, text, base)  # pyoxigraph's message and position first
     await run_in_threadpool(lambda: writes.audited_update(store, text, actor=principal.actor, reason=reason, base=base))
     await run_in_threadpool(_after_write, store)
     return Response(status_code=204)

@@ -13,6 +13,9 @@ enforce its own limit too). A memory store cannot be shared with another process
 thread that is abandoned, not stopped, on time-out — the caller gets the timeout error but the CPU stays busy
 until the query ends. That is acceptable for tests and demos only, and documented in docs/sparql.md.
 
+Every thread that runs caller text here has no network (``threadline.sandbox``): worker processes confine
+themselves before their first query, memory-store query threads before theirs.
+
 The worker serialises the answer itself (rows stop at the limit), so only bytes cross the process boundary.
 """
 
@@ -30,6 +33,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from threadline import sandbox
 from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
 from threadline.store.snapshots import Snapshots
@@ -59,6 +63,7 @@ class ThreadExecutor(Executor):
         box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
 
         def work() -> None:
+            sandbox.confine()  # this thread runs caller text: no network for it (see threadline.sandbox)
             try:
                 box.put((True, execute(self.store, job)))
             except Exception as exc:  # handed to the caller's thread
@@ -142,7 +147,8 @@ def _worker_main(conn: Any) -> None:
     """Body of a worker process: answer ``(snapshot folder, job)`` requests until the parent goes away."""
     store: ox.Store | None = None
     opened: str | None = None
-    conn.send(("ready", None))  # imports done: from here on the parent's clock measures queries only
+    sandbox.confine(whole_process=True)  # before any query: no network for this process (threadline.sandbox)
+    conn.send(("ready", sandbox.status()))  # imports done: from here on the parent's clock measures queries only
     while True:
         try:
             request = conn.recv()
@@ -193,6 +199,7 @@ class _Worker:
         self.conn = Connection(ours.detach())
         self.snapshot: str | None = None  # the snapshot this worker has open (or last asked to open)
         self.ready = False
+        self.sandbox: str | None = None  # the worker's sandbox status, as it reported it when ready
 
     def wait_ready(self) -> None:
         """Wait for the process to finish starting (not counted in a query's time limit: on a busy machine
@@ -201,7 +208,7 @@ class _Worker:
             return
         if not self.conn.poll(STARTUP_LIMIT):
             raise StoreError(f"a query worker did not start within {STARTUP_LIMIT:g} s")
-        status, _ = self.conn.recv()
+        status, self.sandbox = self.conn.recv()
         if status != "ready":
             raise StoreError(f"a query worker sent {status!r} instead of starting")
         self.ready = True
