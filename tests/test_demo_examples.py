@@ -141,7 +141,7 @@ def units_containing(exports: Path, lot: str) -> set[str]:
 
 def _graphql(served: ServedDemo, name: str) -> dict[str, Any]:
     text = (REPO / "graphql" / "examples" / name).read_text()
-    response = httpx.post(f"{served.url}/graphql", json={"query": text}, timeout=120)
+    response = httpx.post(f"{served.url}/graphql", json={"query": text}, timeout=600)
     body = response.json()
     assert response.status_code == 200 and not body.get("errors"), body.get("errors")
     return body["data"]  # type: ignore[no-any-return]
@@ -205,7 +205,7 @@ def test_every_graphql_example_is_covered_here() -> None:
 
 
 def _named(served: ServedDemo, name: str, **params: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{served.url}/queries/{name}", params=params, timeout=120)
+    response = httpx.get(f"{served.url}/queries/{name}", params=params, timeout=600)
     assert response.status_code == 200, response.text[:500]
     return response.json()["rows"]  # type: ignore[no-any-return]
 
@@ -245,13 +245,13 @@ def test_capa_aging_accepts_a_date(served: ServedDemo) -> None:
 
 
 def test_yasgui_preloaded_query_lists_each_unit_once(served: ServedDemo) -> None:
-    page = httpx.get(f"{served.url}/sparql", headers={"Accept": "text/html"}, timeout=60)
+    page = httpx.get(f"{served.url}/sparql", headers={"Accept": "text/html"}, timeout=600)
     assert page.status_code == 200 and json.dumps(editor.DEFAULT_QUERY)[1:-1] in page.text.replace("\\/", "/")
     response = httpx.post(
         f"{served.url}/sparql",
         data={"query": editor.DEFAULT_QUERY},
         headers={"Accept": "application/sparql-results+json"},
-        timeout=60,
+        timeout=600,
     )
     assert response.status_code == 200
     serials = [b["serial"]["value"] for b in response.json()["results"]["bindings"]]
