@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.genealogy_oracle import units_containing
 from threadline import queries
 from threadline.config import Settings
 from threadline.sparql import editor
@@ -112,31 +113,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDemo]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-
-
-def units_containing(exports: Path, lot: str) -> set[str]:
-    """Finished units containing material of ``lot``, recomputed from the MES exports alone: the lot's split
-    and merge descendants, then every consumer of those, transitively, up to the FC- serials."""
-    events = [json.loads(line) for line in (exports / "mes" / "lot-events.jsonl").read_text().splitlines()]
-    lots = {lot}
-    grew = True
-    while grew:
-        grew = False
-        for event in events:
-            sources = {event["splitFrom"], *(m["sourceLot"] for m in event["mergedFrom"])}
-            if event["lot"] not in lots and sources & lots:
-                lots.add(event["lot"])
-                grew = True
-    edges = [json.loads(line) for line in (exports / "mes" / "genealogy.jsonl").read_text().splitlines()]
-    items = {e["consumerSerial"] for e in edges if e["lot"] in lots}
-    grew = True
-    while grew:
-        grew = False
-        for edge in edges:
-            if edge["serial"] in items and edge["consumerSerial"] not in items:
-                items.add(edge["consumerSerial"])
-                grew = True
-    return {serial for serial in items if serial.startswith("FC-")}
 
 
 def _graphql(served: ServedDemo, name: str) -> dict[str, Any]:
