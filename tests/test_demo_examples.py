@@ -199,7 +199,7 @@ def test_every_named_query_answers_its_documented_example(served: ServedDemo, na
 def test_forward_genealogy_example_is_the_recall_list(served: ServedDemo) -> None:
     lot = str(queries.get("genealogy-forward").parameters[0].example)
     rows = _named(served, "genealogy-forward", lot=lot)
-    assert {r["serial"] for r in rows if r["part"] == "FC-1000"} == units_containing(served.exports, lot)
+    assert {r["serial"] for r in rows if r["part"] == "FC-1000"} == units_containing(served.exports, lot) != set()
 
 
 def test_backward_genealogy_example(served: ServedDemo) -> None:

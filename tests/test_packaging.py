@@ -3,6 +3,7 @@ and an air-gapped plant that installs the wheel alone (no network, no checkout) 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -65,10 +66,10 @@ def test_wheel_includes_content_and_vendored_assets(wheel: Path) -> None:
         "threadline/vendor.json",
     ):
         assert required in names, f"{required} missing from {wheel.name}"
-    vendored = REPO / "threadline" / "static" / "vendor"
-    for path in vendored.rglob("*"):
-        if path.is_file():
-            assert f"threadline/static/vendor/{path.relative_to(vendored)}" in names
+    for package in json.loads((REPO / "threadline" / "vendor.json").read_text())["packages"]:
+        folder = package["name"].replace("/", "__")
+        for file in package["files"]:
+            assert f"threadline/static/vendor/{folder}/{file}" in names, f"{package['name']}: {file} not in the wheel"
     assert not any(name.startswith("graphql/") for name in names), "no top-level graphql package may ship"
 
 
