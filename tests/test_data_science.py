@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer
+from tests.genealogy_oracle import units_containing
 from tests.sparql_demo import REPO, DemoThread, demo_thread
 from threadline.app import create_app
 from threadline.config import Settings
@@ -46,5 +47,7 @@ def test_worked_pandas_example_runs(endpoint: tuple[str, DemoThread], capsys: py
     assert set(namespace["by_centre"]["workCentre"]) >= {"WC-FIN", "WC-TST"}
     recall = namespace["recall"]
     finished_recall = recall[recall["part"] == "FC-1000"]
-    assert len(finished_recall) == thread.manifest["groundTruth"]["sharedSupplierLot"]["unitCount"]
+    lot = re.search(r"genealogy-forward\?lot=([A-Z0-9-]+)", code)
+    assert lot is not None
+    assert set(finished_recall["serial"]) == units_containing(thread.exports, lot.group(1)) != set()
     assert "firstPassYield" in capsys.readouterr().out

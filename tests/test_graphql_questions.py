@@ -137,7 +137,7 @@ def test_q1_as_built_record(demo_thread: DemoThread, which: str) -> None:
 def test_q2_suspect_lot_forward_genealogy(demo_thread: DemoThread, which: str) -> None:
     truth = demo_thread.manifest["groundTruth"][which]
     lot_number = truth["lot"] if which != "mergedLot" else truth["from"][0]
-    variables = None if which == "sharedSupplierLot" else {"lotNumber": lot_number}
+    variables = None if which == "splitLot" else {"lotNumber": lot_number}  # the example's own lot: the split one
     lot = run(demo_thread, 2, variables)["lot"]
     assert lot["lotNumber"] == lot_number
     found = {(u["serialNumber"], u["status"], u["location"]) for u in lot["usedIn"]}

@@ -410,6 +410,9 @@ class _Borrowed:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def __getattr__(self, name: str) -> Any:  # the CLI first drops a crashed load's leftovers (none here)
+        return getattr(self.store, name)
+
 
 def test_summary_refreshes_after_every_load(thread: DemoThread) -> None:
     """With the after_commit hook installed, a load leaves a fresh summary; without it, readers fall back."""

@@ -51,6 +51,16 @@ def _open(store_url: str | None) -> Store:
     return open_recovered(store_url, settings)
 
 
+def _open_reading(store_url: str | None) -> Store:
+    """For commands that only read: beside a running service, its latest published snapshot (and say so)."""
+    from threadline import features
+    from threadline.store.published import open_for_reading
+
+    settings = Settings()
+    features.install(settings)
+    return open_for_reading(store_url, settings, lambda text: err.print(text, highlight=False, soft_wrap=True))
+
+
 store_option = click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
 
 
@@ -67,9 +77,16 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Generate a demo thread, load it into a fresh store and serve it.")
 @click.option("--units", type=int, default=None, help="With --demo: number of as-built units.")
 @click.option("--seed", type=int, default=None, help="With --demo: generator seed.")
+@click.option("--fresh", is_flag=True, help="With --demo: discard the kept demo store and generate it again.")
 @_fail_cleanly
 def serve(
-    host: str | None, port: int | None, store_url: str | None, demo: bool, units: int | None, seed: int | None
+    host: str | None,
+    port: int | None,
+    store_url: str | None,
+    demo: bool,
+    units: int | None,
+    seed: int | None,
+    fresh: bool,
 ) -> None:
     """Serve the store over HTTP (GraphQL, SPARQL, ontology, health)."""
     import gc
@@ -79,10 +96,15 @@ def serve(
     from threadline.app import create_app
 
     settings = Settings()
+    if fresh and not demo:
+        raise click.UsageError("--fresh only applies to --demo")
     if demo:
-        store_url = _prepare_demo(settings, store_url, units or settings.demo_units, seed or settings.demo_seed)
+        from threadline.demo.workspace import prepare
+
+        store_url = prepare(settings, store_url, units or settings.demo_units, seed or settings.demo_seed, fresh, err)
     settings = settings.model_copy(update={"store": store_url or settings.store})
     _open(settings.store).close()
+    _print_tools(host or settings.host, port or settings.port)
     app = create_app(settings)
     app.state.start_query_workers = True  # a server answers its first SPARQL query without starting processes
     # everything imported and built so far lives as long as the server: keep it out of the cyclic garbage
@@ -97,28 +119,15 @@ def serve(
     )
 
 
-def _prepare_demo(settings: Settings, store_url: str | None, units: int, seed: int) -> str:
-    """Fresh store under var/demo, filled only through the mapping pack, like any plant's exports."""
-    import shutil
-
-    from threadline.console import load_with_progress
-    from threadline.demo import generate
-    from threadline.ingest import LoadOptions
-
-    root = settings.var_dir / "demo"
-    exports = root / "exports"
-    if root.exists():
-        shutil.rmtree(root)
-    url = store_url or str(root / "store")
-    err.print(f"Generating a demo thread of {units:,} units (seed {seed}) in {exports}")
-    generate(exports, units=units, seed=seed)
-    store = _open(url)
-    for system in ("plm", "erp", "mes", "qms"):
-        load_with_progress(
-            store, system, [exports / system], ingest_dir=settings.ingest_dir, options=LoadOptions(agent=operator())
-        )
-    store.close()
-    return url
+def _print_tools(host: str, port: int) -> None:
+    """Where to open the tools, before uvicorn's own start-up lines."""
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    err.print(
+        f"Open {base}/ : GraphiQL {base}/graphql, SPARQL editor {base}/sparql, "
+        f"named queries {base}/queries, API {base}/docs, ontology {base}/ontology",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @main.command()
@@ -249,8 +258,8 @@ def map_command(
 @_fail_cleanly
 def stats(store_url: str | None) -> None:
     """Count triples per named graph."""
-    store = _open(store_url)
-    result = store.stats()
+    with _open_reading(store_url) as store:
+        result = store.stats()
     table = Table(title=f"{store.url}: {result.triples:,} triples in {len(result.graphs)} graphs")
     table.add_column("graph")
     table.add_column("triples", justify="right")
@@ -273,12 +282,12 @@ def stats(store_url: str | None) -> None:
 @_fail_cleanly
 def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None) -> None:
     """Write the whole dataset (or one graph) as N-Quads or TriG."""
-    store = _open(store_url)
-    if output:
-        with output.open("wb") as handle:
-            store.dump(handle, DUMP_FORMATS[fmt], graph)
-    else:
-        store.dump(sys.stdout.buffer, DUMP_FORMATS[fmt], graph)
+    with _open_reading(store_url) as store:
+        if output:
+            with output.open("wb") as handle:
+                store.dump(handle, DUMP_FORMATS[fmt], graph)
+        else:
+            store.dump(sys.stdout.buffer, DUMP_FORMATS[fmt], graph)
 
 
 @main.command()

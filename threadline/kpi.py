@@ -273,13 +273,25 @@ def refresh_command(store_url: str | None) -> None:
     import time
 
     from threadline.config import Settings
-    from threadline.errors import ThreadlineError
+    from threadline.errors import StoreUnavailable, ThreadlineError
     from threadline.store import open_store
+    from threadline.store.published import disk_path, latest
 
     started = time.perf_counter()
+    settings = Settings()
     try:
-        with open_store(store_url, Settings()) as store:
+        with open_store(store_url, settings) as store:
             counts = refresh(store)
+    except StoreUnavailable as exc:
+        path = disk_path(store_url if store_url is not None else settings.store)
+        if path is not None and latest(path) is not None:
+            # a refresh writes, and only the service may write to the store it holds; it refreshes after each load
+            raise click.ClickException(
+                f"the store at {path} is held by a running service, which refreshes the KPI summaries itself "
+                "after every load; read them with `threadline query NAME` or at /queries/NAME, or stop the "
+                "service to refresh from here"
+            ) from exc
+        raise click.ClickException(str(exc)) from exc
     except ThreadlineError as exc:
         raise click.ClickException(str(exc)) from exc
     for name, rows in counts.items():

@@ -18,7 +18,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,18 @@ FORMATS = {"json": JSON, "csv": CSV}
 
 class UnknownQuery(QueryError):
     """No named query has that name (HTTP 404)."""
+
+
+def _instant(text: str) -> datetime:
+    """An xsd:dateTime parameter as an instant. The thread records every time in UTC with a zone, and SPARQL
+    cannot subtract a zoned from an unzoned dateTime (the answer would be unbound: a CAPA without an age), so
+    a bare date means midnight UTC and a dateTime without a zone is read as UTC."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?", text):
+        raise ValueError(text)
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ class Parameter:
             if self.type == "date":
                 return date.fromisoformat(text)
             if self.type == "dateTime":
-                return datetime.fromisoformat(text.replace("Z", "+00:00"))
+                return _instant(text)
             return iri(text)
         except (ValueError, InvalidOperation) as exc:
             raise QueryError(f"parameter {self.name!r}: {raw!r} is not a valid {self.type}") from exc

@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 import pyoxigraph as ox
 
-from threadline.errors import ThreadlineError
+from threadline.config import Settings
+from threadline.errors import StoreUnavailable, ThreadlineError
+from threadline.store import Store
 
 
 @click.command(name="validate")
@@ -42,6 +44,7 @@ from threadline.errors import ThreadlineError
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write here (default: stdout).")
 @click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
+@click.option("--allow-empty", is_flag=True, help="Validate an empty or missing store instead of refusing (exit 2).")
 def validate_command(
     profile: str | None,
     shapes_files: tuple[Path, ...],
@@ -50,10 +53,9 @@ def validate_command(
     fmt: str,
     output: Path | None,
     store_url: str | None,
+    allow_empty: bool,
 ) -> None:
     """Validate the store or data files with SHACL; exit 0 conforms, 1 does not, 2 error."""
-    from threadline.config import Settings
-    from threadline.ingest import open_recovered
     from threadline.shacl import service
 
     try:
@@ -61,7 +63,7 @@ def validate_command(
         if profile and shapes_files:
             raise click.UsageError("give --profile or --shapes, not both")
         shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
-        store, written = _data_store(data_files) if data_files else (open_recovered(store_url, settings), None)
+        store, written = _data_store(data_files) if data_files else (_store(store_url, settings, allow_empty), None)
         outcome = service.validate(store, shapes, engine, written=written)
         payload = service.render(outcome, shapes, fmt, store, written)
     except ThreadlineError as exc:
@@ -76,6 +78,23 @@ def validate_command(
         output.write_bytes(payload)
         click.echo(f"{len(outcome.results)} result(s); report written to {output}", err=True)
     sys.exit(0 if outcome.conforms else 1)
+
+
+def _store(url: str | None, settings: Settings, allow_empty: bool) -> Store:
+    """The store to validate. An empty thread conforms to every shape, so "conforms" about a store that was
+    never loaded (or a path typed wrong, which opening would create) is refused unless asked for. Beside a
+    running service, its latest published snapshot is read (and the command says so)."""
+    from threadline.store.published import disk_path, open_for_reading
+
+    url = url if url is not None else settings.store
+    path = disk_path(url)
+    if path is not None and not path.is_dir() and not allow_empty:
+        raise StoreUnavailable(f"there is no store at {path}: nothing to validate (give --store or THREADLINE_STORE)")
+    store = open_for_reading(url, settings, lambda text: click.echo(text, err=True))
+    if not allow_empty and not store.ask("ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"):
+        store.close()
+        raise StoreUnavailable(f"the store at {path or url} is empty: nothing to validate (load data first)")
+    return store
 
 
 def _data_store(files: tuple[Path, ...]):  # type: ignore[no-untyped-def]

@@ -66,7 +66,8 @@ def query_command(
 ) -> None:
     """Run the named query NAME (see --list) or ad-hoc SPARQL (--sparql FILE_OR_TEXT)."""
     from threadline.config import Settings
-    from threadline.store import SelectResult, open_store
+    from threadline.store import SelectResult
+    from threadline.store.published import open_for_reading
 
     try:
         if list_only or (name is None and sparql is None):
@@ -77,7 +78,7 @@ def query_command(
         if name and sparql:
             raise click.UsageError("give a query NAME or --sparql, not both")
         given = _parse_params(params)
-        with open_store(store_url, Settings()) as store:
+        with open_for_reading(store_url, Settings(), lambda text: click.echo(text, err=True)) as store:
             if sparql is not None:
                 text = _sparql_text(sparql)
                 default, named_graphs = datasets.requested([], [], datasets.clause(text))

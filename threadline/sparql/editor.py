@@ -24,7 +24,7 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 DEFAULT_QUERY = """PREFIX tl: <https://w3id.org/threadline/ontology#>
 
-SELECT ?unit ?serial ?status WHERE {
+SELECT DISTINCT ?unit ?serial ?status WHERE {
   ?unit a tl:SerializedUnit ;
         tl:serialNumber ?serial ;
         tl:unitStatus ?status .
