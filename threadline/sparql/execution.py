@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from threadline.errors import QueryError
 from threadline.sparql import negotiation as neg
+from threadline.store.reader_view import View
 
 
 class ResultTooLarge(QueryError):
@@ -32,6 +33,9 @@ class Job:
     default_graphs: list[str] | None = None  # None: the union of all graphs
     named_graphs: list[str] | None = None
     base_iri: str | None = None
+    # the caller's graphs are a reader view's (threadline.store.reader_view): an executor that publishes views
+    # may run the job there on the union default graph instead of the lists; any other uses the lists
+    view: View | None = None
 
 
 @dataclass

@@ -204,6 +204,7 @@ async def _query(request: Request, operation: protocol.Operation) -> Response:
         default_graphs=default,
         named_graphs=named,
         base_iri=str(request.url.replace(query="", fragment="")),
+        view=await access.reader_view(request, principal, (default, named)),
     )
     timeout = _requested_timeout(operation)
     answer = await runner(request.app).run(request, job, timeout)

@@ -6,7 +6,8 @@ killed (the CPU is freed at once) and a fresh worker is spawned in its place. Wo
 this process publishes (``threadline.store.snapshots``: RocksDB checkpoints, made when a query arrives after
 a write), never the live store: a read-only open beside the writer is undefined behaviour in pyoxigraph,
 and made cheap queries hang while a load committed. A query therefore sees the state after the last
-committed write, never half of a load, and does not wait for one.
+committed write, never half of a load, and does not wait for one. A job with a reader ``view``
+(``threadline.store.reader_view``) runs on that view's snapshot with the union default graph.
 
 A remote store is asked over HTTP with the time limit as the request timeout (the remote server should
 enforce its own limit too). A memory store cannot be shared with another process: its queries run in a
@@ -19,6 +20,7 @@ The worker serialises the answer itself (rows stop at the limit), so only bytes 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import queue
 import socket
 import subprocess
@@ -257,9 +259,13 @@ class ProcessExecutor(Executor):
             raise StoreError(f"a query worker failed to start: {exc}") from exc
         deadline = time.monotonic() + timeout
         try:
+            if job.view is not None:  # prune a new view (slow) before taking the lock other queries need
+                self.snapshots.current(job.view)
             with self._lock:  # mark the snapshot in use before any other thread may collect it
-                snapshot = self.snapshots.current()
+                snapshot = self.snapshots.current(job.view)
                 worker.snapshot = snapshot
+            if job.view is not None:  # the view holds exactly the caller's graphs: the fast union default graph
+                job = dataclasses.replace(job, default_graphs=None, named_graphs=None, view=None)
             self._collect()
             worker.conn.send((snapshot, job))
             status, payload = "timeout", None
