@@ -82,9 +82,12 @@ def _view_snapshots(service: dict[str, Any], name: str) -> list[Path]:
 
 def _visible(service: dict[str, Any], denied: set[str]) -> list[str]:
     graphs = {g for (g, _) in _select(service, ADMIN, PER_GRAPH)}
-    return sorted(g for g in graphs if not ({SECURITY_GRAPH} & {g} and "admin" in denied) and not (
-        (g == AUDIT_GRAPH or g.startswith(ARCHIVE_PREFIX)) and "compliance" in denied
-    ))
+    return sorted(
+        g
+        for g in graphs
+        if not ({SECURITY_GRAPH} & {g} and "admin" in denied)
+        and not ((g == AUDIT_GRAPH or g.startswith(ARCHIVE_PREFIX)) and "compliance" in denied)
+    )
 
 
 def test_a_reader_query_runs_on_a_view_without_the_system_graphs(service: dict[str, Any]) -> None:
