@@ -13,7 +13,7 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require, system_role
-from threadline.store import Store
+from threadline.store import EmbeddedStore, Store
 from threadline.store.reader_view import View, view_for
 
 Dataset = tuple[list[str] | None, list[str] | None]
@@ -58,9 +58,10 @@ async def reader_view(request: Request, principal: Principal, dataset: Dataset) 
     ``dataset()``) for ``principal``, if any: the executor then runs the query there, on the union default graph.
     Kept apart from ``dataset()``: the lists stay the truth; a view is only their faster equivalent."""
     default, named = dataset
-    if principal.is_admin or principal.scopes or default is None or named is None:
-        return None
     store: Store = request.app.state.store
+    published = isinstance(store, EmbeddedStore) and store.path is not None  # only these run on snapshots
+    if not published or principal.is_admin or principal.scopes or default is None or named is None:
+        return None
     visible = principal.visible_graphs(await run_in_threadpool(store.graphs))
     return view_for(principal, default, named, visible)
 

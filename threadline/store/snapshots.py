@@ -124,6 +124,12 @@ class Snapshots:
         except OSError as exc:
             raise StoreError(f"could not publish a snapshot of the store to {target}: {exc}") from exc
 
+    def currents(self) -> set[str]:
+        """The current base snapshot and reader views: what a worker may keep open between queries."""
+        with self._lock:
+            paths = {str(path) for path, _ in list(self._views.values())}
+            return paths | ({str(self._current)} if self._current is not None else set())
+
     def collect(self, in_use: Iterable[str]) -> list[str]:
         """Delete every snapshot except the current one and those in ``in_use``; returns what was deleted."""
         with self._lock:
