@@ -26,7 +26,6 @@ write. docs/performance.md gives the measured figures and the limits of this des
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,5 +84,6 @@ def prune(folder: Path, view: View) -> list[str]:
     except OSError as exc:
         raise StoreError(f"could not prepare the reader view {view.name} at {folder}: {exc}") from exc
     finally:
+        # the RocksDB lock goes with the last reference (pyoxigraph stores hold no cycles, so no gc.collect:
+        # a full collection of the service's heap cost about 1 s here); workers open the folder next
         del store
-        gc.collect()  # the RocksDB lock goes with the last reference: workers open the folder next
