@@ -4,6 +4,7 @@ Real on-disk store, real worker processes, the real app over HTTP."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,41 @@ def test_scoped_and_narrowed_datasets_keep_their_lists(service: dict[str, Any]) 
     assert view_for(Principal("s", "reader", (ERP,)), [ERP], [ERP], [ERP]) is None, "scoped tokens keep lists"
     assert view_for(Principal("a", "admin"), graphs, graphs, graphs) is None
     assert View(frozenset({"compliance"})).hides(ARCHIVE) and not View(frozenset({"admin"})).hides(AUDIT_GRAPH)
+
+
+def test_a_worker_keeps_the_base_snapshot_and_the_view_open_side_by_side(tmp_path: Path) -> None:
+    """Admin and reader queries in turn: each worker keeps both current snapshots open (no reopen per query)
+    and answers each from its own; superseded snapshots are let go after a write."""
+    from threadline.sparql.execution import Job
+    from threadline.sparql.worker import ProcessExecutor
+    from threadline.store import EmbeddedStore
+    from threadline.store.snapshots import Snapshots
+
+    store = EmbeddedStore(tmp_path / "store")
+    store.load(b'<http://e/po> <http://e/says> "erp" .', ERP, ox.RdfFormat.N_TRIPLES)
+    store.load(b'<http://e/a> <http://e/says> "audit" .', AUDIT_GRAPH, ox.RdfFormat.N_TRIPLES)
+    executor = ProcessExecutor(Snapshots(store), workers=1)
+    view = View(frozenset({"admin", "compliance"}))
+    query = "SELECT ?o WHERE { ?s <http://e/says> ?o }"
+
+    def says(chosen: View | None) -> list[str]:
+        job = Job(query, "SELECT", "application/sparql-results+json", 10, [ERP], [ERP], view=chosen)
+        if chosen is None:
+            job.default_graphs = job.named_graphs = None  # admin: the union
+        body = executor.run(job, 60).body
+        return sorted(b["o"]["value"] for b in json.loads(body)["results"]["bindings"])
+
+    try:
+        for _ in range(2):
+            assert says(None) == ["audit", "erp"]
+            assert says(view) == ["erp"]
+        (worker,) = executor._all
+        assert len(worker.snapshots) == 2, "the worker should keep the base snapshot and the view open"
+        store.update(f'INSERT DATA {{ GRAPH <{ERP}> {{ <http://e/x> <http://e/says> "new" }} }}')
+        assert says(view) == ["erp", "new"]
+        assert len(worker.snapshots) == 2, "the superseded view is let go, the current base kept"
+        assert says(None) == ["audit", "erp", "new"]
+        assert worker.snapshots == executor.snapshots.currents()
+    finally:
+        executor.close()
+        store.close()
