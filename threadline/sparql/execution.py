@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from threadline.errors import QueryError
 from threadline.sparql import negotiation as neg
 from threadline.sparql.dataset import graph_term
+from threadline.store.reader_view import View
 
 
 class ResultTooLarge(QueryError):
@@ -33,6 +34,9 @@ class Job:
     default_graphs: list[str] | None = None  # None: the union of all graphs; dataset.STORED_DEFAULT: the stored one
     named_graphs: list[str] | None = None
     base_iri: str | None = None
+    # the caller's graphs are a reader view's (threadline.store.reader_view): an executor that publishes views
+    # may run the job there on the union default graph instead of the lists; any other uses the lists
+    view: View | None = None
 
 
 @dataclass

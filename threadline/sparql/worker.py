@@ -6,7 +6,8 @@ killed (the CPU is freed at once) and a fresh worker is spawned in its place. Wo
 this process publishes (``threadline.store.snapshots``: RocksDB checkpoints, made when a query arrives after
 a write), never the live store: a read-only open beside the writer is undefined behaviour in pyoxigraph,
 and made cheap queries hang while a load committed. A query therefore sees the state after the last
-committed write, never half of a load, and does not wait for one.
+committed write, never half of a load, and does not wait for one. A job with a reader ``view``
+(``threadline.store.reader_view``) runs on that view's snapshot with the union default graph.
 
 A remote store is asked over HTTP with the time limit as the request timeout (the remote server should
 enforce its own limit too). A memory store cannot be shared with another process: its queries run in a
@@ -22,6 +23,7 @@ The worker serialises the answer itself (rows stop at the limit), so only bytes 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import queue
 import socket
 import subprocess
@@ -144,9 +146,10 @@ def _timeout_message(timeout: float) -> str:
 
 
 def _worker_main(conn: Any) -> None:
-    """Body of a worker process: answer ``(snapshot folder, job)`` requests until the parent goes away."""
-    store: ox.Store | None = None
-    opened: str | None = None
+    """Body of a worker process: answer ``(snapshot folder, job, folders to keep open)`` requests until the
+    parent goes away. A worker keeps the current base snapshot and reader views open side by side, so admin
+    and reader queries in turn do not reopen a store each time (12–15 ms at 100k units, more under load)."""
+    stores: dict[str, ox.Store] = {}
     sandbox.confine(whole_process=True)  # before any query: no network for this process (threadline.sandbox)
     conn.send(("ready", sandbox.status()))  # imports done: from here on the parent's clock measures queries only
     while True:
@@ -156,20 +159,21 @@ def _worker_main(conn: Any) -> None:
             return
         if request is None:
             return
-        snapshot, job = request
+        snapshot, job, keep = request
+        for folder in [f for f in stores if f not in keep]:
+            del stores[folder]  # closes it: the parent may delete the folder once no worker keeps it
         reply: tuple[str, Any] = ("error", ("StoreError", "the store could not be read", None))
         for attempt in range(2):
             try:
-                if store is None or snapshot != opened:
-                    store, opened = None, None  # close the previous snapshot before opening the next
-                    store, opened = ox.Store.read_only(snapshot), snapshot
-                reply = ("ok", execute(store, job))
+                if snapshot not in stores:
+                    stores[snapshot] = ox.Store.read_only(snapshot)
+                reply = ("ok", execute(stores[snapshot], job))
                 break
             except QueryError as exc:
                 reply = ("error", (type(exc).__name__, str(exc), exc.position))
                 break
             except (OSError, RuntimeError) as exc:
-                store = None
+                stores.pop(snapshot, None)
                 reply = ("error", ("StoreError", f"the store snapshot {snapshot} could not be read: {exc}", None))
                 time.sleep(0.05 * (attempt + 1))
         try:
@@ -197,7 +201,7 @@ class _Worker:
         )
         theirs.close()
         self.conn = Connection(ours.detach())
-        self.snapshot: str | None = None  # the snapshot this worker has open (or last asked to open)
+        self.snapshots: set[str] = set()  # the snapshots this worker has open (or was last asked to keep)
         self.ready = False
         self.sandbox: str | None = None  # the worker's sandbox status, as it reported it when ready
 
@@ -264,11 +268,16 @@ class ProcessExecutor(Executor):
             raise StoreError(f"a query worker failed to start: {exc}") from exc
         deadline = time.monotonic() + timeout
         try:
+            if job.view is not None:  # prune a new view (slow) before taking the lock other queries need
+                self.snapshots.current(job.view)
             with self._lock:  # mark the snapshot in use before any other thread may collect it
-                snapshot = self.snapshots.current()
-                worker.snapshot = snapshot
+                snapshot = self.snapshots.current(job.view)
+                worker.snapshots = {snapshot} | (worker.snapshots & self.snapshots.currents())
+                keep = frozenset(worker.snapshots)
+            if job.view is not None:  # the view holds exactly the caller's graphs: the fast union default graph
+                job = dataclasses.replace(job, default_graphs=None, named_graphs=None, view=None)
             self._collect()
-            worker.conn.send((snapshot, job))
+            worker.conn.send((snapshot, job, keep))
             status, payload = "timeout", None
             if worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 status, payload = worker.conn.recv()
@@ -292,7 +301,7 @@ class ProcessExecutor(Executor):
 
     def _collect(self) -> None:
         with self._lock:
-            in_use = [w.snapshot for w in self._all if w.snapshot is not None]
+            in_use = [snapshot for w in self._all for snapshot in w.snapshots]
         self.snapshots.collect(in_use)
 
     def pids(self) -> list[int]:

@@ -30,6 +30,7 @@ import pyoxigraph as ox
 from threadline.store.params import Bindable, bind
 
 STAGING_PREFIX = "urn:threadline:staging:"
+STORED_DEFAULT = ""  # how a dataset's graph list names the store's own default graph (not a named graph)
 _BNODE = re.compile(rb"_:[A-Za-z0-9_\-.]+")
 _MOD = 1 << 256
 

@@ -17,6 +17,10 @@ Publication is lazy and consistent:
   instead of waiting — the very wait this module exists to remove;
 - old snapshots are deleted once no worker has one open (the executor says which are in use).
 
+Reader views (``reader_view``) are published the same way, one per view and write generation, on the first
+query of that view: a checkpoint made in the same quiet moment, then pruned of the graphs the view hides
+(outside the lock that base snapshots need, so admin queries do not wait for a pruning).
+
 Snapshots live beside the store, in ``<store>.snapshots/`` (same file system, so links, not copies); the
 folder is emptied when a service opens the store, since only one process can hold it for writing.
 """
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from threadline.errors import StoreError
+from threadline.store.reader_view import View, prune
 
 if TYPE_CHECKING:
     from threadline.store.embedded import EmbeddedStore
@@ -54,10 +59,17 @@ class Snapshots:
         self._current: Path | None = None
         self._generation = -1
         self.published = 0  # how many checkpoints were made (for tests and operators)
+        self._view_lock = threading.Lock()
+        self._views: dict[View, tuple[Path, int]] = {}  # view -> (its current snapshot, write generation)
+        self.pruned: dict[str, list[str]] = {}  # view name -> graphs its last snapshot dropped (for tests)
+        self._making: set[str] = set()  # view snapshots being made: not current yet, not the collector's
 
-    def current(self) -> str:
-        """The freshest consistent snapshot: a new one if the store changed and no staged write is in flight,
-        else the last one. Only the first call may wait for a staged write to end (there is nothing older)."""
+    def current(self, view: View | None = None) -> str:
+        """The freshest consistent snapshot (of ``view``, if given): a new one if the store changed and no
+        staged write is in flight, else the last one. Only the first call may wait for a staged write to end
+        (there is nothing older)."""
+        if view is not None:
+            return self._current_view(view)
         with self._lock:
             if self._current is None or self.store.generation != self._generation:
                 with self.store.quiet(wait=self._current is None) as quiet:
@@ -70,12 +82,53 @@ class Snapshots:
         generation = self.store.generation  # read before the checkpoint: a write racing it republishes later
         self._serial += 1
         target = self.root / f"{self._serial:08d}"
+        self._checkpoint(target)
+        self._current, self._generation = target, generation
+        self.published += 1
+
+    def _current_view(self, view: View) -> str:
+        with self._view_lock:
+            last = self._views.get(view)
+            if last is None or self.store.generation != last[1]:
+                with self._lock:
+                    self._serial += 1
+                    target = self.root / f"{self._serial:08d}-{view.name}"
+                    self._making.add(str(target))
+                try:
+                    last = self._publish_view(view, target, wait=last is None) or last
+                finally:
+                    with self._lock:
+                        self._making.discard(str(target))
+            assert last is not None
+            return str(last[0])
+
+    def _publish_view(self, view: View, target: Path, *, wait: bool) -> tuple[Path, int] | None:
+        """Checkpoint in a quiet moment, then prune outside it; None if a staged write is in flight."""
+        generation = self.store.generation
+        with self.store.quiet(wait=wait) as quiet:
+            if not quiet:
+                return None
+            self._checkpoint(target)
+        try:
+            self.pruned[view.name] = prune(target, view)
+        except StoreError:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        self._views[view] = (target, generation)
+        self.published += 1
+        return self._views[view]
+
+    def _checkpoint(self, target: Path) -> None:
         try:
             self.store.native.backup(str(target))
         except OSError as exc:
             raise StoreError(f"could not publish a snapshot of the store to {target}: {exc}") from exc
-        self._current, self._generation = target, generation
-        self.published += 1
+
+    def currents(self) -> set[str]:
+        """The current base snapshot and reader views: what a worker may keep open between queries."""
+        with self._lock:
+            paths = {str(path) for path, _ in list(self._views.values())}
+            return paths | ({str(self._current)} if self._current is not None else set())
 
     def collect(self, in_use: Iterable[str]) -> list[str]:
         """Delete every snapshot except the current one and those in ``in_use``; returns what was deleted."""
@@ -83,9 +136,10 @@ class Snapshots:
             keep = {str(path) for path in in_use}
             if self._current is not None:
                 keep.add(str(self._current))
+            keep.update(str(path) for path, _ in list(self._views.values()))
             removed = []
             for entry in sorted(self.root.iterdir()):
-                if str(entry) not in keep:
+                if str(entry) not in keep and str(entry) not in self._making:
                     shutil.rmtree(entry, ignore_errors=True)
                     removed.append(str(entry))
             return removed
@@ -94,3 +148,4 @@ class Snapshots:
         with self._lock:
             shutil.rmtree(self.root, ignore_errors=True)
             self._current = None
+            self._views.clear()
