@@ -130,9 +130,8 @@ def _absolute(iri: object) -> str:
 
 def _raise_engine_syntax_error(text: str, base: str | None) -> None:
     """If the engine itself rejects the text, its message and position are the better answer (empty store)."""
-    from threadline.sparql.execution import position
-
     from threadline import sandbox
+    from threadline.sparql.execution import position
 
     try:  # on an empty store, and with no network (threadline.sandbox): the text passed the SERVICE check
         sandbox.confined(_drain, text, base)
@@ -143,7 +142,5 @@ def _raise_engine_syntax_error(text: str, base: str | None) -> None:
 
 
 def _drain(text: str, base: str | None) -> None:
-    result = ox.Store().query(text, base_iri=base)
-    if not isinstance(result, ox.QueryBoolean):
-        for _ in result:
-            pass
+    """Parse (pyoxigraph has no parse-only call); the lazy result is dropped unread, on this thread."""
+    ox.Store().query(text, base_iri=base)
