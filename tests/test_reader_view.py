@@ -21,6 +21,7 @@ from threadline.auth.tokens import create_token
 from threadline.config import Settings
 from threadline.sparql import register
 from threadline.store import open_store
+from threadline.store.base import STORED_DEFAULT
 from threadline.store.reader_view import View, view_for
 from threadline.store.snapshots import snapshot_root
 
@@ -142,9 +143,11 @@ def test_scoped_and_narrowed_datasets_keep_their_lists(service: dict[str, Any]) 
     assert _select(service, service["erp"], "SELECT ?o WHERE { ?s <http://e/says> ?o }")[0] == ("erp",)
     reader = Principal("r", "reader")
     graphs = [ERP, MES]
-    assert view_for(reader, graphs, graphs, graphs) == View(frozenset({"admin", "compliance"}))
+    whole = [*graphs, STORED_DEFAULT]  # an unscoped caller's default graph includes the stored one
+    assert view_for(reader, whole, graphs, graphs) == View(frozenset({"admin", "compliance"}))
+    assert view_for(reader, graphs, graphs, graphs) is None, "without the stored default graph it is narrowed"
     assert view_for(reader, [ERP], graphs, graphs) is None, "a narrowed default graph is not the view"
-    assert view_for(reader, graphs, [MES], graphs) is None, "narrowed named graphs are not the view"
+    assert view_for(reader, whole, [MES], graphs) is None, "narrowed named graphs are not the view"
     assert view_for(Principal("s", "reader", (ERP,)), [ERP], [ERP], [ERP]) is None, "scoped tokens keep lists"
     assert view_for(Principal("a", "admin"), graphs, graphs, graphs) is None
     assert View(frozenset({"compliance"})).hides(ARCHIVE) and not View(frozenset({"admin"})).hides(AUDIT_GRAPH)
