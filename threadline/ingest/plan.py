@@ -52,7 +52,9 @@ def mapping_files(ingest_dir: Path, system: str) -> list[Path]:
     folder = ingest_dir / system
     if not folder.is_dir():
         known = sorted(p.name for p in ingest_dir.iterdir() if p.is_dir()) if ingest_dir.is_dir() else []
-        raise IngestError(f"no mapping pack for source system {system!r} in {ingest_dir} (known: {', '.join(known)})")
+        raise IngestError(
+            f"no mapping pack for source system {system!r} in {ingest_dir.name}/ (known: {', '.join(known)})"
+        )
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(MAPPING_SUFFIXES))
 
 
@@ -86,7 +88,7 @@ def plan(system: str, inputs: list[Path], *, ingest_dir: Path, mapping: Path | N
     unused = sorted(name for name in set(by_name) - used if by_name[name] in explicit)
     if unused and mapping is None:
         raise IngestError(
-            f"no mapping in {ingest_dir / system} reads {', '.join(unused)}; "
+            f"no mapping in {ingest_dir.name}/{system} reads {', '.join(unused)}; "
             "rename the file to the export name the mapping expects or pass --mapping"
         )
     if not runs:
