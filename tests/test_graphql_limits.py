@@ -162,7 +162,7 @@ def test_introspection_depth_is_bounded(demo_thread: DemoThread) -> None:
     """Regression: the depth limiter skipped ``__`` fields, so a 44-level introspection query was answered."""
     result = execute(demo_thread.store, _nested_introspection(44), settings=settings())
     assert result.data is None and any("maximum introspection depth of 15" in m for m in messages(result))
-    via_type = "{ __type(name: \"Query\") { " + "ofType { " * 20 + "kind" + " }" * 20 + " } }"
+    via_type = '{ __type(name: "Query") { ' + "ofType { " * 20 + "kind" + " }" * 20 + " } }"
     result = execute(demo_thread.store, via_type, settings=settings(graphql_max_introspection_depth=10))
     assert result.data is None and any("introspection depth of 10" in m for m in messages(result))
     fragment = "query Q { __schema { ...T } } fragment T on __Schema { types { " + "ofType { " * 30 + "kind" + " }" * 31

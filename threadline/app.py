@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from threadline import __version__, body_limit, ingest_routes
+from threadline import __version__, body_limit, ingest_routes, openapi_doc
 from threadline.auth import Principal, require
 from threadline.config import Settings
 from threadline.errors import IngestError, QueryError, SourceError, StoreError, ThreadlineError
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     _errors(app, settings)
     _routes(app, settings)
     ingest_routes.register(app, settings)
+    openapi_doc.install(app)
     body_limit.install(app, settings.max_request_bytes)
     _features(app, settings)
     return app

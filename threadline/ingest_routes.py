@@ -74,8 +74,8 @@ def register(app: FastAPI, settings: Any) -> None:
 
         if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
             raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
-        if not system.isidentifier():
-            raise HTTPException(404, f"unknown source system {system!r}")
+        if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
+            raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
         with tempfile.TemporaryDirectory(prefix="threadline-upload-") as tmp:
             paths = []
             seen: set[str] = set()
