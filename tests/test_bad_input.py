@@ -185,3 +185,11 @@ def test_graphql_json_bodies_that_are_not_requests_are_400(live, body: bytes) ->
     )
     assert response.status_code == 400, response.text[:300]
     assert response.text.strip()
+
+
+def test_sparql_post_without_an_operation_is_400(live) -> None:  # type: ignore[no-untyped-def]
+    """Regression (schemathesis): a form POST without query/update answered 200 with the service description."""
+    response = httpx.post(f"{live.url}/sparql", data={"x": "1"}, headers=AUTH, timeout=30)
+    assert response.status_code == 400 and "needs a query or an update" in response.json()["error"]
+    description = httpx.get(f"{live.url}/sparql", headers={"Accept": "text/turtle"}, timeout=30)
+    assert description.status_code == 200 and "sparql-service-description" in description.text

@@ -25,6 +25,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline.http_errors import DESCRIPTIONS, ErrorBody
+from threadline.openapi_protocols import IRI, PROTOCOL_PATHS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 PUBLIC = {("GET", "/healthz"), ("GET", "/version"), ("GET", "/ontology")}
@@ -41,8 +42,8 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
 # Constraints the handlers enforce that their signatures do not show.
 PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("DELETE", "/admin/tokens/{token_id}", "reason"): {"required": True, "schema": {"type": "string", "minLength": 1}},
-    ("GET", "/signatures", "record"): {"schema": {"type": "string", "format": "iri"}},
-    ("GET", "/reports/view", "graph"): {"schema": {"type": "string", "format": "iri"}},
+    ("GET", "/signatures", "record"): {"schema": IRI},
+    ("GET", "/reports/view", "graph"): {"schema": IRI},
 }
 
 
@@ -61,8 +62,6 @@ def install(app: FastAPI) -> None:
 def build(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
-    from threadline.openapi_protocols import PROTOCOL_PATHS
-
     schema["paths"].update(copy.deepcopy(PROTOCOL_PATHS))
     _tighten(schema)
     _systems(schema, app)
@@ -78,7 +77,7 @@ def _tighten(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     if "TokenRequest" in components:
         components["TokenRequest"]["properties"]["role"]["enum"] = list(ROLES)
-        components["TokenRequest"]["properties"]["scopes"]["items"]["format"] = "iri"
+        components["TokenRequest"]["properties"]["scopes"]["items"].update(IRI)
     binary = {"type": "string", "format": "binary"}
     for name, body in components.items():
         if name.startswith("Body_ingest"):

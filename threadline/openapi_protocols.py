@@ -24,16 +24,24 @@ GRAPHS = ["text/turtle", "application/n-triples", "application/ld+json", "applic
 TEXT = {"type": "string"}
 
 
-def _query_params(*, update: bool = False) -> list[dict[str, Any]]:
-    iris = {"type": "array", "items": {"type": "string", "format": "iri"}}
-    params = [
-        {"name": "query", "in": "query", "schema": {"type": "string", "format": "sparql-query"}},
-        {"name": "default-graph-uri", "in": "query", "schema": iris, "style": "form", "explode": True},
-        {"name": "named-graph-uri", "in": "query", "schema": iris, "style": "form", "explode": True},
-    ]
-    if update:
-        params.append({"name": "reason", "in": "query", "schema": {"type": "string", "minLength": 1}})
-    return params
+# An absolute IRI, in the ASCII subset that needs no escapes (scheme, optional host and port, path, query,
+# fragment): what generated clients should send. pyoxigraph accepts more (Unicode, percent escapes), which
+# JSON Schema cannot state exactly, so the format is also named: `iri`.
+_SEGMENT = "[A-Za-z0-9._~!$&'()*+,;=:@-]"
+_QUERY = "[A-Za-z0-9._~!$&'()*+,;=:@/?-]"
+IRI = {
+    "type": "string",
+    "format": "iri",
+    "pattern": (
+        f"^[A-Za-z][A-Za-z0-9+.-]*:(//[A-Za-z0-9.-]*(:[0-9]*)?|{_SEGMENT}+)?(/{_SEGMENT}+)*/?"
+        f"(\\?{_QUERY}*)?(#{_QUERY}*)?$"
+    ),
+}
+IRIS = {"type": "array", "items": IRI}
+DATASET = [
+    {"name": "default-graph-uri", "in": "query", "schema": IRIS, "style": "form", "explode": True},
+    {"name": "named-graph-uri", "in": "query", "schema": IRIS, "style": "form", "explode": True},
+]
 
 
 def _content(types: list[str]) -> dict[str, Any]:
@@ -47,7 +55,7 @@ SPARQL_GET = {
         "for browsers. Results in the format the `Accept` header asks for (or `format=`); `timeout=` (seconds) "
         "lowers the time limit, and a query past it answers 503 with `X-Threadline-Error: timeout`."
     ),
-    "parameters": _query_params(),
+    "parameters": [{"name": "query", "in": "query", "schema": {"type": "string", "format": "sparql-query"}}, *DATASET],
     "responses": {"200": {"description": "Query results", "content": _content(RESULTS)}},
     "x-threadline-errors": [400, 406, 422],
 }
@@ -56,9 +64,11 @@ SPARQL_POST = {
     "summary": "SPARQL query or update (POST)",
     "description": (
         "A query as `application/sparql-query` or a form `query=`; an update (admin) as `application/sparql-update` "
-        "or a form `update=`, with a reason in `X-Threadline-Reason` or `reason=` (audit trail)."
+        "or a form `update=`, with a reason in `X-Threadline-Reason` or `reason=` (audit trail). Dataset IRIs "
+        "(`default-graph-uri`, `named-graph-uri` for queries, `using-graph-uri` for updates) go in the form or, "
+        "with a direct body, in the query string. Parameters the protocol does not define are ignored."
     ),
-    "parameters": _query_params(update=True),
+    "parameters": [{"name": "reason", "in": "query", "schema": {"type": "string", "minLength": 1}}],
     "requestBody": {
         "required": True,
         "content": {
@@ -66,13 +76,26 @@ SPARQL_POST = {
             "application/sparql-update": {"schema": {"type": "string", "format": "sparql-update"}},
             "application/x-www-form-urlencoded": {
                 "schema": {
-                    "type": "object",
-                    "properties": {
-                        "query": {"type": "string", "format": "sparql-query"},
-                        "default-graph-uri": {"type": "string", "format": "iri"},
-                        "named-graph-uri": {"type": "string", "format": "iri"},
-                    },
-                    "required": ["query"],
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "properties": {
+                                "query": {"type": "string", "format": "sparql-query"},
+                                "default-graph-uri": IRIS,
+                                "named-graph-uri": IRIS,
+                            },
+                            "required": ["query"],
+                        },
+                        {
+                            "type": "object",
+                            "properties": {
+                                "update": {"type": "string", "format": "sparql-update"},
+                                "using-graph-uri": IRIS,
+                                "using-named-graph-uri": IRIS,
+                            },
+                            "required": ["update"],
+                        },
+                    ]
                 }
             },
         },
@@ -84,7 +107,7 @@ SPARQL_POST = {
     "x-threadline-errors": [406, 415],
 }
 
-GRAPH = {"name": "graph", "in": "query", "required": True, "schema": {"type": "string", "format": "iri"}}
+GRAPH = {"name": "graph", "in": "query", "required": True, "schema": IRI}
 REASON = {"name": "reason", "in": "query", "schema": {"type": "string", "minLength": 1}}
 GRAPH_PARAMS = [GRAPH, REASON]
 NAMING = (
