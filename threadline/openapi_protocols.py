@@ -24,6 +24,7 @@ GRAPHS = ["text/turtle", "application/n-triples", "application/ld+json", "applic
 TEXT = {"type": "string"}
 
 
+REASON_NOTE = "Why the change is made (audit trail); the X-Threadline-Reason header, if sent, takes precedence."
 # An absolute IRI, in the ASCII subset that needs no escapes (scheme, optional host and port, path, query,
 # fragment): what generated clients should send. pyoxigraph accepts more (Unicode, percent escapes), which
 # JSON Schema cannot state exactly, so the format is also named: `iri`.
@@ -38,6 +39,11 @@ IRI = {
     ),
 }
 IRIS = {"type": "array", "items": IRI}
+# Every dataset parameter is checked as an IRI whatever the operation; queries take default-/named-graph-uri,
+# updates using-/using-named-graph-uri (an update with default-graph-uri is refused).
+DATASET_FORM = {
+    name: IRIS for name in ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri")
+}
 DATASET = [
     {"name": "default-graph-uri", "in": "query", "schema": IRIS, "style": "form", "explode": True},
     {"name": "named-graph-uri", "in": "query", "schema": IRIS, "style": "form", "explode": True},
@@ -68,7 +74,7 @@ SPARQL_POST = {
         "(`default-graph-uri`, `named-graph-uri` for queries, `using-graph-uri` for updates) go in the form or, "
         "with a direct body, in the query string. Parameters the protocol does not define are ignored."
     ),
-    "parameters": [{"name": "reason", "in": "query", "schema": {"type": "string", "minLength": 1}}],
+    "parameters": [{"name": "reason", "in": "query", "schema": {"type": "string"}, "description": REASON_NOTE}],
     "requestBody": {
         "required": True,
         "content": {
@@ -79,21 +85,14 @@ SPARQL_POST = {
                     "oneOf": [
                         {
                             "type": "object",
-                            "properties": {
-                                "query": {"type": "string", "format": "sparql-query"},
-                                "default-graph-uri": IRIS,
-                                "named-graph-uri": IRIS,
-                            },
+                            "properties": {"query": {"type": "string", "format": "sparql-query"}, **DATASET_FORM},
                             "required": ["query"],
                         },
                         {
                             "type": "object",
-                            "properties": {
-                                "update": {"type": "string", "format": "sparql-update"},
-                                "using-graph-uri": IRIS,
-                                "using-named-graph-uri": IRIS,
-                            },
+                            "properties": {"update": {"type": "string", "format": "sparql-update"}, **DATASET_FORM},
                             "required": ["update"],
+                            "not": {"anyOf": [{"required": ["default-graph-uri"]}, {"required": ["named-graph-uri"]}]},
                         },
                     ]
                 }
@@ -108,7 +107,7 @@ SPARQL_POST = {
 }
 
 GRAPH = {"name": "graph", "in": "query", "required": True, "schema": IRI}
-REASON = {"name": "reason", "in": "query", "schema": {"type": "string", "minLength": 1}}
+REASON = {"name": "reason", "in": "query", "schema": {"type": "string"}, "description": REASON_NOTE}
 GRAPH_PARAMS = [GRAPH, REASON]
 NAMING = (
     " The graph is named by `graph=IRI`; `?default` (instead of `graph`) addresses the default graph, and "
