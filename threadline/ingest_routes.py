@@ -65,8 +65,9 @@ def register(app: FastAPI, settings: Any) -> None:
         system: str,
         files: list[UploadFile],
         principal: Integrator,
-        mode: Annotated[str, Query(pattern="^(snapshot|delta)$")] = "snapshot",
-        on_error: Annotated[str, Query(pattern="^(fail|skip)$")] = "fail",
+        # enums documented, checked below after the role check (a caller without the role learns nothing)
+        mode: Annotated[str, Query(json_schema_extra={"enum": ["snapshot", "delta"]})] = "snapshot",
+        on_error: Annotated[str, Query(json_schema_extra={"enum": ["fail", "skip"]})] = "fail",
     ) -> dict[str, Any]:
         """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
         from threadline.ingest import LoadOptions, describe
@@ -74,6 +75,8 @@ def register(app: FastAPI, settings: Any) -> None:
 
         if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
             raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
+        if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
+            raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
         if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
             raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
         with tempfile.TemporaryDirectory(prefix="threadline-upload-") as tmp:
