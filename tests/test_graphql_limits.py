@@ -148,3 +148,39 @@ def test_over_http(demo_thread: DemoThread, serve_app) -> None:  # type: ignore[
     page = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "/static/vendor/graphiql/graphiql.min.js" in page.text
     assert "cdn" not in page.text.lower() and "unpkg" not in page.text.lower()
+
+
+def _nested_introspection(levels: int) -> str:
+    """``__schema { types { fields { type { ofType { … kind } } } } }`` with ``levels`` fields in all."""
+    inner = "kind"
+    for _ in range(levels - 5):
+        inner = f"ofType {{ {inner} }}"
+    return f"{{ __schema {{ types {{ fields {{ type {{ {inner} }} }} }} }} }}"
+
+
+def test_introspection_depth_is_bounded(demo_thread: DemoThread) -> None:
+    """Regression: the depth limiter skipped ``__`` fields, so a 44-level introspection query was answered."""
+    result = execute(demo_thread.store, _nested_introspection(44), settings=settings())
+    assert result.data is None and any("maximum introspection depth of 15" in m for m in messages(result))
+    via_type = '{ __type(name: "Query") { ' + "ofType { " * 20 + "kind" + " }" * 20 + " } }"
+    result = execute(demo_thread.store, via_type, settings=settings(graphql_max_introspection_depth=10))
+    assert result.data is None and any("introspection depth of 10" in m for m in messages(result))
+    fragment = "query Q { __schema { ...T } } fragment T on __Schema { types { " + "ofType { " * 30 + "kind" + " }" * 31
+    assert execute(demo_thread.store, fragment, settings=settings()).data is None
+
+
+def test_graphiql_introspection_query_still_answers(demo_thread: DemoThread) -> None:
+    """GraphiQL's query (graphql-js ``getIntrospectionQuery``: TypeRef nests nine ``ofType``) is 15 deep."""
+    from graphql import get_introspection_query
+
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+    assert query.count("ofType") == 9
+    result = execute(demo_thread.store, query, settings=settings())
+    assert result.errors is None and result.data["__schema"]["queryType"]["name"] == "Query"
+    assert execute(demo_thread.store, _nested_introspection(15), settings=settings()).errors is None

@@ -7,27 +7,25 @@ long query never blocks the event loop and cheap requests stay fast while heavy 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from threadline import __version__, sandbox
+from threadline import __version__, body_limit, ingest_routes, openapi_doc, sandbox
 from threadline.auth import Principal, require
 from threadline.config import Settings
 from threadline.errors import IngestError, QueryError, SourceError, StoreError, ThreadlineError
+from threadline.http_errors import public
 from threadline.store import Store
 
 Reader = Annotated[Principal, Depends(require("reader"))]
-Integrator = Annotated[Principal, Depends(require("integrator"))]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -68,6 +66,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     _errors(app, settings)
     _routes(app, settings)
+    ingest_routes.register(app, settings)
+    openapi_doc.install(app)
+    body_limit.install(app, settings.max_request_bytes)
     _features(app, settings)
     return app
 
@@ -97,18 +98,19 @@ def _errors(app: FastAPI, settings: Settings) -> None:
         # Uploads live in a temporary folder: name the file as the client sent it, not our path.
         name = Path(exc.file).name if exc.file else None
         where = ", ".join(p for p in (name, exc.locator, f"field {exc.field!r}" if exc.field else None) if p)
-        detail = {"error": f"{where}: {exc.reason}", "file": name, "locator": exc.locator, "field": exc.field}
+        reason = public(exc.reason, settings)
+        detail = {"error": f"{where}: {reason}", "file": name, "locator": exc.locator, "field": exc.field}
         return JSONResponse(detail, status_code=422)
 
     @app.exception_handler(IngestError)
     async def ingest_error(_: Request, exc: IngestError) -> JSONResponse:
         # a load the validation gate rejects answers with its report, so the caller can act on it
-        body = exc.report_json() if hasattr(exc, "report_json") else {"error": str(exc)}
+        body = exc.report_json() if hasattr(exc, "report_json") else {"error": public(str(exc), settings)}
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(QueryError)
     async def query_error(_: Request, exc: QueryError) -> JSONResponse:
-        return JSONResponse({"error": str(exc), "position": exc.position}, status_code=400)
+        return JSONResponse({"error": public(str(exc), settings), "position": exc.position}, status_code=400)
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
@@ -117,7 +119,7 @@ def _errors(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(ThreadlineError)
     async def other_error(_: Request, exc: ThreadlineError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"error": public(str(exc), settings)}, status_code=400)
 
 
 def _routes(app: FastAPI, settings: Settings) -> None:
@@ -187,50 +189,3 @@ def _routes(app: FastAPI, settings: Settings) -> None:
         from threadline import ontology as onto
 
         return PlainTextResponse(await run_in_threadpool(onto.ontology_turtle), media_type="text/turtle")
-
-    @app.post("/ingest/{system}")
-    async def ingest(
-        request: Request,
-        system: str,
-        files: list[UploadFile],
-        principal: Integrator,
-        mode: str = "snapshot",
-        on_error: str = "fail",
-    ) -> dict[str, Any]:
-        """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
-        from threadline.ingest import LoadOptions, describe, load_files
-        from threadline.namespaces import BATCH_GRAPH_PREFIX
-
-        if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
-            raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
-
-        if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
-            raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
-        if not system.isidentifier():
-            raise HTTPException(404, f"unknown source system {system!r}")
-        with tempfile.TemporaryDirectory(prefix="threadline-upload-") as tmp:
-            paths = []
-            for upload in files:
-                name = Path(upload.filename or "").name
-                if not name:
-                    raise HTTPException(422, "every uploaded file needs a file name")
-                path = Path(tmp) / name
-                with path.open("wb") as handle:
-                    await run_in_threadpool(shutil.copyfileobj, upload.file, handle)
-                paths.append(path)
-            options = LoadOptions(
-                mode=mode,
-                on_error=on_error,
-                agent=principal.actor,  # type: ignore[arg-type]
-                reject_dir=settings.var_dir / "rejects",
-            )
-            activity = await run_in_threadpool(
-                lambda: load_files(
-                    request.app.state.store, system, paths, ingest_dir=settings.ingest_dir, options=options
-                )
-            )
-        return {
-            "activity": activity.iri,
-            "batches": describe(activity),
-            "rejectFile": str(activity.reject_file) if activity.reject_file else None,
-        }

@@ -72,6 +72,41 @@ class Settings(BaseSettings):
         default_factory=lambda: content_dir("ontology"),
         description="Folder holding `threadline.ttl` and `alignments.ttl`.",
     )
+    max_request_bytes: int = Field(
+        default=1 << 30,
+        gt=0,
+        description=(
+            "Largest request body the server accepts, on every route (uploads to `/ingest/{system}` included). "
+            "Counted while the body streams in: a longer one is answered 413 as soon as the limit is passed."
+        ),
+    )
+    ingest_max_field_chars: int = Field(
+        default=1 << 20,
+        gt=0,
+        description="Longest single value (CSV field, JSON string) a source file may hold, in characters.",
+    )
+    ingest_max_record_chars: int = Field(
+        default=4 << 20,
+        gt=0,
+        description=(
+            "Longest record a streamed source may hold (a CSV row, a JSON Lines line), in characters; a longer one "
+            "stops the load as soon as that many characters are read, so memory stays bounded."
+        ),
+    )
+    ingest_max_depth: int = Field(
+        default=64,
+        gt=0,
+        le=500,
+        description="Deepest nesting of arrays and objects a JSON source may use (at most 500).",
+    )
+    ingest_max_document_bytes: int = Field(
+        default=256 << 20,
+        gt=0,
+        description=(
+            "Largest JSON document (not JSON Lines) a load parses, in bytes after decompression: "
+            "a JSON document is parsed whole, so this bounds the memory it takes."
+        ),
+    )
     var_dir: Path = Field(
         default=Path("./var"),
         description="Working folder for demo exports, reject files and backups made by the service.",
@@ -142,6 +177,13 @@ class Settings(BaseSettings):
         description="Folder of the named SPARQL queries (`*.rq` with a header).",
     )
     graphql_max_depth: int = Field(default=12, description="Deepest selection nesting a GraphQL query may use.")
+    graphql_max_introspection_depth: int = Field(
+        default=15,
+        description=(
+            "Deepest selection nesting from `__schema` / `__type` down (introspection); GraphiQL's own schema query "
+            "needs 15."
+        ),
+    )
     graphql_max_aliases: int = Field(default=30, description="Most aliases one GraphQL query may use.")
     graphql_max_tokens: int = Field(default=5000, description="Most tokens one GraphQL document may contain.")
     graphql_max_page_size: int = Field(default=500, description="Largest `first` a GraphQL list field accepts.")

@@ -8,8 +8,10 @@ would load them from a CDN.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from cross_web import HTTPException  # what strawberry raises and answers as a status
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
@@ -45,13 +47,31 @@ def renders_ide(request: Request) -> bool:
 
 
 class ThreadlineGraphQLRouter(GraphQLRouter):
-    """Strawberry's router with our IDE page in place of the CDN-loading default."""
+    """Strawberry's router with our IDE page in place of the CDN-loading default.
+
+    ``decode_json`` refuses what strawberry would crash on (500): a body that is JSON but not an object (it
+    calls ``.get`` on it), nesting past the parser's recursion limit, an integer of more digits than Python
+    converts. Each becomes a 400 that says what is wrong.
+    """
 
     def should_render_graphql_ide(self, request: Request) -> bool:  # type: ignore[override]
         return renders_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide.page(PATH))
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            value = json.loads(data)
+        except json.JSONDecodeError:
+            raise
+        except RecursionError:
+            raise HTTPException(400, "the JSON request is nested too deeply") from None
+        except ValueError as exc:
+            raise HTTPException(400, f"the JSON request cannot be read: {exc}") from None
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, f"the JSON request must be an object, not a {type(value).__name__}")
+        return value
 
 
 def router(settings: Any) -> GraphQLRouter:

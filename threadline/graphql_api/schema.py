@@ -1,7 +1,8 @@
 """The GraphQL schema: the domain types assembled under ``Query``, with the request limits of the settings.
 
 Limits (read with ``getattr`` so the code runs before the settings exist):
-``graphql_max_depth`` (selection depth), ``graphql_max_aliases``, ``graphql_max_tokens`` (parser tokens),
+``graphql_max_depth`` (selection depth), ``graphql_max_introspection_depth`` (below ``__schema`` / ``__type``,
+which the depth limiter skips), ``graphql_max_aliases``, ``graphql_max_tokens`` (parser tokens),
 ``graphql_max_page_size`` (``first`` of lists). Outside ``debug`` every error that is not the request's own
 fault (syntax, validation, limits, NOT_FOUND, BAD_USER_INPUT) is masked: the store's messages, queries and
 paths stay on the server.
@@ -39,9 +40,11 @@ from threadline.graphql_api import (  # noqa: F401
 )
 from threadline.graphql_api.errors import GraphQLUserError
 from threadline.graphql_api.execution import PlainExecutionContext
+from threadline.graphql_api.limits import introspection_depth_rule
 from threadline.graphql_api.query import Query
 
 DEFAULT_MAX_DEPTH = 12
+DEFAULT_MAX_INTROSPECTION_DEPTH = 15
 DEFAULT_MAX_ALIASES = 30
 DEFAULT_MAX_TOKENS = 5000
 
@@ -91,13 +94,14 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Any = None) -> strawberry.Schema:
     """The schema with ``settings``' limits; ``settings=None`` gives the defaults (SDL export, tests)."""
     depth = int(getattr(settings, "graphql_max_depth", DEFAULT_MAX_DEPTH))
+    introspection = int(getattr(settings, "graphql_max_introspection_depth", DEFAULT_MAX_INTROSPECTION_DEPTH))
     aliases = int(getattr(settings, "graphql_max_aliases", DEFAULT_MAX_ALIASES))
     tokens = int(getattr(settings, "graphql_max_tokens", DEFAULT_MAX_TOKENS))
     # Factories, not instances: strawberry builds a fresh extension per request. The depth and alias rules are
     # built ONCE (their limiter extensions make a new rule class per request) so the validation cache can key on
     # them: parsing and validating the as-built query cost more than its store calls. Both caches are bounded
     # LRUs; the token limit is a parse option, so it is part of the parse cache's key and applies to every text.
-    rules = [depth_rule(depth, None, None), alias_rule(aliases)]
+    rules = [depth_rule(depth, None, None), introspection_depth_rule(introspection), alias_rule(aliases)]
     extensions: list[Any] = [
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=tokens),

@@ -65,7 +65,9 @@ def mapping_files(ingest_dir: Path, system: str) -> list[Path]:
     folder = ingest_dir / system
     if not folder.is_dir():
         known = sorted(p.name for p in ingest_dir.iterdir() if p.is_dir()) if ingest_dir.is_dir() else []
-        raise IngestError(f"no mapping pack for source system {system!r} in {ingest_dir} (known: {', '.join(known)})")
+        raise IngestError(
+            f"no mapping pack for source system {system!r} in {ingest_dir.name}/ (known: {', '.join(known)})"
+        )
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(MAPPING_SUFFIXES))
 
 
@@ -244,7 +246,7 @@ def _refuse_unread(
             f"{path}: a B2MML {noun} message ({content.describe()}), which the {system} pack does not map; "
             f"it maps {', '.join(mapped)} (with any verb: {', '.join(B2MML_VERBS)})"
         )
-    where = mapping.name if mapping else str(ingest_dir / system)
+    where = mapping.name if mapping else f"{ingest_dir.name}/{system}"
     expected = ", ".join(sorted({slot[2] for slot in slots}))
     raise IngestError(
         f"no mapping in {where} reads {', '.join(p.name for p in unread)} ({content.describe()}); "

@@ -2,6 +2,12 @@
 
 Plain JSONPaths (keys, indexes, wildcards) are walked by hand, which is several times faster per record
 than jsonpath-ng; anything else (filters, recursive descent, slices) goes to jsonpath-ng.
+
+Input limits (``threadline.mapping.limits``): the stdlib parser recurses per nesting level and refuses
+integers over 4300 digits, so both arrive here as Python errors (RecursionError, ValueError) and become
+``SourceError``s; after a successful parse ``json_limits`` walks the value (iteratively) for the configured
+nesting depth and value size. JSON Lines reads each line with ``readline(limit)``, so one huge line is
+refused without being held; a JSON document is parsed whole and is refused above the document size limit.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from threadline.errors import MappingError
+from threadline.mapping import limits
+from threadline.mapping.json_limits import LimitExceeded, parse_json
 from threadline.mapping.sources import Getter, RecordError, Source, encoding_name, memory_records, open_binary
 
 _STEP = re.compile(r"""\.(\*|[^.\[\]]+)|\[(\*|-?\d+)\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\]""")
@@ -176,11 +184,14 @@ class JsonSource(Source):
             else:
                 yield from memory_records(self.target)
             return
-        text = self.text()
+        bounds = limits.current()
+        text = self.text(max_bytes=bounds.document_bytes)
         try:
-            document = json.loads(text)
+            document = parse_json(text, bounds)
         except json.JSONDecodeError as exc:
             raise self.error(f"invalid JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}") from exc
+        except LimitExceeded as exc:
+            raise self.error(exc.message, exc.locator, exc.field) from None
         yield from iterate_json(document, self.spec.iterator)
 
     def locator(self, position: Any) -> str:
@@ -202,14 +213,26 @@ class JsonLinesSource(JsonSource):
         except FileNotFoundError as exc:
             raise self.error("source file not found") from exc
         iterator = self.spec.iterator if self.spec.iterator not in (None, "$") else None
+        bounds = limits.current()
         with io.TextIOWrapper(binary, encoding=encoding_name(self.spec.encoding)) as handle:
-            for line_no, line in enumerate(handle, 1):
+            line_no = 0
+            while line := handle.readline(bounds.record_chars + 1):
+                line_no += 1
+                if len(line) > bounds.record_chars and not line.endswith("\n"):
+                    raise self.error(
+                        f"line is longer than the record limit of {bounds.record_chars} characters",
+                        f"line {line_no}",
+                    )
                 if not line.strip():
                     continue
                 try:
-                    document = json.loads(line)
+                    document = parse_json(line, bounds)
                 except json.JSONDecodeError as exc:
                     yield (line_no, None), RecordError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+                    continue
+                except LimitExceeded as exc:
+                    where = f"{exc.locator} " if exc.locator.startswith("$") else ""
+                    yield (line_no, None), RecordError(f"{where}{exc.message}", exc.field)
                     continue
                 if iterator is None:
                     yield (line_no, None), document

@@ -92,12 +92,16 @@ class Source:
         """The list index of a CSV column, so hot closures can read rows without a getter call."""
         return None
 
-    def text(self) -> str:
+    def text(self, max_bytes: int | None = None) -> str:
+        """The whole (decompressed) file; refused, without reading further, past ``max_bytes``."""
         if not isinstance(self.target, Path):
             raise self.error("expected a file")
         try:
             with open_binary(self.target, self.spec.compression) as handle:
-                return handle.read().decode(encoding_name(self.spec.encoding))
+                data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+                if max_bytes is not None and len(data) > max_bytes:
+                    raise self.error(f"the document is larger than the limit of {max_bytes} bytes")
+                return data.decode(encoding_name(self.spec.encoding))
         except FileNotFoundError as exc:
             raise self.error("source file not found") from exc
         except (OSError, UnicodeDecodeError, zipfile.BadZipFile, tarfile.TarError) as exc:

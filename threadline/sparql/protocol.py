@@ -108,6 +108,8 @@ async def read(request: Request) -> Operation:
         if request.method != "POST":
             raise ProtocolError("updates must be sent with POST", 405)
         kind, text = "update", updates[0]
+    elif request.method == "POST":  # a service description is a GET; an empty POST is a mistake, not a request
+        raise ProtocolError(f"a POST needs a query or an update: query= or update= in a form, or a {QUERY} body")
     else:
         kind, text = "none", ""
     return Operation(

@@ -1,0 +1,102 @@
+"""HTTP: ``POST /ingest/{system}`` — load uploaded source exports through a system's mapping pack.
+
+Uploads are written under their client-given base names into a fresh temporary folder, because the
+mapping pack matches files to mappings by name. A name is used only if it is a plain file name: ``..``
+(whose ``Path.name`` is itself) would write over the folder, and two uploads of one name would silently
+keep only the last. The load runs in a worker thread with the app's input limits bound
+(``threadline.mapping.limits``), so the limits of ``create_app(settings)`` hold, not only the environment's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from threadline.auth import Principal, require
+from threadline.http_errors import error_responses
+
+Integrator = Annotated[Principal, Depends(require("integrator"))]
+
+
+def upload_name(upload: UploadFile, seen: set[str]) -> str:
+    """The file name to store an upload under, or a 422 naming the offending name."""
+    raw = upload.filename or ""
+    name = Path(raw).name
+    if not name or name in (".", "..") or "\x00" in name:
+        raise HTTPException(422, f"uploaded file name {raw!r} is not a file name")
+    if name in seen:
+        raise HTTPException(422, f"two uploaded files are both named {name!r}")
+    seen.add(name)
+    return name
+
+
+def _load(store: Any, system: str, paths: list[Path], settings: Any, options: Any) -> Any:
+    from threadline.ingest import load_files
+    from threadline.mapping import limits
+
+    with limits.applied(limits.InputLimits.from_settings(settings)):
+        return load_files(store, system, paths, ingest_dir=settings.ingest_dir, options=options)
+
+
+def _reject_file(path: Path | None, settings: Any) -> str | None:
+    """The reject file relative to the service's working folder: clients never see server paths."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(Path(settings.var_dir).resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def register(app: FastAPI, settings: Any) -> None:
+    """Add the ingest route to ``app``."""
+
+    @app.post(
+        "/ingest/{system}",
+        responses=error_responses(401, 403, 404, 413, 422),
+    )
+    async def ingest(
+        request: Request,
+        system: str,
+        files: list[UploadFile],
+        principal: Integrator,
+        # enums documented, checked below after the role check (a caller without the role learns nothing)
+        mode: Annotated[str, Query(json_schema_extra={"enum": ["snapshot", "delta"]})] = "snapshot",
+        on_error: Annotated[str, Query(json_schema_extra={"enum": ["fail", "skip"]})] = "fail",
+    ) -> dict[str, Any]:
+        """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
+        from threadline.ingest import LoadOptions, describe
+        from threadline.namespaces import BATCH_GRAPH_PREFIX
+
+        if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
+            raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
+        if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
+            raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
+        if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
+            raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
+        with tempfile.TemporaryDirectory(prefix="threadline-upload-") as tmp:
+            paths = []
+            seen: set[str] = set()
+            for upload in files:
+                path = Path(tmp) / upload_name(upload, seen)
+                with path.open("wb") as handle:
+                    await run_in_threadpool(shutil.copyfileobj, upload.file, handle)
+                paths.append(path)
+            options = LoadOptions(
+                mode=mode,  # type: ignore[arg-type]
+                on_error=on_error,  # type: ignore[arg-type]
+                agent=principal.actor,
+                reject_dir=settings.var_dir / "rejects",
+            )
+            store = request.app.state.store
+            activity = await run_in_threadpool(_load, store, system, paths, settings, options)
+        return {
+            "activity": activity.iri,
+            "batches": describe(activity),
+            "rejectFile": _reject_file(activity.reject_file, settings),
+        }

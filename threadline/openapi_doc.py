@@ -1,0 +1,157 @@
+"""The OpenAPI document: every route and every status it can answer, described truthfully.
+
+FastAPI describes what its signatures say: the success status and a 422 for request validation. It cannot
+know the statuses our code raises (401/403 from the role guard, 404, 409, 413 from the body limit, 503 when
+the store fails), nor the three protocol routes that read raw requests: ``/sparql`` (SPARQL 1.1 Protocol),
+``/store`` (Graph Store Protocol) and ``/graphql``. This module adds them after FastAPI has built its
+document, from tables kept next to each other here, so that one place answers "what does the API say".
+
+Texts that JSON Schema cannot describe (a SPARQL query, a GraphQL document, an IRI that pyoxigraph accepts)
+carry a named ``format`` (``sparql-query``, ``sparql-update``, ``graphql``, ``iri``); clients and the fuzz
+test register generators for them. ``Allow`` on a 405 answer is rewritten to the documented methods of the
+path (``AllowHeader``): Starlette lists only the methods of the first route that matched the path.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from threadline.http_errors import DESCRIPTIONS, ErrorBody
+from threadline.openapi_protocols import IRI, PROTOCOL_PATHS
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+PUBLIC = {("GET", "/healthz"), ("GET", "/version"), ("GET", "/ontology")}
+NO_STORE = {("GET", "/version"), ("GET", "/ontology"), ("GET", "/queries")}
+# Statuses a route raises itself, beyond the ones every route of its kind gets (see ``_statuses``).
+RAISED: dict[tuple[str, str], tuple[int, ...]] = {
+    ("POST", "/ingest/{system}"): (404,),
+    ("DELETE", "/admin/tokens/{token_id}"): (404, 409),
+    ("GET", "/reports/view"): (404,),
+    ("POST", "/signatures"): (404,),
+    ("GET", "/queries/{name}"): (400, 404, 406),
+    ("POST", "/validate"): (400,),
+}
+# Constraints the handlers enforce that their signatures do not show.
+PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("DELETE", "/admin/tokens/{token_id}", "reason"): {"required": True, "schema": {"type": "string", "minLength": 1}},
+    ("GET", "/signatures", "record"): {"schema": IRI},
+    ("GET", "/reports/view", "graph"): {"schema": IRI},
+}
+
+
+def install(app: FastAPI) -> None:
+    """Serve the completed document at ``/openapi.json`` and fix ``Allow`` on 405 answers."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(AllowHeader, app_ref=app)
+
+
+def build(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+    schema["paths"].update(copy.deepcopy(PROTOCOL_PATHS))
+    _tighten(schema)
+    _systems(schema, app)
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            _statuses(method.upper(), path, operation)
+    return schema
+
+
+def _tighten(schema: dict[str, Any]) -> None:
+    from threadline.auth.roles import ROLES
+
+    components = schema["components"]["schemas"]
+    if "TokenRequest" in components:
+        components["TokenRequest"]["properties"]["role"]["enum"] = list(ROLES)
+        components["TokenRequest"]["properties"]["scopes"]["items"].update(IRI)
+    binary = {"type": "string", "format": "binary"}
+    for name, body in components.items():
+        if name.startswith("Body_ingest"):
+            body["properties"]["files"].update({"items": binary, "minItems": 1})
+        if name.startswith("Body_validate"):
+            body["properties"]["shapes"] = {**binary, "description": "SHACL shapes (Turtle), instead of a profile"}
+    for (method, path, name), override in PARAMETERS.items():
+        operation = schema["paths"].get(path, {}).get(method.lower())
+        for parameter in (operation or {}).get("parameters", []):
+            if parameter["name"] == name:
+                parameter.update(copy.deepcopy(override))
+
+
+def _systems(schema: dict[str, Any], app: FastAPI) -> None:
+    """``system`` of ``/ingest/{system}``: one of the mapping pack's folders (others answer 404)."""
+    folder = Path(app.state.settings.ingest_dir)
+    systems = (
+        sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.isidentifier()) if folder.is_dir() else []
+    )
+    operation = schema["paths"].get("/ingest/{system}", {}).get("post", {})
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] == "system" and systems:
+            parameter["schema"]["enum"] = systems
+
+
+def _statuses(method: str, path: str, operation: dict[str, Any]) -> None:
+    """Add every error status the operation can answer, each with the error body schema."""
+    codes: set[int] = set(RAISED.get((method, path), ()))
+    codes |= set(operation.pop("x-threadline-errors", ()))
+    if (method, path) not in PUBLIC:
+        codes |= {401, 403}
+    if (method, path) not in NO_STORE:
+        codes.add(503)
+    if "requestBody" in operation:
+        codes |= {400, 413, 422}
+    if operation.get("parameters"):
+        codes.add(422)
+    responses = operation.setdefault("responses", {})
+    for code in sorted(codes):
+        entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
+        entry["content"] = {"application/json": {"schema": ERROR_REF}}
+        if path == "/graphql":  # strawberry answers request errors in plain text
+            entry["content"]["text/plain"] = {"schema": {"type": "string"}}
+
+
+class AllowHeader:
+    """ASGI middleware: a 405 answer's ``Allow`` lists the methods the OpenAPI document gives its path."""
+
+    def __init__(self, app: ASGIApp, app_ref: FastAPI) -> None:
+        self.app = app
+        self.app_ref = app_ref
+        self._paths: list[tuple[re.Pattern[str], str]] | None = None
+
+    def _allowed(self, path: str) -> str | None:
+        document = self.app_ref.openapi()
+        if self._paths is None:
+            self._paths = [(compile_path(p)[0], p) for p in document["paths"]]
+        for pattern, template in self._paths:
+            if pattern.match(path):
+                methods = [m.upper() for m in document["paths"][template] if m.isalpha()]
+                return ", ".join(sorted(methods))
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                allowed = self._allowed(scope["path"])
+                if allowed is not None:
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                    message = {**message, "headers": [*headers, (b"allow", allowed.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, send_allow)
