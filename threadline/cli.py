@@ -206,8 +206,8 @@ def map_command(mapping: Path, base: Path | None, output: Path | None) -> None:
 @_fail_cleanly
 def stats(store_url: str | None) -> None:
     """Count triples per named graph."""
-    store = _open(store_url)
-    result = store.stats()
+    with _open(store_url) as store:
+        result = store.stats()
     table = Table(title=f"{store.url}: {result.triples:,} triples in {len(result.graphs)} graphs")
     table.add_column("graph")
     table.add_column("triples", justify="right")
@@ -230,12 +230,12 @@ def stats(store_url: str | None) -> None:
 @_fail_cleanly
 def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None) -> None:
     """Write the whole dataset (or one graph) as N-Quads or TriG."""
-    store = _open(store_url)
-    if output:
-        with output.open("wb") as handle:
-            store.dump(handle, DUMP_FORMATS[fmt], graph)
-    else:
-        store.dump(sys.stdout.buffer, DUMP_FORMATS[fmt], graph)
+    with _open(store_url) as store:
+        if output:
+            with output.open("wb") as handle:
+                store.dump(handle, DUMP_FORMATS[fmt], graph)
+        else:
+            store.dump(sys.stdout.buffer, DUMP_FORMATS[fmt], graph)
 
 
 @main.command()

@@ -32,6 +32,7 @@ import pyoxigraph as ox
 
 from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
+from threadline.store.recovery import uncommitted
 from threadline.store.snapshots import Snapshots
 
 EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list (as RemoteStore)
@@ -142,6 +143,7 @@ def _worker_main(conn: Any) -> None:
     """Body of a worker process: answer ``(snapshot folder, job)`` requests until the parent goes away."""
     store: ox.Store | None = None
     opened: str | None = None
+    hidden: frozenset[str] = frozenset()  # the snapshot's uncommitted graphs (a crash's leftovers being removed)
     conn.send(("ready", None))  # imports done: from here on the parent's clock measures queries only
     while True:
         try:
@@ -157,7 +159,8 @@ def _worker_main(conn: Any) -> None:
                 if store is None or snapshot != opened:
                     store, opened = None, None  # close the previous snapshot before opening the next
                     store, opened = ox.Store.read_only(snapshot), snapshot
-                reply = ("ok", execute(store, job))
+                    hidden = uncommitted(store)
+                reply = ("ok", execute(store, job, hidden))
                 break
             except QueryError as exc:
                 reply = ("error", (type(exc).__name__, str(exc), exc.position))
