@@ -37,7 +37,7 @@ def _leftovers(units: int) -> bytes:
     rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
     return "".join(
         f"<https://w3id.org/threadline/id/unit/CRASH-{i}> {rdf_type} <{TL}AsBuiltUnit> .\n"
-        f"<https://w3id.org/threadline/id/unit/CRASH-{i}> <{TL}serialNumber> \"CRASH-{i}\" .\n"
+        f'<https://w3id.org/threadline/id/unit/CRASH-{i}> <{TL}serialNumber> "CRASH-{i}" .\n'
         for i in range(units)
     ).encode()
 
@@ -152,7 +152,9 @@ def test_verbs_see_the_committed_state(demo_exports: Path, tmp_path: Path, args:
 
 
 def test_sparql_endpoint_serves_the_committed_state_while_cleaning(
-    demo_exports: Path, tmp_path: Path, serve_app  # type: ignore[no-untyped-def]
+    demo_exports: Path,
+    tmp_path: Path,
+    serve_app,  # type: ignore[no-untyped-def]
 ) -> None:
     committed = _crashed(tmp_path / "store", demo_exports)
     store = _held(EmbeddedStore(tmp_path / "store"))

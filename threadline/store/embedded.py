@@ -108,7 +108,11 @@ class EmbeddedStore(Store):
 
     def recover(self) -> list[str]:
         """Hide the uncommitted graphs a crash left and start removing them in the background; returns their
-        names. Waits for staged writes in flight to end, so their graphs are never taken for leftovers."""
+        names. Waits for staged writes in flight to end, so their graphs are never taken for leftovers. In memory
+        (nothing survives a crash there; only a caller's own unfinished staging) they are dropped at once."""
+        if self.path is None:
+            with self.quiet(wait=True):
+                return super().recover()
         with self.quiet(wait=True):
             found = self._uncommitted() - self._hidden
             self._hidden = self._hidden | found

@@ -32,6 +32,7 @@ import pyoxigraph as ox
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, TL
 
 STAGING_PREFIX = "urn:threadline:staging:"
+COMPACT_AFTER = 100_000  # removed quads after which the cleanup compacts the store
 CHUNK = 2_000  # quads per cleanup transaction: small enough to keep readers and writers unblocked
 
 # Batch graphs are committed by the update that lists them in the catalog; staging graphs never are.
@@ -116,6 +117,8 @@ class Cleaner:
                 if not self._remove(ox.NamedNode(graph)):
                     return
                 self.on_removed(graph)
+            if self.removed_quads >= COMPACT_AFTER:
+                self.native.optimize()  # deleted quads leave tombstones that slow every scan until compacted
         except Exception as exc:  # a background thread has nobody to raise to: keep hiding, log, retry next open
             self.error = exc
             log.exception("removing a crashed write's leftovers failed; they stay hidden")
