@@ -10,8 +10,9 @@ A load runs in three phases, so that bad input never reaches the store and a cra
    graph and writes the PROV-O activity. Updates are transactional on every backend, so the thread moves
    from the state before the load to the state after it in a single step.
 
-If staging fails the staged graphs are dropped; if the process dies before the commit, ``recover()`` (run
-whenever a store is opened by the CLI or the server) drops every batch graph the catalog does not list.
+If staging fails the staged graphs are dropped; if the process dies before the commit, the next open of the
+store (every one recovers: ``threadline.store.recovery``) hides every batch graph the catalog does not list
+from all readers at once and removes it in the background.
 
 Modes: ``snapshot`` (default) treats the files as the full current export for their mapping, so the new batch
 replaces the previous batch of that mapping and deletions in the source reach the graph. ``delta`` treats
@@ -204,8 +205,7 @@ def _stage_all(store: Store, staged: list[tuple[BatchResult, Path]]) -> None:
 
 
 def _drop(store: Store, graphs: list[str]) -> None:
-    for graph in graphs:
-        store.drop_graph(graph)
+    store.discard(graphs)
 
 
 def _commit_update(activity: Activity, mode: Mode, graphs_by_key: dict[str, list[str]]) -> str:
@@ -267,23 +267,16 @@ def _catalog(store: Store) -> tuple[dict[str, str], dict[str, list[str]]]:
 
 
 def open_recovered(url: str | None = None, settings: object | None = None) -> Store:
-    """Open the store named by ``url`` (or the ``store`` setting) with a crashed load's leftovers dropped:
-    how every command and the server open the thread."""
+    """Open the store named by ``url`` (or the ``store`` setting): every open recovers (``Store.recover``), so
+    this is ``open_store``, kept for the callers that name what they rely on."""
     from threadline.store import open_store
 
-    store = open_store(url, settings)  # type: ignore[arg-type]
-    recover(store)
-    return store
+    return open_store(url, settings)  # type: ignore[arg-type]
 
 
 def recover(store: Store) -> list[str]:
-    """Drop staged batch graphs that were never committed (a crash between stage and commit)."""
-    orphans = store.select(
-        f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), {ox.Literal(BATCH_GRAPH_PREFIX)})) "
-        f"FILTER NOT EXISTS {{ GRAPH <{CATALOG_GRAPH}> {{ ?g a <{TL}BatchGraph> }} }} }}"
-    ).values("g")
-    _drop(store, orphans)
-    return orphans + store.recover()
+    """Deal with uncommitted graphs (a crash between stage and commit): see ``Store.recover``."""
+    return store.recover()
 
 
 def _write_rejects(rejects: list, folder: Path, activity: Activity) -> Path:

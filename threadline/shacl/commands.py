@@ -64,8 +64,9 @@ def validate_command(
             raise click.UsageError("give --profile or --shapes, not both")
         shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
         store, written = _data_store(data_files) if data_files else (_store(store_url, settings, allow_empty), None)
-        outcome = service.validate(store, shapes, engine, written=written)
-        payload = service.render(outcome, shapes, fmt, store, written)
+        with store:  # closing releases the on-disk store's lock (and stops a crash cleanup, resumed next open)
+            outcome = service.validate(store, shapes, engine, written=written)
+            payload = service.render(outcome, shapes, fmt, store, written)
     except ThreadlineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -25,12 +25,12 @@ from typing import Any
 import pyoxigraph as ox
 
 from threadline.errors import QueryError
-from threadline.store.base import STORED_DEFAULT as _STORED_DEFAULT
 from threadline.store.lexer import Token, tokens, unescape
+from threadline.store.recovery import STORED_DEFAULT, graph_term
 
-# Names the store's own default graph (the one ``/store?default`` writes) inside an explicit list of default
-# graphs; never a graph IRI (the protocol refuses an empty IRI, and a clause's IRIs are resolved absolute).
-STORED_DEFAULT = _STORED_DEFAULT
+# ``STORED_DEFAULT`` names the store's own default graph (the one ``/store?default`` writes) inside an explicit
+# list of default graphs; never a graph IRI (the protocol refuses an empty IRI, a clause's IRIs are absolute).
+__all__ = ["STORED_DEFAULT", "Clause", "Dataset", "clause", "graph_term", "limited", "requested"]
 
 Graphs = list[str] | None
 Dataset = tuple[Graphs, Graphs]  # (default graphs, named graphs); (None, None): the union of every graph
@@ -114,11 +114,6 @@ def limited(wanted: Dataset, visible: list[str], *, stored_default: bool) -> Dat
     if default is None and named is None:
         return visible + ([STORED_DEFAULT] if stored_default else []), list(visible)
     return [g for g in default or [] if g in allowed], [g for g in named or [] if g in allowed]
-
-
-def graph_term(graph: str) -> ox.NamedNode | ox.DefaultGraph:
-    """The pyoxigraph term for an entry of a default-graph list."""
-    return ox.DefaultGraph() if graph == STORED_DEFAULT else ox.NamedNode(graph)
 
 
 def _absolute(iri: object) -> str:

@@ -15,8 +15,8 @@ import pyoxigraph as ox
 
 from threadline.errors import QueryError
 from threadline.sparql import negotiation as neg
-from threadline.sparql.dataset import graph_term
 from threadline.store.reader_view import View
+from threadline.store.recovery import dataset
 
 
 class ResultTooLarge(QueryError):
@@ -51,14 +51,14 @@ class Answer:
 # -- executing on a pyoxigraph store (in a worker process, or in a thread for memory stores) --------------
 
 
-def execute(store: ox.Store, job: Job) -> Answer:
+def execute(store: ox.Store, job: Job, hidden: frozenset[str] = frozenset()) -> Answer:
+    """``hidden``: uncommitted graphs in ``store`` (``threadline.store.recovery``) the query must not see."""
     started = time.perf_counter()
     kwargs: dict[str, Any] = {"base_iri": job.base_iri}
     if job.default_graphs is None and job.named_graphs is None:
-        kwargs["use_default_graph_as_union"] = True
+        kwargs.update(dataset(store, hidden, None, None))
     else:
-        kwargs["default_graph"] = [graph_term(g) for g in job.default_graphs or []]
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or []]
+        kwargs.update(dataset(store, hidden, job.default_graphs or [], job.named_graphs or []))
     result = None
     try:
         result = store.query(job.text, **kwargs)

@@ -52,8 +52,8 @@ def body_format(content_type: str | None) -> ox.RdfFormat:
 def exists(store: Store, target: Target) -> bool:
     if target.graph is None:
         return True
-    if isinstance(store, EmbeddedStore):
-        return store.native.contains_named_graph(iri(target.graph))
+    if isinstance(store, EmbeddedStore):  # a crash's uncommitted leftovers (being removed) do not exist
+        return target.graph not in store.hidden and store.native.contains_named_graph(iri(target.graph))
     return store.ask("ASK { GRAPH ?g { } }", {"g": iri(target.graph)})
 
 

@@ -38,6 +38,7 @@ import pyoxigraph as ox
 from threadline import sandbox
 from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
+from threadline.store.recovery import uncommitted
 from threadline.store.snapshots import Snapshots
 
 EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list (as RemoteStore)
@@ -148,8 +149,10 @@ def _timeout_message(timeout: float) -> str:
 def _worker_main(conn: Any) -> None:
     """Body of a worker process: answer ``(snapshot folder, job, folders to keep open)`` requests until the
     parent goes away. A worker keeps the current base snapshot and reader views open side by side, so admin
-    and reader queries in turn do not reopen a store each time (12–15 ms at 100k units, more under load)."""
-    stores: dict[str, ox.Store] = {}
+    and reader queries in turn do not reopen a store each time (12–15 ms at 100k units, more under load).
+    Each open snapshot comes with its uncommitted graphs (a crash's leftovers being removed), which no query
+    may see (``threadline.store.recovery``)."""
+    stores: dict[str, tuple[ox.Store, frozenset[str]]] = {}
     sandbox.confine(whole_process=True)  # before any query: no network for this process (threadline.sandbox)
     conn.send(("ready", sandbox.status()))  # imports done: from here on the parent's clock measures queries only
     while True:
@@ -166,8 +169,10 @@ def _worker_main(conn: Any) -> None:
         for attempt in range(2):
             try:
                 if snapshot not in stores:
-                    stores[snapshot] = ox.Store.read_only(snapshot)
-                reply = ("ok", execute(stores[snapshot], job))
+                    opened = ox.Store.read_only(snapshot)
+                    stores[snapshot] = (opened, uncommitted(opened))
+                native, hidden = stores[snapshot]
+                reply = ("ok", execute(native, job, hidden))
                 break
             except QueryError as exc:
                 reply = ("error", (type(exc).__name__, str(exc), exc.position))

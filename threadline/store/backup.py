@@ -28,7 +28,7 @@ def make_backup(store: Store, target: Path, *, made: Path | None = None) -> tupl
     """Back ``store`` up under ``target`` (or describe ``made``, a backup of it just taken); returns the backup's
     path and the digest it holds."""
     path = made or store.backup(target)
-    copy = EmbeddedStore(path) if path.is_dir() else _load_nquads(path)
+    copy = EmbeddedStore(path, read_only=True) if path.is_dir() else _load_nquads(path)
     try:
         digest, quads = copy.digest(), copy.stats().triples
     finally:

@@ -10,7 +10,9 @@ endpoint) talks only to ``Store``, so a plant that outgrows one machine changes 
 
 Writes that must be atomic but are too large for one SPARQL update are *staged*: the data goes into a
 fresh staging graph (fast, not atomic) and one small update then moves it into place (atomic). A crash
-between the two leaves only a staging graph, which ``recover()`` drops when the store is next opened.
+between the two leaves only uncommitted graphs, which ``recover()`` deals with when the store is next opened
+(every ``open_store`` does): the embedded store hides them at once and removes them in the background
+(``threadline.store.recovery``); a remote store drops them before the first query.
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ from typing import BinaryIO
 import pyoxigraph as ox
 
 from threadline.store.params import Bindable, bind
+from threadline.store.recovery import STAGING_PREFIX, UNCOMMITTED
 
-STAGING_PREFIX = "urn:threadline:staging:"
-STORED_DEFAULT = ""  # how a dataset's graph list names the store's own default graph (not a named graph)
 _BNODE = re.compile(rb"_:[A-Za-z0-9_\-.]+")
 _MOD = 1 << 256
 
@@ -141,7 +142,7 @@ class Store(ABC):
                 self.stage(source, staging, rdf_format)
                 self.update(f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{_checked(graph)}>")
             except BaseException:
-                self.drop_graph(staging)
+                self.discard([staging])
                 raise
 
     @contextlib.contextmanager
@@ -156,10 +157,17 @@ class Store(ABC):
     def drop_graph(self, graph: str) -> None:
         self.update(f"DROP SILENT GRAPH <{_checked(graph)}>")
 
+    def discard(self, graphs: list[str]) -> None:
+        """Throw away staged graphs that will never be committed (a failed load): dropped here; the embedded
+        store hides them at once and removes them in the background instead (a drop in one transaction is
+        slow and holds the whole delete in memory)."""
+        for graph in graphs:
+            self.drop_graph(graph)
+
     def recover(self) -> list[str]:
-        """Drop staging graphs a crash left behind; returns their names."""
-        result = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
-        orphans = [g for g in result.values("g") if g.startswith(STAGING_PREFIX)]
+        """Drop the uncommitted graphs a crash left behind (staging graphs, batch graphs the catalog does not
+        list); returns their names. Removal is the remote service's work; the embedded store overrides this."""
+        orphans = sorted(self.select(UNCOMMITTED).values("g"))
         for graph in orphans:
             self.drop_graph(graph)
         return orphans
