@@ -21,8 +21,8 @@ from threadline.auth.tokens import create_token
 from threadline.config import Settings
 from threadline.sparql import register
 from threadline.store import open_store
-from threadline.store.base import STORED_DEFAULT
 from threadline.store.reader_view import View, view_for
+from threadline.store.recovery import STORED_DEFAULT
 from threadline.store.snapshots import snapshot_root
 
 ERP = "https://example.org/graph/erp"

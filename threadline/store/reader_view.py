@@ -32,7 +32,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from threadline.errors import StoreError
-from threadline.store.base import STORED_DEFAULT
+from threadline.store.recovery import STORED_DEFAULT
 
 SYSTEM_ROLES = ("admin", "compliance")  # the roles some system graph needs (threadline.auth.system_role)
 
