@@ -38,6 +38,7 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/signatures"): (404,),
     ("GET", "/queries/{name}"): (400, 404, 406),
     ("POST", "/validate"): (400,),
+    ("GET", "/ontology"): (400, 406),  # an unknown ``format``; nothing in ``Accept`` that is offered
 }
 # Constraints the handlers enforce that their signatures do not show.
 PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {

@@ -87,12 +87,19 @@ SPARQL_POST = {
                             "type": "object",
                             "properties": {"query": {"type": "string", "format": "sparql-query"}, **DATASET_FORM},
                             "required": ["query"],
+                            "not": {"required": ["update"]},  # one operation per request
                         },
                         {
                             "type": "object",
                             "properties": {"update": {"type": "string", "format": "sparql-update"}, **DATASET_FORM},
                             "required": ["update"],
-                            "not": {"anyOf": [{"required": ["default-graph-uri"]}, {"required": ["named-graph-uri"]}]},
+                            "not": {
+                                "anyOf": [
+                                    {"required": ["default-graph-uri"]},
+                                    {"required": ["named-graph-uri"]},
+                                    {"required": ["query"]},  # one operation per request
+                                ]
+                            },
                         },
                     ]
                 }
