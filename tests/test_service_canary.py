@@ -10,18 +10,16 @@ in this process (no false refusals). One app and one memory store serve the whol
 
 from __future__ import annotations
 
-import http.server
 import itertools
-import json
 import random
-import threading
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pyoxigraph as ox
 import pytest
 
+from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
 from threadline.app import create_app
 from threadline.config import Settings
@@ -142,38 +140,10 @@ def hostile_updates(u: str) -> list[str]:
     return out
 
 
-class _Canary(http.server.BaseHTTPRequestHandler):
-    """Answers like a SPARQL endpoint with one row, so that a leaked SERVICE would bring data back."""
-
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        body = json.dumps(
-            {
-                "head": {"vars": ["a", "b", "c"]},
-                "results": {"bindings": [{v: {"type": "uri", "value": f"http://canary/{v}"} for v in "abc"}]},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def canary() -> Iterator[tuple[str, list[str]]]:
-    _Canary.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Canary)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", _Canary.hits
-    server.shutdown()
+    with serve_canary() as (url, hits):
+        yield url, hits
 
 
 @pytest.fixture(scope="module")

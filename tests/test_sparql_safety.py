@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import http.server
 import os
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pyoxigraph as ox
 import pytest
 
+from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
 from threadline.app import create_app
 from threadline.config import Settings
@@ -64,29 +64,11 @@ def disk_endpoint(tmp_path: Any) -> Iterator[tuple[str, Any]]:
     server.stop()
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-
-    do_POST = do_GET
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def trap() -> Iterator[tuple[str, list[str]]]:
     """A local HTTP server that records every request: SERVICE must never reach it."""
-    _Recorder.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/sparql", _Recorder.hits
-    server.shutdown()
+    with serve_canary(answer=False) as (url, hits):
+        yield f"{url}/sparql", hits
 
 
 # -- read-only ---------------------------------------------------------------------------------------------
@@ -254,29 +236,11 @@ def test_clients_may_lower_the_time_limit_but_not_raise_it(disk_endpoint: tuple[
 # -- spellings that got past the old token check (issue #11), and the sandbox under it ---------------------
 
 
-class _Answering(_Recorder):
-    """A canary that answers one row, so that a leaked SERVICE would bring data back into an INSERT."""
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        body = b'{"head":{"vars":["a","b","c"]},"results":{"bindings":[{"a":{"type":"uri","value":"http://canary/a"},'
-        body += b'"b":{"type":"uri","value":"http://canary/b"},"c":{"type":"uri","value":"http://canary/c"}}]}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-
 @pytest.fixture
 def canary() -> Iterator[tuple[str, list[str]]]:
-    _Answering.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/sparql", _Answering.hits
-    server.shutdown()
+    """A canary that answers one row, so that a leaked SERVICE would bring data back into an INSERT."""
+    with serve_canary() as (url, hits):
+        yield f"{url}/sparql", hits
 
 
 @pytest.fixture
