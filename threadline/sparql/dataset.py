@@ -129,13 +129,13 @@ def _raise_engine_syntax_error(text: str, base: str | None) -> None:
     from threadline.sparql.execution import position
 
     try:  # on an empty store, and with no network (threadline.sandbox): the text passed the SERVICE check
-        sandbox.confined(_drain, text, base)
+        sandbox.confined(_parse_on_empty_store, text, base)
     except SyntaxError as exc:
         raise QueryError(f"malformed query: {exc}", position=position(str(exc))) from exc
     except (RuntimeError, ValueError, OSError):
         pass
 
 
-def _drain(text: str, base: str | None) -> None:
+def _parse_on_empty_store(text: str, base: str | None) -> None:
     """Parse (pyoxigraph has no parse-only call); the lazy result is dropped unread, on this thread."""
     ox.Store().query(text, base_iri=base)

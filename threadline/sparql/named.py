@@ -48,7 +48,7 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
         max_rows=runner(request.app).max_rows,
         default_graphs=default,
         named_graphs=named,
-        view=await access.reader_view(request, principal, (default, named)),
+        view=access.reader_view(request, principal, (default, named)),
     )
     answer = await runner(request.app).run(request, job)
     variables, rows = queries.rows_from_sparql_json(answer.body)

@@ -206,7 +206,7 @@ async def _query(request: Request, operation: protocol.Operation) -> Response:
         default_graphs=default,
         named_graphs=named,
         base_iri=base,
-        view=await access.reader_view(request, principal, (default, named)),
+        view=access.reader_view(request, principal, (default, named)),
     )
     timeout = _requested_timeout(operation)
     answer = await runner(request.app).run(request, job, timeout)
