@@ -274,8 +274,8 @@ def refresh_command(store_url: str | None) -> None:
 
     from threadline.config import Settings
     from threadline.errors import StoreUnavailable, ThreadlineError
-    from threadline.store import open_store
-    from threadline.store.published import disk_path, latest
+    from threadline.store import disk_path, open_store
+    from threadline.store.published import latest
 
     started = time.perf_counter()
     settings = Settings()

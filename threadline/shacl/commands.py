@@ -85,7 +85,8 @@ def _store(url: str | None, settings: Settings, allow_empty: bool) -> Store:
     """The store to validate. An empty thread conforms to every shape, so "conforms" about a store that was
     never loaded (or a path typed wrong, which opening would create) is refused unless asked for. Beside a
     running service, its latest published snapshot is read (and the command says so)."""
-    from threadline.store.published import disk_path, open_for_reading
+    from threadline.store import disk_path
+    from threadline.store.published import open_for_reading
 
     url = url if url is not None else settings.store
     path = disk_path(url)

@@ -23,6 +23,7 @@ __all__ = [
     "SelectResult",
     "Store",
     "StoreStats",
+    "disk_path",
     "open_store",
 ]
 
@@ -33,9 +34,10 @@ def open_store(url: str | None = None, settings: Settings | None = None) -> Stor
     url = url if url is not None else settings.store
     if not url:
         raise ConfigError("THREADLINE_STORE is empty: give a path, memory: or an http(s) URL")
-    if url in ("memory:", "memory://", ":memory:"):
+    path = disk_path(url)
+    if path is None and url in MEMORY_URLS:
         return EmbeddedStore(None)
-    if url.startswith(("http://", "https://")):
+    if path is None:
         return RemoteStore(
             url,
             query_endpoint=settings.store_query_endpoint,
@@ -43,8 +45,16 @@ def open_store(url: str | None = None, settings: Settings | None = None) -> Stor
             graph_endpoint=settings.store_graph_endpoint,
             timeout=settings.store_timeout,
         )
-    if url.startswith("oxigraph:"):
-        url = url.removeprefix("oxigraph:")
-    if "://" in url:
+    if "://" in url.removeprefix("oxigraph:"):
         raise ConfigError(f"unknown store URL scheme in {url!r}: use a path, memory: or http(s)://")
-    return EmbeddedStore(Path(url))
+    return EmbeddedStore(path)
+
+
+MEMORY_URLS = ("memory:", "memory://", ":memory:")
+
+
+def disk_path(url: str) -> Path | None:
+    """The folder of an on-disk store URL (a path or ``oxigraph:PATH``), or None for memory and remote stores."""
+    if url in MEMORY_URLS or url.startswith(("http://", "https://")):
+        return None
+    return Path(url.removeprefix("oxigraph:"))

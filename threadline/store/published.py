@@ -22,18 +22,12 @@ from pathlib import Path
 
 from threadline.config import Settings
 from threadline.errors import StoreUnavailable
+from threadline.store import disk_path
 from threadline.store.base import Store
 from threadline.store.embedded import EmbeddedStore
 from threadline.store.snapshots import snapshot_root
 
 ATTEMPTS = 5
-
-
-def disk_path(url: str) -> Path | None:
-    """The folder of an on-disk store URL, or None for memory: and remote stores."""
-    if url in ("memory:", "memory://", ":memory:") or url.startswith(("http://", "https://")):
-        return None
-    return Path(url.removeprefix("oxigraph:"))
 
 
 def latest(store_path: Path) -> Path | None:
