@@ -53,6 +53,7 @@ ACTIONS = frozenset(
         "token-revoke",
         "validation-evidence",
         "signature",
+        "migrate",
     }
 )
 REASON_REQUIRED = frozenset({"update", "delete", "token-revoke"})
