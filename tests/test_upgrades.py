@@ -174,6 +174,7 @@ NEWER_VERBS = [
     ["audit", "verify"],
     ["audit", "export", "-o", "{tmp}/audit.csv"],
     ["token", "list"],
+    ["kpi", "refresh"],
     ["token", "create", "reader", "--description", "x"],
     ["load", "plm", "{tmp}"],
     ["backup", "--to", "{tmp}/backups"],

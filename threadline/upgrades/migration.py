@@ -43,10 +43,6 @@ class Outcome:
     rewritten: int = 0
     graphs: list[str] = field(default_factory=list)
 
-    @property
-    def changed(self) -> bool:
-        return self.plan.needed
-
 
 def current_plan(store: Store) -> Plan:
     """The plan for ``store`` as it is now (a store without a record and with data is the previous release's)."""

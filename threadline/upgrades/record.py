@@ -29,7 +29,11 @@ _READ = (
     f"OPTIONAL {{ <{STORE_RECORD}> <{TL}writtenByRelease> ?release }} "
     f"OPTIONAL {{ <{STORE_RECORD}> <{TL}migratingTo> ?migrating }} }} }}"
 )
-_ANY_DATA = "ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+# any statement but the record's (queries see the union of the graphs and the stored default graph as default)
+_ANY_DATA = (
+    "ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } "
+    f"FILTER NOT EXISTS {{ GRAPH <{STORE_GRAPH}> {{ ?s ?p ?o }} }} }}"
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ def read(store: Store) -> StoreVersion | None:
 
 
 def has_data(store: Store) -> bool:
+    """Whether the store holds anything besides its version record (an empty store's record is no data)."""
     return store.ask(_ANY_DATA)
 
 
