@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from threadline.namespaces import GRAPH
+from threadline.namespaces import STORE_GRAPH
 from threadline.record_hash import is_data_graph
 from threadline.store.base import Store
 from threadline.upgrades import record
@@ -86,13 +86,13 @@ def apply(
 
     outcome = outcome or Outcome(steps)
     target = f"store format {steps.target.format}, ontology {steps.target.ontology}"
-    if steps.renames:
+    if not steps.trivial:  # a rewrite of data follows: every open refuses the store until it ends
         record.write(store, _marked(steps, target))
     for number, rename in enumerate(steps.renames, 1):
         progress(f"rename {number}/{len(steps.renames)}: <{rename.old}> to <{rename.new}>")
         _rename(store, rename, progress, outcome)
     what = {
-        "graphs": sorted({GRAPH + "store", *outcome.graphs}),
+        "graphs": sorted({STORE_GRAPH, *outcome.graphs}),
         "from": {"format": steps.found.format, "ontology": steps.found.ontology},
         "to": {"format": steps.target.format, "ontology": steps.target.ontology},
         "release": steps.target.release,

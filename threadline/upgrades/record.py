@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from threadline.errors import StoreVersionError
 from threadline.namespaces import ID, STORE_GRAPH, TL, XSD
 from threadline.store.base import Store
 from threadline.upgrades.versions import STORE_FORMAT, ontology_version, package_version
@@ -63,7 +64,9 @@ def read(store: Store) -> StoreVersion | None:
     try:
         fmt = int(row["format"].value)
     except ValueError:
-        fmt = -1
+        raise StoreVersionError(
+            f"the store's version record is unreadable: tl:storeFormat {row['format'].value!r} in {STORE_GRAPH}"
+        ) from None
     return StoreVersion(
         fmt,
         row["ontology"].value if "ontology" in row else "",
