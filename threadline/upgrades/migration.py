@@ -99,7 +99,7 @@ def apply(
         "renames": [{"version": r.version, "old": r.old, "new": r.new} for r in steps.renames],
         "renamed": outcome.rewritten,
     }
-    with audit.writer_lock:
+    with audit.writer_lock(store):
         entry = audit.entry_update(store, action="migrate", actor=actor, what=what, why=None)
         store.update(record.write_text(steps.target) + " ;\n" + entry)
     return outcome
