@@ -247,6 +247,19 @@ def test_previous_release_store_migrates_in_place_with_a_backup(tmp_path: Path) 
     assert quads(url) == after and len(list((tmp_path / "var" / "backups").iterdir())) == 2  # dir + sidecar
 
 
+def test_a_dry_run_shows_the_plan_and_changes_nothing(tmp_path: Path, renamed: Path) -> None:
+    url = old_store(tmp_path / "store")
+    before = quads(url)
+    result = CliRunner().invoke(main, ["migrate", "--dry-run", "--store", url])
+    assert result.exit_code == 0, result.output
+    assert "store format 1, ontology 0.1.0 -> store format 2, ontology 0.3.0" in result.output
+    assert "rename <https://w3id.org/threadline/ontology#revisionLabel>" in result.output
+    assert "this migration rewrites data" in result.output
+    assert quads(url) == before
+    both = CliRunner().invoke(main, ["migrate", "--no-backup", "--backup-to", str(tmp_path), "--store", url])
+    assert both.exit_code == 2 and "contradict" in both.output
+
+
 def test_a_trivial_migration_is_applied_by_any_open(tmp_path: Path) -> None:
     url = old_store(tmp_path / "store")
     result = CliRunner().invoke(main, ["stats", "--store", url])
