@@ -68,7 +68,7 @@ def plan(folder: Path, text: str) -> str:
          "--union-default-graph", "--explain-file", str(explained), "--results-format", "csv"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600,
     )  # fmt: skip
-    return re.sub(r"[0-9.e-]+", "#", re.sub(r"\?[0-9a-f]{32}", "?_", explained.read_text()))
+    return re.sub(r"[0-9.e-]+", "#", re.sub(r"\?[0-9a-f]{8,}\b", "?_", explained.read_text()))
 
 
 def main() -> None:
