@@ -87,12 +87,13 @@ def _new_units(exports: Path, out: Path, count: int, tag: str) -> Path:
 
 # SPARQL Update writes a client may send: each changes what some KPI counts (the summary is marked outdated).
 USER = f"<{GRAPH}test/user>"
+RESULT, STATUS, ON_UNIT = (f"<{TL}{p}>" for p in ("operationResult", "unitStatus", "onUnit"))
 UPDATES = [
-    f"DELETE {{ GRAPH ?g {{ ?op <{TL}operationResult> ?r }} }} WHERE {{ {{ SELECT ?op WHERE {{ ?op <{TL}operationResult> ?x }} "
-    f"ORDER BY ?op OFFSET {{i}} LIMIT 1 }} GRAPH ?g {{ ?op <{TL}operationResult> ?r }} }}",
-    f'INSERT {{ GRAPH {USER} {{ ?u <{TL}unitStatus> "scrapped" }} }} WHERE {{ {{ SELECT ?u WHERE {{ ?u <{TL}unitStatus> ?s }} '
+    f"DELETE {{ GRAPH ?g {{ ?op {RESULT} ?r }} }} WHERE {{ {{ SELECT ?op WHERE {{ ?op {RESULT} ?x }} "
+    f"ORDER BY ?op OFFSET {{i}} LIMIT 1 }} GRAPH ?g {{ ?op {RESULT} ?r }} }}",
+    f'INSERT {{ GRAPH {USER} {{ ?u {STATUS} "scrapped" }} }} WHERE {{ {{ SELECT ?u WHERE {{ ?u {STATUS} ?s }} '
     "ORDER BY ?u OFFSET {i} LIMIT 1 } }",
-    f'INSERT {{ GRAPH {USER} {{ ?op <{TL}operationResult> "fail" }} }} WHERE {{ {{ SELECT ?op WHERE {{ ?op <{TL}onUnit> ?u }} '
+    f'INSERT {{ GRAPH {USER} {{ ?op {RESULT} "fail" }} }} WHERE {{ {{ SELECT ?op WHERE {{ ?op {ON_UNIT} ?u }} '
     "ORDER BY ?op OFFSET {i} LIMIT 1 } }",
 ]
 
@@ -145,9 +146,18 @@ def _run(plant: tuple[Path, bytes], tmp: Path, steps: list[tuple]) -> None:  # t
 # a delta load changes operation results (contributions taken away and added) and a unit's part
 @example(steps=[("edit", 2, "copy", 3, 10, 7, "delta"), ("edit", 1, "copy", 0, 1, 1, "delta")])
 # a snapshot reload drops a unit record; a written triple in a user graph is read by a later delta load
-@example(steps=[("edit", 1, "delete", 2, 0, 0, "snapshot"), ("update", 1, 3), ("units", 2), ("edit", 2, "blank", 4, 10, 0, "delta")])
+@example(
+    steps=[
+        ("edit", 1, "delete", 2, 0, 0, "snapshot"),
+        ("update", 1, 3),
+        ("units", 2),
+        ("edit", 2, "blank", 4, 10, 0, "delta"),
+    ]
+)
 def test_incremental_summary_equals_full_recompute(
-    plant: tuple[Path, bytes], tmp_path_factory: pytest.TempPathFactory, steps: list[tuple]  # type: ignore[type-arg]
+    plant: tuple[Path, bytes],
+    tmp_path_factory: pytest.TempPathFactory,
+    steps: list[tuple],  # type: ignore[type-arg]
 ) -> None:
     _run(plant, tmp_path_factory.mktemp("steps"), steps)
 

@@ -82,7 +82,8 @@ def refresh(
     now = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
     with _consistent_view(store) as view:
         activities = view.select(ACTIVITIES).rows[0][0]
-        results = [(query, *_compute(view, query, (partials or {}).get(query.name))) for query in materialised_queries()]
+        given = partials or {}
+        results = [(query, *_compute(view, query, given.get(query.name))) for query in materialised_queries()]
     triples = [
         _t(SUMMARY, K + "activities", activities),
         _t(SUMMARY, K + "refreshedAt", now),
@@ -337,9 +338,8 @@ def refresh_after_load(store: Store, activity: Any) -> None:
 def install() -> None:
     """Keep the summary fresh after every committed load, refreshing before the load returns (programmatic use;
     the CLI and server go through ``threadline.features.install``)."""
-    from threadline.ingest import hooks
-
     from threadline import kpi_delta
+    from threadline.ingest import hooks
 
     refresher.background = False
     hooks.before_commit(kpi_delta.plan_load)

@@ -130,9 +130,8 @@ def changed_seeds(
                 if not predicates:
                     continue
                 values = " ".join(f"<{p}>" for p in sorted(predicates))
-                rows = store.select(
-                    f"SELECT DISTINCT {term} WHERE {{ VALUES ?p {{ {values} }} GRAPH <{graph}> {{ ?s ?p ?o }} {missing} }}"
-                ).rows
+                where = f"VALUES ?p {{ {values} }} GRAPH <{graph}> {{ ?s ?p ?o }} {missing}"
+                rows = store.select(f"SELECT DISTINCT {term} WHERE {{ {where} }}").rows
                 seeds.update(r[0] for r in rows)
             if len(seeds) > MAX_RESTRICTED:
                 return None
