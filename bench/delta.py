@@ -75,15 +75,19 @@ def _child(store: str, delta: str) -> None:
         spent["commit"] -= spent["gate"]  # the gate runs inside _commit: the commit is the rest
         spent["gate"] -= spent["KPI plan (before commit)"]
         print("PHASES " + json.dumps(spent), flush=True)
-        print("KPI " + json.dumps(dict(kpi_delta.outcomes)), flush=True)
+        print("KPI " + json.dumps({**kpi_delta.outcomes, "reason": kpi_delta.last_reason}), flush=True)
 
 
 def _prepared(work: Path, units: int) -> tuple[Path, Path]:
     sys.path.insert(0, str(REPO / "bench"))
     from validate import _delta, _prepared  # the same demo store and delta the validation bench uses
 
+    from threadline import kpi
+
     row: dict[str, Any] = {}
     store = _prepared(work, units, 42, row)
+    if not kpi.fresh(store):  # the steady state: a store whose loads keep the summary current
+        kpi.refresh(store)
     store.close()
     return work / "store", _delta(work / "exports", work)
 

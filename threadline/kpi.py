@@ -7,6 +7,11 @@ query marked ``materialise: true`` is run once after every committed load (an ``
 ``https://w3id.org/threadline/graph/kpi``: one resource per row, one ``kpi:{variable}`` triple per bound cell, the
 terms exactly as the plain query returned them. Reading them back is a lookup of a few dozen triples.
 
+After a load, the KPIs that declare how they decompose (``queries/NAME.incremental.yaml``) are not recomputed:
+``threadline.kpi_delta`` finds the entities whose contribution the load can have changed and updates the stored
+per-group partials (``threadline.kpi_parts``), from which the rows are recomputed; it falls back to this
+module's full recompute whenever it cannot be sure.
+
 The summary records how many ingest activities the store held when it was computed; when that number differs
 (a load happened and the hook was not installed, or failed), readers fall back to the plain query. Writes
 through the SPARQL endpoint or the Graph Store Protocol mark it outdated (``kpi:staleSince``) for the same

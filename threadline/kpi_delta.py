@@ -61,6 +61,7 @@ class Plan:
 
 _plans: dict[str, Plan] = {}
 outcomes: Counter[str] = Counter()  # "incremental" / "full" per load, for tests and benchmarks
+last_reason: str | None = None  # why the last load's summary was recomputed in full
 
 
 def declarations() -> dict[str, Decomposition]:
@@ -179,7 +180,9 @@ def apply(store: Store, activity: Activity) -> bool:
         else:
             outcomes["incremental"] += 1
             return _apply(store, found, partials)
+    global last_reason
     outcomes["full"] += 1
+    last_reason = reason
     log.info("KPI summary recomputed in full: %s", reason)
     return False
 
