@@ -85,10 +85,12 @@ def refresh(
     the rows are recomputed from them; a KPI without them is recomputed from the data."""
 
     now = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
-    with _consistent_view(store) as view:
+    queries = materialised_queries()
+    given = partials or {}
+    quick = bool(queries) and all(given.get(q.name) is not None for q in queries)
+    with _quiet_view(store) if quick else _consistent_view(store) as view:
         activities = view.select(ACTIVITIES).rows[0][0]
-        given = partials or {}
-        results = [(query, *_compute(view, query, given.get(query.name))) for query in materialised_queries()]
+        results = [(query, *_compute(view, query, given.get(query.name))) for query in queries]
     triples = [
         _t(SUMMARY, K + "activities", activities),
         _t(SUMMARY, K + "refreshedAt", now),
@@ -179,6 +181,19 @@ def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Part
         group = tuple(values.get(g) for g in declared.groups)
         out[name][group] = {p: values.get(p) for p in declared.parts}
     return int(head[0][0].value), head[0][1] is not None, out  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def _quiet_view(store: Store) -> Iterator[Store]:
+    """What an incremental update reads (only the rows from the partials: milliseconds): the store itself, with
+    staged writes held off meanwhile — cheaper than a checkpoint (0.2–0.5 s on disk at 10k units)."""
+    from threadline.store import EmbeddedStore
+
+    if not isinstance(store, EmbeddedStore):
+        yield store
+        return
+    with store.quiet(wait=True):
+        yield store
 
 
 @contextlib.contextmanager
