@@ -139,7 +139,7 @@ def _run(plant: tuple[Path, bytes], tmp: Path, steps: list[tuple]) -> None:  # t
         kpi.uninstall()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(step, min_size=1, max_size=4))
 # new units, then a write outdates the summary (full recompute at the next load), then new units again
 @example(steps=[("units", 3), ("update", 2, 5), ("units", 2), ("units", 1)])

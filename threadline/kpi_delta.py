@@ -17,9 +17,10 @@ That runs as a ``before_commit`` hook (the state before the load exists only unt
 
 Falls back to a full recompute — never a guessed summary — when: the summary was outdated before the load (a
 write through SPARQL or the Graph Store Protocol, a missed load), another load or write landed between the two
-hooks, a blank node or more than ``MAX_RESTRICTED`` entities are reached (a routing step moved to another work
-centre touches every unit that used it: a full run is cheaper), a part is unbound (an error in the query's
-arithmetic), or the minimum or maximum of a group is taken away (it cannot be undone from the partials).
+hooks or a background refresh is running (it could land a summary computed from an older checkpoint after ours),
+a blank node or more than ``MAX_RESTRICTED`` entities are reached (a routing step moved to another work centre
+touches every unit that used it: a full run is cheaper), a part is unbound (an error in the query's arithmetic),
+or the minimum or maximum of a group is taken away (it cannot be undone from the partials).
 """
 
 from __future__ import annotations
@@ -83,11 +84,13 @@ def plan_load(store: Store, activity: Activity) -> None:
 
 
 def plan(store: Store, activity: Activity) -> Plan:
-    from threadline.kpi import ACTIVITIES, fresh
+    from threadline.kpi import ACTIVITIES, fresh, refresher
 
     found = declarations()
     if not found:
         return Plan(reason="no KPI declares an incremental decomposition")
+    if refresher.busy():  # it may write a summary computed from an older checkpoint after ours
+        return Plan(reason="a background refresh is running")
     if not fresh(store):
         return Plan(reason="the summary was outdated before the load")
     activities = int(store.select(ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]
@@ -175,7 +178,7 @@ def apply(store: Store, activity: Activity) -> bool:
     if found is not None and stored is not None:
         activities, stale, partials = stored
         now = int(store.select(kpi.ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]
-        if stale or activities != found.activities or now != found.activities + 1:
+        if stale or activities != found.activities or now != found.activities + 1 or kpi.refresher.busy():
             reason = "another write landed beside the load"
         else:
             outcomes["incremental"] += 1
