@@ -156,10 +156,11 @@ def _states(
     the Graph Store Protocol, provenance) belong to both states, as the plain query's union sees them; another
     load's staged graphs to neither."""
     old_graphs, new_graphs = set(before), set(after)
+    listed = old_graphs | new_graphs
     old, new = EmbeddedStore(None), EmbeddedStore(None)
     for s, p, o, g in quads:
         graph = g.value
-        shared = graph not in old_graphs | new_graphs and not graph.startswith((BATCH_GRAPH_PREFIX, STAGING_PREFIX))
+        shared = graph not in listed and not graph.startswith((BATCH_GRAPH_PREFIX, STAGING_PREFIX))
         if graph in old_graphs or shared:
             old.native.add(ox.Quad(s, p, o, STATE))
         if (graph in new_graphs and (s, p, o, g) not in retracted) or shared:
