@@ -140,7 +140,7 @@ def _partial_triples(query: NamedQuery, node: str, partials: dict[Group, Parts])
 
     name, declared = query.name, kpi_parts.declared(query.path)
     assert declared is not None
-    out = [_t(node, K + "incremental", ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean")))]
+    out = [_t(node, K + "incremental", ox.Literal(declared.digest))]
     for index, (group, parts) in enumerate(partials.items()):
         subject = f"{node}/partial/{index}"
         out.append(_t(subject, K + "partialOf", ox.Literal(name)))
@@ -161,9 +161,15 @@ def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Part
     if not head or head[0][0] is None:
         return None
     kept = store.select(
-        f"SELECT ?name WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?q <{K}incremental> true ; <{K}name> ?name }} }}"
+        f"SELECT ?name ?digest WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?q <{K}incremental> ?digest ; <{K}name> ?name }} }}"
     ).rows
-    out: dict[str, dict[Group, Parts]] = {row[0].value: {} for row in kept if row[0] is not None}
+    paths = {q.name: q.path for q in materialised_queries()}
+    declarations = {name: kpi_parts.declared(path) for name, path in paths.items()}
+    out: dict[str, dict[Group, Parts]] = {
+        name.value: {}  # type: ignore[union-attr]
+        for name, digest in kept
+        if (d := declarations.get(name.value)) is not None and digest.value == d.digest  # type: ignore[union-attr]
+    }
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     rows = store.select(
         f"SELECT ?name ?s ?p ?o WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?s <{K}partialOf> ?name ; ?p ?o }} }}"
@@ -171,12 +177,9 @@ def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Part
     for name, s, p, o in rows:
         if p is not None and p.value.startswith(K):  # type: ignore[union-attr]
             cells.setdefault((name.value, s.value), {})[p.value.removeprefix(K)] = o  # type: ignore[union-attr]
-    paths = {q.name: q.path for q in materialised_queries()}
     for (name, _), values in cells.items():
-        path = paths.get(name) if name in out else None
-        declared = kpi_parts.declared(path) if path else None
+        declared = declarations.get(name) if name in out else None
         if declared is None:
-            out.pop(name, None)
             continue
         group = tuple(values.get(g) for g in declared.groups)
         out[name][group] = {p: values.get(p) for p in declared.parts}

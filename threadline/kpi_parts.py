@@ -23,6 +23,7 @@ ordering of dateTimes and numbers), so no comparison is re-implemented here.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -64,6 +65,12 @@ class Decomposition:
     count: str
     contribution: str
     rows: str
+
+    @property
+    def digest(self) -> str:
+        """Names this declaration: partials stored under another one are not reused (they may mean other sums)."""
+        text = "\n".join([self.entity, *self.groups, repr(sorted(self.parts.items())), self.contribution, self.rows])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def contributions_query(self, entities: list[Term] | None) -> str:
         """The contribution query for ``entities`` (None: every entity)."""
