@@ -31,8 +31,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import REPO
+from threadline.cli import main
 from threadline.demo import generate
 from threadline.store import EmbeddedStore
 from threadline.store.recovery import uncommitted
@@ -64,9 +66,8 @@ def _copy_store(source: Path, target: Path) -> None:
 
 
 def _load(system: str, folder: Path, store: Path) -> None:
-    command = [sys.executable, "-m", "threadline", "load", system, str(folder), "--store", str(store)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT_S)
-    assert done.returncode == 0, f"threadline load {system}: {done.stderr}"
+    result = CliRunner().invoke(main, ["load", system, str(folder), "--store", str(store)], catch_exceptions=False)
+    assert result.exit_code == 0, f"threadline load {system}: {result.output}"
 
 
 def _read(store: Path) -> dict[str, object]:
