@@ -7,7 +7,8 @@ killed store the one way every verb does (``open_store``) and answering a query 
 ``open_s`` (recognise and hide), ``first_answer_s`` (open plus that first answer), ``rss_mb`` (this process's
 peak RSS by then: imports included, so it is an upper bound on what recovery costs) and ``hidden`` (the
 uncommitted graphs found). Then ``views``: each verb's answer, run through the CLI, each verb opening the store
-itself (so it recovers again, often while the leftovers of the previous open are still there).
+itself (so it recovers again, often while the leftovers of the previous open are still there); ``verbs_s`` and
+``verb_s`` say how long they took (reported, never compared).
 
 The views are compact so that a 10k-unit store costs neither memory nor time to compare: the dump is streamed
 to a file and reduced to a count and an order-independent digest of the batch graphs' triples (a sum of
