@@ -103,13 +103,29 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
     store.close()
 
 
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real OpenLink Virtuoso on loopback (tests/virtuoso.py); skipped where virtuoso-t is not installed."""
+    from tests.virtuoso import VirtuosoServer
+
+    server = VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def e2e_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Store URL for end-to-end tests: on disk, or a real oxigraph server when THREADLINE_TEST_STORE=remote."""
-    if os.environ.get("THREADLINE_TEST_STORE") == "remote":
+    """Store URL for end-to-end tests: on disk, or a real external engine with THREADLINE_TEST_STORE=remote
+    (`oxigraph serve`) or THREADLINE_TEST_STORE=virtuoso (OpenLink Virtuoso); emptied for each test."""
+    kind = os.environ.get("THREADLINE_TEST_STORE")
+    if kind == "remote":
         server: OxigraphServer = request.getfixturevalue("oxigraph_server")
         open_store(server.url).update("CLEAR ALL")
         return server.url
+    if kind == "virtuoso":
+        virtuoso = request.getfixturevalue("virtuoso_server")
+        virtuoso.clear()
+        return str(virtuoso.url)
     return str(tmp_path / "store")
 
 

@@ -28,6 +28,7 @@ import yaml
 
 from threadline.config import REPO_ROOT
 from threadline.errors import QueryError, UnknownFormat
+from threadline.store.engines import truth
 from threadline.store.params import Bindable, iri
 
 QUERY_DIR = REPO_ROOT / "queries"
@@ -200,7 +201,7 @@ def python_value(term: Any) -> Any:
             if datatype in ("decimal", "double", "float"):
                 return float(term.value)
             if datatype == "boolean":
-                return term.value in ("true", "1")
+                return truth(term)
         except ValueError:
             return term.value
         return term.value

@@ -26,6 +26,7 @@ from strawberry.dataloader import DataLoader
 from threadline.graphql_api import compiler
 from threadline.graphql_api.resource import Resource
 from threadline.store import SelectResult, Store
+from threadline.store.engines import truth
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,7 @@ class Loaders:
         result = await self.select(compiler.FORWARD, {"root": [_node(k) for k in keys]})
         found: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for root, unit, finished in result.rows:
-            found[root.value].append((unit.value, finished is not None and finished.value == "true"))  # type: ignore[union-attr]
+            found[root.value].append((unit.value, truth(finished)))  # type: ignore[union-attr]
         return [sorted(found.get(k, [])) for k in keys]
 
     def forward_with(self, predicates: frozenset[str], plural: frozenset[str]) -> DataLoader[str, list[Found]]:
@@ -289,7 +290,7 @@ class Loaders:
                     entry = found[root].get(unit)
                     if entry is None:
                         entry = found[root][unit] = Found(
-                            Resource(unit), finished is not None and finished.value == "true"
+                            Resource(unit), truth(finished)
                         )
                     for i, predicate in columns:
                         if row[i] is not None:
@@ -355,7 +356,7 @@ class Loaders:
                 found: dict[str, list[Impacted]] = defaultdict(list)
                 for rev, unit, ncr, capa in result.rows:
                     found[rev.value].append(  # type: ignore[union-attr]
-                        Impacted(unit.value, _v(ncr) == "true", _v(capa) == "true")  # type: ignore[union-attr]
+                        Impacted(unit.value, truth(ncr), truth(capa))  # type: ignore[union-attr]
                     )
                 return [sorted(found.get(k, []), key=lambda i: i.unit) for k in keys]
 

@@ -1,0 +1,134 @@
+"""What differs between the SPARQL engines a remote store may be, so the rest of Threadline sees one behaviour.
+
+The SPARQL 1.1 protocols leave room that engines fill differently, and each difference here was measured
+against the embedded store's answers (docs/stores.md):
+
+- Transport. Virtuoso 7.2 never answers a ``POST`` with ``Content-Type: application/sparql-query``; GET and
+  form-encoded POST are answered by every engine, so those are the default (``THREADLINE_STORE_QUERY_METHOD``).
+- Values. Virtuoso returns a stored ``"false"^^xsd:boolean`` as ``"0"`` and an ASK as a one-row SELECT
+  (``__ASK_RETVAL``, an integer). Booleans are rewritten to their canonical form here, by value; computed
+  booleans (``EXISTS``, comparisons) come back as integers there, which callers read with ``truth``.
+- The union default graph. Virtuoso's holds its own system graphs (``virtrdf``, LDP, URIQA, DAV, …); they are
+  excluded by Virtuoso's ``DEFINE input:default-graph-exclude`` / ``named-graph-exclude`` pragmas whenever a
+  query would otherwise see every graph.
+- Partial answers. Virtuoso caps a result at ``ResultSetMaxRows`` and, past ``MaxQueryExecutionTime``, returns
+  what it found so far ("anytime" queries); it says so only in response headers. Such answers are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+import pyoxigraph as ox
+
+from threadline.errors import StoreError
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+BOOLEAN = ox.NamedNode(XSD + "boolean")
+NUMERIC = {XSD + t for t in ("integer", "decimal", "float", "double", "int", "long", "short", "byte")}
+ASK_COLUMN = "__ASK_RETVAL"
+# Virtuoso answers ``GRAPH ?g { }`` with no graph and ``GRAPH <g> { }`` as true for any IRI: it needs a triple
+VIRTUOSO_ANY_GRAPH = "GRAPH ?g { [] ?_anyp [] }"
+SHORT_GET = 1800  # bytes of URL a GET may carry: well under the 8 KB request line most servers accept
+
+# graph IRIs Virtuoso creates for itself (found on a fresh 7.2.5 database and after its DAV/ODS packages)
+VIRTUOSO_SYSTEM_PREFIXES = (
+    "http://www.openlinksw.com/",
+    "http://localuriqaserver/",
+    "http://www.w3.org/ns/ldp#",
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+)
+
+
+class PartialAnswer(StoreError):
+    """The engine cut an answer short and said so only in a header: refused rather than served as whole."""
+
+
+@dataclass
+class Engine:
+    """The behaviour of one kind of SPARQL service (``generic`` is plain SPARQL 1.1)."""
+
+    name: str = "generic"
+    system_graphs: list[str] = field(default_factory=list)
+
+    @property
+    def is_virtuoso(self) -> bool:
+        return self.name == "virtuoso"
+
+    def endpoints(self, base: str) -> tuple[str, str, str]:
+        """Default (query, update, graph store) endpoints under ``base``."""
+        if self.is_virtuoso:
+            return f"{base}/sparql", f"{base}/sparql", f"{base}/sparql-graph-crud"
+        return f"{base}/query", f"{base}/update", f"{base}/store"
+
+    def prologue(self, default_graphs: list[str] | None, named_graphs: list[str] | None) -> str:
+        """Text put before a query so that the union default graph (and ``GRAPH ?g``) skip system graphs."""
+        if not self.system_graphs:
+            return ""
+        lines = []
+        for graph in self.system_graphs:
+            if default_graphs is None:
+                lines.append(f"DEFINE input:default-graph-exclude <{graph}>")
+            if named_graphs is None:
+                lines.append(f"DEFINE input:named-graph-exclude <{graph}>")
+        return "\n".join(lines) + ("\n" if lines else "")
+
+    def check_whole(self, response: httpx.Response) -> None:
+        """Refuse an answer the engine marked as partial."""
+        state = response.headers.get("x-sql-state")
+        if state:
+            message = response.headers.get("x-sql-message", "")
+            raise PartialAnswer(
+                f"the {self.name} store returned a partial answer ({state} {message}): its own time limit "
+                "(MaxQueryExecutionTime) cut the query short; raise that limit or narrow the query"
+            )
+        if response.headers.get("x-sparql-maxrows"):
+            raise PartialAnswer(
+                f"the {self.name} store cut the answer at {response.headers['x-sparql-maxrows']} rows "
+                "(its ResultSetMaxRows setting): raise that limit in virtuoso.ini or page with LIMIT/OFFSET"
+            )
+
+
+def detect(client: httpx.Client, base: str) -> str:
+    """The engine behind ``base``, from the ``Server`` header of one cheap request (``generic`` if unsure)."""
+    try:
+        response = client.get(base + "/", timeout=10)
+    except httpx.HTTPError:
+        return "generic"
+    return "virtuoso" if response.headers.get("server", "").lower().startswith("virtuoso") else "generic"
+
+
+def is_system_graph(graph: str) -> bool:
+    return graph.startswith(VIRTUOSO_SYSTEM_PREFIXES) or "/DAV/" in graph
+
+
+def canonical(term: ox.Term | None) -> ox.Term | None:
+    """A boolean literal in its canonical lexical form (``"0"`` → ``"false"``); any other term as it is."""
+    if isinstance(term, ox.Literal) and term.datatype == BOOLEAN and term.value in ("0", "1"):
+        return ox.Literal("true" if term.value == "1" else "false", datatype=BOOLEAN)
+    return term
+
+
+def ask_value(names: list[str], rows: list[tuple[ox.Term | None, ...]]) -> bool | None:
+    """The boolean of an ASK that came back SELECT-shaped (one ``__ASK_RETVAL`` column), else None."""
+    if names != [ASK_COLUMN]:
+        return None
+    return bool(rows) and truth(rows[0][0])
+
+
+def truth(term: ox.Term | None) -> bool:
+    """A term's effective boolean value (SPARQL 1.1 §17.2.2), read by value, never by lexical form: a boolean
+    is true for ``"true"``/``"1"``; a number (how Virtuoso returns ``EXISTS`` and comparisons) when not zero."""
+    if not isinstance(term, ox.Literal):
+        return term is not None
+    datatype = term.datatype.value
+    if datatype == BOOLEAN.value:
+        return term.value.strip() in ("true", "1")
+    if datatype in NUMERIC:
+        try:
+            return float(term.value) != 0.0
+        except ValueError:
+            return False
+    return term.value != ""
