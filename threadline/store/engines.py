@@ -8,16 +8,17 @@ against the embedded store's answers (docs/stores.md):
 - Values. Virtuoso returns a stored ``"false"^^xsd:boolean`` as ``"0"`` and an ASK as a one-row SELECT
   (``__ASK_RETVAL``, an integer). Booleans are rewritten to their canonical form here, by value; computed
   booleans (``EXISTS``, comparisons) come back as integers there, which callers read with ``truth``.
-- The union default graph. Virtuoso's holds its own system graphs (``virtrdf``, LDP, URIQA, DAV, …); they are
-  excluded by Virtuoso's ``DEFINE input:default-graph-exclude`` / ``named-graph-exclude`` pragmas whenever a
-  query would otherwise see every graph.
+- The union default graph. Virtuoso's holds its own system graphs (``virtrdf``, LDP, URIQA, DAV, …) unless they
+  are made private on the server; a store that shows them is refused at open (``check_system_graphs``).
+- Graph patterns. Virtuoso answers ``GRAPH ?g { }`` with no graph, and ``GRAPH <g> { }`` as true for any IRI:
+  ``any_graph`` is the pattern that lists named graphs there.
 - Partial answers. Virtuoso caps a result at ``ResultSetMaxRows`` and, past ``MaxQueryExecutionTime``, returns
   what it found so far ("anytime" queries); it says so only in response headers. Such answers are refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pyoxigraph as ox
@@ -51,7 +52,6 @@ class Engine:
     """The behaviour of one kind of SPARQL service (``generic`` is plain SPARQL 1.1)."""
 
     name: str = "generic"
-    system_graphs: list[str] = field(default_factory=list)
 
     @property
     def is_virtuoso(self) -> bool:
@@ -63,17 +63,18 @@ class Engine:
             return f"{base}/sparql", f"{base}/sparql", f"{base}/sparql-graph-crud"
         return f"{base}/query", f"{base}/update", f"{base}/store"
 
-    def prologue(self, default_graphs: list[str] | None, named_graphs: list[str] | None) -> str:
-        """Text put before a query so that the union default graph (and ``GRAPH ?g``) skip system graphs."""
-        if not self.system_graphs:
-            return ""
-        lines = []
-        for graph in self.system_graphs:
-            if default_graphs is None:
-                lines.append(f"DEFINE input:default-graph-exclude <{graph}>")
-            if named_graphs is None:
-                lines.append(f"DEFINE input:named-graph-exclude <{graph}>")
-        return "\n".join(lines) + ("\n" if lines else "")
+    def check_system_graphs(self, graphs: list[str]) -> None:
+        """Refuse a store whose SPARQL users see the engine's own graphs: they would be part of every answer
+        over the union default graph (counts, listings, backups). Virtuoso 7.2.5's query-level exclusion
+        (``DEFINE input:default-graph-exclude``) makes ``ASK { GRAPH <g> { … } }`` true for any ``g``, so the
+        graphs must be private on the server (deploy/virtuoso-setup.sql)."""
+        visible = [g for g in graphs if is_system_graph(g)]
+        if visible:
+            raise StoreError(
+                f"the {self.name} store shows its own system graphs to SPARQL users ({', '.join(visible[:4])}"
+                f"{' …' if len(visible) > 4 else ''}): they would appear in every answer over the whole thread. "
+                "Make them private by running deploy/virtuoso-setup.sql with isql as dba (docs/stores.md)"
+            )
 
     def check_whole(self, response: httpx.Response) -> None:
         """Refuse an answer the engine marked as partial."""

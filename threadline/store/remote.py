@@ -19,9 +19,11 @@ from threadline.errors import QueryError, StoreError, StoreUnavailable
 from threadline.store import engines
 from threadline.store.base import QueryResult, SelectResult, Store
 from threadline.store.engines import Engine
+from threadline.store.lexer import tokens
 
 EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list
 _ACCEPT_QUERY = "application/sparql-results+json, application/n-triples;q=0.9"
+_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 _MEDIA = {
     ox.RdfFormat.N_QUADS: "application/n-quads",
     ox.RdfFormat.N_TRIPLES: "application/n-triples",
@@ -55,7 +57,7 @@ class RemoteStore(Store):
         self.query_method = query_method
         if self.engine.is_virtuoso:
             self.any_graph = engines.VIRTUOSO_ANY_GRAPH
-            self.engine.system_graphs = sorted(g for g in self.graphs() if engines.is_system_graph(g))
+            self.engine.check_system_graphs(self.graphs())
         self.recover()
 
     def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
@@ -82,7 +84,7 @@ class RemoteStore(Store):
         params += [("named-graph-uri", ox.NamedNode(g).value) for g in named_graphs or []]
         if named_graphs == []:
             params.append(("named-graph-uri", EMPTY_GRAPH))
-        text = self.engine.prologue(default_graphs, named_graphs) + sparql
+        text = sparql
         headers = {"Accept": accept}
         extra = {} if timeout is None else {"timeout": timeout}
         method = self.query_method
@@ -121,7 +123,7 @@ class RemoteStore(Store):
         self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
     ) -> QueryResult:
         try:
-            response = self.send_query(sparql, default_graphs, named_graphs)
+            response = self.send_query(sparql, default_graphs, named_graphs, _accept_for(sparql))
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"store at {self.query_endpoint} did not answer: {exc}") from exc
         if response.status_code == 400:
@@ -230,6 +232,13 @@ class RemoteStore(Store):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _accept_for(sparql: str) -> str:
+    """The one answer format to ask for: an engine may send a CONSTRUCT as a results table, or a SELECT as
+    RDF, when offered both (Virtuoso prefers JSON for everything)."""
+    form = next((t.keyword for t in tokens(sparql) if t.keyword in _FORMS), None)
+    return "application/n-triples" if form in ("CONSTRUCT", "DESCRIBE") else "application/sparql-results+json"
 
 
 def _as_triples(source: Path | bytes, rdf_format: ox.RdfFormat) -> bytes:
