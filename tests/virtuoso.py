@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-
 STARTUP_LIMIT = 120.0  # a fresh database takes 15-25 s to initialise on a busy 2-core machine
-SETUP = Path(__file__).resolve().parent.parent / "deploy" / "virtuoso-setup.sql"  # what docs/stores.md asks of operators
+# what docs/stores.md asks of operators
+SETUP = Path(__file__).resolve().parent.parent / "deploy" / "virtuoso-setup.sql"
 
 INI = """\
 [Database]

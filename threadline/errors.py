@@ -9,6 +9,7 @@ HTTP status without knowing which library failed::
     ├── ConfigError              a setting is missing or malformed
     ├── StoreError               the store could not do what was asked
     │   ├── StoreUnavailable     a remote store did not answer / an on-disk store is locked
+    │   ├── EngineLimit          the store's engine is known to answer this wrongly: refused (HTTP 501)
     │   └── QueryError           a SPARQL query or update was rejected (syntax, forbidden feature, bad parameter)
     │       └── QueryTimeout     a query ran past its time limit and was stopped
     ├── IngestError              anything that stops a load; the store is left exactly as before
@@ -40,6 +41,11 @@ class StoreError(ThreadlineError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached or opened (remote endpoint down, on-disk store locked)."""
+
+
+class EngineLimit(StoreError):
+    """The store's engine is known (measured) to answer this kind of question wrongly, so it is refused rather
+    than answered: the message names the engine and the limit (``threadline.store.engines``)."""
 
 
 class QueryError(StoreError):

@@ -100,6 +100,7 @@ class NamedQuery:
     parameters: tuple[Parameter, ...] = ()
     kpi: bool = False
     materialise: bool = False
+    needs: tuple[str, ...] = ()  # store capabilities the query relies on (``threadline.store.engines``)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def bindings(self, given: dict[str, Any]) -> dict[str, Bindable]:
@@ -160,7 +161,7 @@ def parse(path: Path) -> NamedQuery:
                 example=spec.get("example"),
             )
         )
-    known = {"title", "description", "parameters", "kpi", "materialise"}
+    known = {"title", "description", "parameters", "kpi", "materialise", "needs"}
     return NamedQuery(
         name=path.stem,
         path=path,
@@ -170,6 +171,7 @@ def parse(path: Path) -> NamedQuery:
         parameters=tuple(parameters),
         kpi=bool(meta.get("kpi", False)),
         materialise=bool(meta.get("materialise", False)),
+        needs=tuple(str(n) for n in meta.get("needs") or ()),
         extra={k: v for k, v in meta.items() if k not in known},
     )
 

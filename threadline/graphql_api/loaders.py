@@ -26,7 +26,7 @@ from strawberry.dataloader import DataLoader
 from threadline.graphql_api import compiler
 from threadline.graphql_api.resource import Resource
 from threadline.store import SelectResult, Store
-from threadline.store.engines import truth
+from threadline.store.engines import BOUND_PATHS, truth
 
 
 @dataclass(frozen=True)
@@ -253,6 +253,7 @@ class Loaders:
     # -- traces ------------------------------------------------------------------------------------
     async def _backward(self, keys: Sequence[str]) -> list[list[Edge]]:
         """Edges below each root; the statements of their children prime the describe loader."""
+        self.store.require(BOUND_PATHS)
         result = await self.select(compiler.BACKWARD, {"root": [_node(k) for k in keys]})
         edges: dict[str, dict[Edge, None]] = defaultdict(dict)
         children: dict[str, Resource] = {}
@@ -303,6 +304,7 @@ class Loaders:
         return loader
 
     async def _origin(self, keys: Sequence[str]) -> list[Origin]:
+        self.store.require(BOUND_PATHS)
         result = await self.select(compiler.LOT_ORIGIN, {"lot": [_node(k) for k in keys]})
         origins: dict[str, Origin] = defaultdict(Origin)
         described: dict[str, Resource] = {}  # suppliers and certificates, with their statements
@@ -338,6 +340,7 @@ class Loaders:
         return [uses.get(k, []) for k in keys]
 
     async def _capa_units(self, keys: Sequence[str]) -> list[list[str]]:
+        self.store.require(BOUND_PATHS)
         result = await self.select(compiler.CAPA_UNITS, {"capa": [_node(k) for k in keys]})
         found: dict[str, set[str]] = defaultdict(set)
         for capa, unit in result.rows:

@@ -82,6 +82,11 @@ class Store(ABC):
     url: str
     # the pattern that matches ?g to each named graph (Virtuoso reads ``GRAPH ?g { }`` as "any IRI")
     any_graph: str = ANY_GRAPH
+    # whether the backend runs the SHACL engine's compiled queries (``threadline.shacl.service`` falls back)
+    compiles_shapes: bool = True
+
+    def require(self, *capabilities: str) -> None:  # noqa: B027 - optional hook
+        """Refuse (``EngineLimit``) what the backend is known to answer wrongly; the embedded store can do all."""
 
     # -- reading -----------------------------------------------------------------------------------
     @abstractmethod

@@ -23,11 +23,19 @@ from dataclasses import dataclass
 import httpx
 import pyoxigraph as ox
 
-from threadline.errors import StoreError
+from threadline.errors import EngineLimit, StoreError
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 BOOLEAN = ox.NamedNode(XSD + "boolean")
 NUMERIC = {XSD + t for t in ("integer", "decimal", "float", "double", "int", "long", "short", "byte")}
+# capabilities an engine may lack, named by the queries that need them (a named query's ``needs:``)
+BOUND_PATHS = "bound-paths"  # a property path (* or +) walked from a start bound by VALUES or by a join
+VIRTUOSO_LIMITS = {
+    BOUND_PATHS: (
+        "Virtuoso 7.2 walks a SPARQL property path (* or +) from a start bound by VALUES or by a join wrongly "
+        "(no rows, extra rows, or 'transitive start not given'; measured, docs/stores.md)"
+    ),
+}
 ASK_COLUMN = "__ASK_RETVAL"
 # Virtuoso answers ``GRAPH ?g { }`` with no graph and ``GRAPH <g> { }`` as true for any IRI: it needs a triple
 VIRTUOSO_ANY_GRAPH = "GRAPH ?g { [] ?_anyp [] }"
@@ -56,6 +64,17 @@ class Engine:
     @property
     def is_virtuoso(self) -> bool:
         return self.name == "virtuoso"
+
+    @property
+    def limits(self) -> dict[str, str]:
+        """What this engine is known to answer wrongly, and why."""
+        return VIRTUOSO_LIMITS if self.is_virtuoso else {}
+
+    def require(self, *capabilities: str) -> None:
+        """Refuse a question this engine is known to answer wrongly (``EngineLimit``, HTTP 501)."""
+        for capability in capabilities:
+            if capability in self.limits:
+                raise EngineLimit(f"the {self.name} store cannot answer this: {self.limits[capability]}")
 
     def endpoints(self, base: str) -> tuple[str, str, str]:
         """Default (query, update, graph store) endpoints under ``base``."""

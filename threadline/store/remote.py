@@ -57,8 +57,12 @@ class RemoteStore(Store):
         self.query_method = query_method
         if self.engine.is_virtuoso:
             self.any_graph = engines.VIRTUOSO_ANY_GRAPH
+            self.compiles_shapes = False
             self.engine.check_system_graphs(self.graphs())
         self.recover()
+
+    def require(self, *capabilities: str) -> None:
+        self.engine.require(*capabilities)
 
     def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
         try:
