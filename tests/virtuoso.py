@@ -73,8 +73,17 @@ class RunningVirtuoso:
     def clear(self) -> None:
         _clear(self.url)
 
+    def clear_graph(self, graph: str) -> None:
+        clear_graph(self.url, graph)
+
     def stop(self) -> None:
         """Not ours to stop."""
+
+
+def clear_graph(url: str, graph: str) -> None:
+    """Drop one graph over plain HTTP (a RemoteStore refuses to open while a system-named graph is visible)."""
+    response = httpx.post(f"{url}/sparql", data={"update": f"DROP SILENT GRAPH <{graph}>"}, timeout=60)
+    response.raise_for_status()
 
 
 def _clear(url: str) -> None:
@@ -155,6 +164,9 @@ class VirtuosoServer:
     def clear(self) -> None:
         """Drop every graph but Virtuoso's own (a fresh dataset for the next test)."""
         _clear(self.url)
+
+    def clear_graph(self, graph: str) -> None:
+        clear_graph(self.url, graph)
 
     def stop(self) -> None:
         if self.process.poll() is None:
