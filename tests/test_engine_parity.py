@@ -129,7 +129,11 @@ def test_named_queries_answer_alike(pair: Pair, name: str) -> None:
     if name == "genealogy-backward":
         params["serial"] = pair.manifest["groundTruth"]["exampleUnit"]["serial"]
     tested, reference = both(
-        pair, "GET", f"/queries/{name}", refusable=bool(named.needs), params=params,
+        pair,
+        "GET",
+        f"/queries/{name}",
+        refusable=bool(named.needs),
+        params=params,
         headers={"Accept": "application/json"},
     )
     assert reference["rows"], f"{name} {params}: the reference answers nothing on the demo"

@@ -290,9 +290,7 @@ class Loaders:
                     root, unit, finished = row[0].value, row[1].value, row[2]  # type: ignore[union-attr]
                     entry = found[root].get(unit)
                     if entry is None:
-                        entry = found[root][unit] = Found(
-                            Resource(unit), truth(finished)
-                        )
+                        entry = found[root][unit] = Found(Resource(unit), truth(finished))
                     for i, predicate in columns:
                         if row[i] is not None:
                             entry.resource.add(predicate, row[i])  # type: ignore[arg-type]
