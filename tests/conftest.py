@@ -103,13 +103,37 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
     store.close()
 
 
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real OpenLink Virtuoso on loopback (tests/virtuoso.py); skipped where virtuoso-t is not installed."""
+    from tests.virtuoso import RunningVirtuoso, VirtuosoServer
+
+    if os.environ.get("THREADLINE_TEST_VIRTUOSO_URL"):  # one already running (its data is dropped per test)
+        yield RunningVirtuoso(os.environ["THREADLINE_TEST_VIRTUOSO_URL"])
+        return
+    server = VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def e2e_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Store URL for end-to-end tests: on disk, or a real oxigraph server when THREADLINE_TEST_STORE=remote."""
-    if os.environ.get("THREADLINE_TEST_STORE") == "remote":
+    """Store URL for end-to-end tests: on disk, or a real external engine with THREADLINE_TEST_STORE=remote
+    (`oxigraph serve`) or THREADLINE_TEST_STORE=virtuoso (OpenLink Virtuoso); emptied for each test."""
+    return e2e_url(request, tmp_path)
+
+
+def e2e_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``e2e_store_url`` for fixtures of any scope (``tmp_path``: where an on-disk store goes)."""
+    kind = os.environ.get("THREADLINE_TEST_STORE")
+    if kind == "remote":
         server: OxigraphServer = request.getfixturevalue("oxigraph_server")
         open_store(server.url).update("CLEAR ALL")
         return server.url
+    if kind == "virtuoso":
+        virtuoso = request.getfixturevalue("virtuoso_server")
+        virtuoso.clear()
+        return str(virtuoso.url)
     return str(tmp_path / "store")
 
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from threadline import __version__, body_limit, ingest_routes, openapi_doc, sandbox
 from threadline.auth import Principal, require
 from threadline.config import Settings
-from threadline.errors import IngestError, QueryError, SourceError, StoreError, ThreadlineError
+from threadline.errors import EngineLimit, IngestError, QueryError, SourceError, StoreError, ThreadlineError
 from threadline.http_errors import public
 from threadline.store import Store
 
@@ -111,6 +111,10 @@ def _errors(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(QueryError)
     async def query_error(_: Request, exc: QueryError) -> JSONResponse:
         return JSONResponse({"error": public(str(exc), settings), "position": exc.position}, status_code=400)
+
+    @app.exception_handler(EngineLimit)
+    async def engine_limit(_: Request, exc: EngineLimit) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=501)
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:

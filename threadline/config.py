@@ -50,6 +50,22 @@ class Settings(BaseSettings):
         default=None,
         description="Remote store only: Graph Store Protocol endpoint URL. Default: `<store>/store`.",
     )
+    store_engine: Literal["auto", "generic", "virtuoso"] = Field(
+        default="auto",
+        description=(
+            "Remote store only: which SPARQL engine serves it. `auto` asks the server once at start-up (its HTTP "
+            "`Server` header); `virtuoso` sets Virtuoso's endpoint layout (`/sparql`, `/sparql-graph-crud`), hides "
+            "its system graphs and reads its answers by value; `generic` assumes a plain SPARQL 1.1 service."
+        ),
+    )
+    store_query_method: Literal["auto", "get", "form", "direct"] = Field(
+        default="auto",
+        description=(
+            "Remote store only: how queries are sent. `auto`: GET for short queries, form-encoded POST otherwise "
+            "(both answered by every SPARQL 1.1 service); `get`; `form`; `direct`: POST with "
+            "`Content-Type: application/sparql-query` (Virtuoso 7.2 never answers it)."
+        ),
+    )
     store_timeout: float = Field(
         default=300.0,
         description="Remote store only: seconds to wait for one HTTP request to the store before giving up.",

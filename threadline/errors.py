@@ -12,6 +12,7 @@ HTTP status without knowing which library failed::
     │   ├── StoreVersionError    the store's recorded versions do not let this Threadline open it
     │   │   ├── StoreTooNew      a newer Threadline wrote it: upgrade Threadline
     │   │   └── MigrationNeeded  an older one wrote it: run ``threadline migrate``
+    │   ├── EngineLimit          the store's engine is known to answer this wrongly: refused (HTTP 501)
     │   └── QueryError           a SPARQL query or update was rejected (syntax, forbidden feature, bad parameter)
     │       └── QueryTimeout     a query ran past its time limit and was stopped
     ├── IngestError              anything that stops a load; the store is left exactly as before
@@ -55,6 +56,11 @@ class StoreTooNew(StoreVersionError):
 
 class MigrationNeeded(StoreVersionError):
     """The store was written by an older Threadline and needs ``threadline migrate`` (or one was interrupted)."""
+
+
+class EngineLimit(StoreError):
+    """The store's engine is known (measured) to answer this kind of question wrongly, so it is refused rather
+    than answered: the message names the engine and the limit (``threadline.store.engines``)."""
 
 
 class QueryError(StoreError):

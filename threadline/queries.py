@@ -28,6 +28,7 @@ import yaml
 
 from threadline.config import REPO_ROOT
 from threadline.errors import QueryError, UnknownFormat
+from threadline.store.engines import truth
 from threadline.store.params import Bindable, iri
 
 QUERY_DIR = REPO_ROOT / "queries"
@@ -99,6 +100,7 @@ class NamedQuery:
     parameters: tuple[Parameter, ...] = ()
     kpi: bool = False
     materialise: bool = False
+    needs: tuple[str, ...] = ()  # store capabilities the query relies on (``threadline.store.engines``)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def bindings(self, given: dict[str, Any]) -> dict[str, Bindable]:
@@ -159,7 +161,7 @@ def parse(path: Path) -> NamedQuery:
                 example=spec.get("example"),
             )
         )
-    known = {"title", "description", "parameters", "kpi", "materialise"}
+    known = {"title", "description", "parameters", "kpi", "materialise", "needs"}
     return NamedQuery(
         name=path.stem,
         path=path,
@@ -169,6 +171,7 @@ def parse(path: Path) -> NamedQuery:
         parameters=tuple(parameters),
         kpi=bool(meta.get("kpi", False)),
         materialise=bool(meta.get("materialise", False)),
+        needs=tuple(str(n) for n in meta.get("needs") or ()),
         extra={k: v for k, v in meta.items() if k not in known},
     )
 
@@ -200,7 +203,7 @@ def python_value(term: Any) -> Any:
             if datatype in ("decimal", "double", "float"):
                 return float(term.value)
             if datatype == "boolean":
-                return term.value in ("true", "1")
+                return truth(term)
         except ValueError:
             return term.value
         return term.value

@@ -29,6 +29,7 @@ from threadline.auth.principal import SECURITY_GRAPH, Principal, check_scope
 from threadline.auth.roles import AuthError, check_role
 from threadline.namespaces import ID, TL, XSD
 from threadline.store import Store
+from threadline.store.engines import truth
 
 TOKEN_PREFIX = ID + "token/"
 CACHE_SECONDS = 10.0
@@ -152,6 +153,8 @@ def _rows(store: Store, token_id: str | None = None) -> dict[str, dict[str, obje
         for name, term in row.items():
             if name == "scope":
                 token["scopes"].add(term.value)  # type: ignore[union-attr]
+            elif name == "revoked":  # by value: an engine may write "0" for false (threadline.store.engines)
+                token[name] = truth(term)
             elif name != "id":
                 token[name] = term.value
     return tokens
@@ -165,7 +168,7 @@ def _info(token_id: str, values: dict[str, object]) -> TokenInfo:
         description=str(values.get("description", "")),
         created_at=str(values.get("created_at", "")),
         created_by=str(values.get("created_by", "")),
-        revoked=values.get("revoked") != "false",  # anything but an explicit false counts as revoked
+        revoked=values.get("revoked") is not False,  # anything but an explicit false counts as revoked
         revoked_at=values.get("revoked_at"),  # type: ignore[arg-type]
         revoked_by=values.get("revoked_by"),  # type: ignore[arg-type]
         revocation_reason=values.get("revocation_reason"),  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from strawberry.dataloader import DataLoader
 from threadline.graphql_api import compiler
 from threadline.graphql_api.resource import Resource
 from threadline.store import SelectResult, Store
+from threadline.store.engines import BOUND_PATHS, truth
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ class Loaders:
     # -- traces ------------------------------------------------------------------------------------
     async def _backward(self, keys: Sequence[str]) -> list[list[Edge]]:
         """Edges below each root; the statements of their children prime the describe loader."""
+        self.store.require(BOUND_PATHS)
         result = await self.select(compiler.BACKWARD, {"root": [_node(k) for k in keys]})
         edges: dict[str, dict[Edge, None]] = defaultdict(dict)
         children: dict[str, Resource] = {}
@@ -267,7 +269,7 @@ class Loaders:
         result = await self.select(compiler.FORWARD, {"root": [_node(k) for k in keys]})
         found: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for root, unit, finished in result.rows:
-            found[root.value].append((unit.value, finished is not None and finished.value == "true"))  # type: ignore[union-attr]
+            found[root.value].append((unit.value, truth(finished)))  # type: ignore[union-attr]
         return [sorted(found.get(k, [])) for k in keys]
 
     def forward_with(self, predicates: frozenset[str], plural: frozenset[str]) -> DataLoader[str, list[Found]]:
@@ -288,9 +290,7 @@ class Loaders:
                     root, unit, finished = row[0].value, row[1].value, row[2]  # type: ignore[union-attr]
                     entry = found[root].get(unit)
                     if entry is None:
-                        entry = found[root][unit] = Found(
-                            Resource(unit), finished is not None and finished.value == "true"
-                        )
+                        entry = found[root][unit] = Found(Resource(unit), truth(finished))
                     for i, predicate in columns:
                         if row[i] is not None:
                             entry.resource.add(predicate, row[i])  # type: ignore[arg-type]
@@ -302,6 +302,7 @@ class Loaders:
         return loader
 
     async def _origin(self, keys: Sequence[str]) -> list[Origin]:
+        self.store.require(BOUND_PATHS)
         result = await self.select(compiler.LOT_ORIGIN, {"lot": [_node(k) for k in keys]})
         origins: dict[str, Origin] = defaultdict(Origin)
         described: dict[str, Resource] = {}  # suppliers and certificates, with their statements
@@ -337,6 +338,7 @@ class Loaders:
         return [uses.get(k, []) for k in keys]
 
     async def _capa_units(self, keys: Sequence[str]) -> list[list[str]]:
+        self.store.require(BOUND_PATHS)
         result = await self.select(compiler.CAPA_UNITS, {"capa": [_node(k) for k in keys]})
         found: dict[str, set[str]] = defaultdict(set)
         for capa, unit in result.rows:
@@ -355,7 +357,7 @@ class Loaders:
                 found: dict[str, list[Impacted]] = defaultdict(list)
                 for rev, unit, ncr, capa in result.rows:
                     found[rev.value].append(  # type: ignore[union-attr]
-                        Impacted(unit.value, _v(ncr) == "true", _v(capa) == "true")  # type: ignore[union-attr]
+                        Impacted(unit.value, truth(ncr), truth(capa))  # type: ignore[union-attr]
                     )
                 return [sorted(found.get(k, []), key=lambda i: i.unit) for k in keys]
 

@@ -25,6 +25,8 @@ from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 
+from threadline.errors import EngineLimit
+
 # Import every domain module so each registers its types (resolution by rdf:type needs them all).
 from threadline.graphql_api import (  # noqa: F401
     equipment,
@@ -80,7 +82,8 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # syntax, validation and limit errors describe the request, not the server
-    return not isinstance(original, GraphQLUserError)
+    # an engine limit is not an incident: the caller must learn that this store cannot answer, and why
+    return not isinstance(original, GraphQLUserError | EngineLimit)
 
 
 class Schema(strawberry.Schema):

@@ -30,6 +30,7 @@ from threadline.namespaces import TL as TL_IRI
 from threadline.shacl.model import SH, TL, Outcome, Result
 from threadline.shacl.shapes import Shapes
 from threadline.store import Store
+from threadline.store.engines import truth
 
 PROV = Namespace("http://www.w3.org/ns/prov#")
 REPORT_GRAPH_PREFIX = GRAPH + "validation/"
@@ -274,7 +275,7 @@ def latest_reports(store: Store, readable: Callable[[str], bool] | None = None) 
             "graph": row["g"].value,
             "report": row["report"].value,
             "generated": row["when"].value,
-            "conforms": row["conforms"].value == "true",
+            "conforms": truth(row["conforms"]),
             "results": int(row["count"].value),
         }
     return [latest[k] for k in sorted(latest)]

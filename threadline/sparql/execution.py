@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from threadline.errors import QueryError
 from threadline.sparql import negotiation as neg
+from threadline.store.base import SelectResult
 from threadline.store.reader_view import View
 from threadline.store.recovery import dataset
 
@@ -77,8 +78,12 @@ def execute(store: ox.Store, job: Job, hidden: frozenset[str] = frozenset()) -> 
 
 
 def serialise(result: Any, job: Job) -> Answer:
-    if isinstance(result, ox.QueryBoolean):
+    """``result``: a pyoxigraph answer, or a remote store's (``bool``, ``SelectResult``, list of triples)."""
+    if isinstance(result, ox.QueryBoolean | bool):
         return Answer(job.media, neg.serialize_boolean(bool(result), job.media), 1)
+    if isinstance(result, SelectResult):
+        rows = _limited((list(row) for row in result.rows), job.max_rows, "rows")
+        return Answer(job.media, neg.serialize_solutions(result.variables, rows, job.media), len(rows))
     if isinstance(result, ox.QuerySolutions):
         names = [v.value for v in result.variables]
         rows = _limited(([solution[i] for i in range(len(names))] for solution in result), job.max_rows, "rows")

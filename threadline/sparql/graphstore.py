@@ -54,7 +54,7 @@ def exists(store: Store, target: Target) -> bool:
         return True
     if isinstance(store, EmbeddedStore):  # a crash's uncommitted leftovers (being removed) do not exist
         return target.graph not in store.hidden and store.native.contains_named_graph(iri(target.graph))
-    return store.ask("ASK { GRAPH ?g { } }", {"g": iri(target.graph)})
+    return store.ask(f"ASK {{ {store.any_graph} }}", {"g": iri(target.graph)})
 
 
 def read(store: Store, target: Target, media: str) -> bytes:

@@ -32,6 +32,7 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
     principal = await access.caller(request, "reader")
     default, named = await access.dataset(request, principal, [], [])
     bindings = query.bindings(given)
+    store.require(*query.needs)
     text, params, source = query.text, dict(bindings), "query"
     # the summary aggregates every data graph: callers limited to some data graphs (scoped tokens) run the
     # plain query over their graphs instead; unscoped readers, kept only from system graphs, may use it

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from threadline.audit import writes
 from threadline.config import Settings
-from threadline.errors import QueryError, QueryTimeout, StoreError
+from threadline.errors import EngineLimit, QueryError, QueryTimeout, StoreError
 from threadline.sparql import access, editor, graphstore, protocol, safety
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
@@ -109,6 +109,8 @@ def error_for(exc: Exception) -> JSONResponse:
         return error(404, str(exc))
     if isinstance(exc, QueryError):
         return error(400, str(exc), exc.position)
+    if isinstance(exc, EngineLimit):
+        return error(501, str(exc), **{"X-Threadline-Error": "engine-limit"})
     if isinstance(exc, StoreError):
         return error(503, str(exc))
     raise exc

@@ -83,36 +83,22 @@ class ThreadExecutor(Executor):
 
 
 class RemoteExecutor(Executor):
-    """Remote stores: the query is forwarded with the time limit as the HTTP timeout."""
+    """Remote stores: the query is forwarded with the time limit as the HTTP timeout, through the store's own
+    transport and answer reading (``RemoteStore.send_query``), so an engine's quirks are undone here too."""
 
-    def __init__(self, query_endpoint: str) -> None:
-        import httpx
-
-        self.endpoint = query_endpoint
-        self._client = httpx.Client()
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.endpoint = store.query_endpoint
 
     def run(self, job: Job, timeout: float) -> Answer:
         import httpx
 
         started = time.perf_counter()
-        params: list[tuple[str, str]] = [("default-graph-uri", g) for g in job.default_graphs or []]
-        params += [("named-graph-uri", g) for g in job.named_graphs or []]
-        # an empty list is an empty dataset, not "no list": without any parameter the store would answer from
-        # its union default graph (every graph, the security and audit graphs included)
-        if job.default_graphs == []:
-            params.append(("default-graph-uri", EMPTY_GRAPH))
-        if job.named_graphs == []:
-            params.append(("named-graph-uri", EMPTY_GRAPH))
         graph = job.form in ("CONSTRUCT", "DESCRIBE")
         accept = "application/n-triples" if graph else "application/sparql-results+json"
+        text = (f"BASE <{job.base_iri}>\n" if job.base_iri else "") + job.text
         try:
-            response = self._client.post(
-                self.endpoint,
-                params=params,
-                content=(f"BASE <{job.base_iri}>\n" if job.base_iri else "").encode() + job.text.encode(),
-                headers={"Content-Type": "application/sparql-query", "Accept": accept},
-                timeout=timeout,
-            )
+            response = self.store.send_query(text, job.default_graphs, job.named_graphs, accept, timeout)
         except httpx.TimeoutException as exc:
             raise QueryTimeout(_timeout_message(timeout) + " (the remote store was asked to stop)") from exc
         except httpx.HTTPError as exc:
@@ -121,19 +107,9 @@ class RemoteExecutor(Executor):
             raise QueryError(f"malformed query: {response.text.strip()}", position=position(response.text))
         if response.status_code >= 400:
             raise StoreError(f"store refused the query: HTTP {response.status_code} {response.text[:300]}")
-        try:
-            if graph:
-                result: Any = (q.triple for q in ox.parse(response.content, ox.RdfFormat.N_TRIPLES))
-            else:
-                result = ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
-            answer = serialise(result, job)
-        except SyntaxError as exc:
-            raise StoreError(f"store sent an unreadable answer: {exc}") from exc
+        answer = serialise(self.store.read_answer(response), job)
         answer.seconds = time.perf_counter() - started
         return answer
-
-    def close(self) -> None:
-        self._client.close()
 
 
 def _timeout_message(timeout: float) -> str:
@@ -338,7 +314,7 @@ def executor_for(store: Any, workers: int = 2, snapshots: Snapshots | None = Non
             return ProcessExecutor(snapshots or Snapshots(store), workers)
         return ThreadExecutor(store.native)
     if isinstance(store, RemoteStore):
-        return RemoteExecutor(store.query_endpoint)
+        return RemoteExecutor(store)
     raise StoreError(f"no query executor for a {type(store).__name__}")
 
 

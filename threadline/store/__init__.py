@@ -61,6 +61,8 @@ def _open(url: str | None, settings: Settings | None) -> Store:
             update_endpoint=settings.store_update_endpoint,
             graph_endpoint=settings.store_graph_endpoint,
             timeout=settings.store_timeout,
+            engine=settings.store_engine,
+            query_method=settings.store_query_method,
         )
     if "://" in url.removeprefix("oxigraph:"):
         raise ConfigError(f"unknown store URL scheme in {url!r}: use a path, memory: or http(s)://")

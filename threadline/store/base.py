@@ -30,7 +30,7 @@ from typing import BinaryIO
 import pyoxigraph as ox
 
 from threadline.store.params import Bindable, bind
-from threadline.store.recovery import STAGING_PREFIX, UNCOMMITTED
+from threadline.store.recovery import ANY_GRAPH, STAGING_PREFIX, UNCOMMITTED
 
 _BNODE = re.compile(rb"_:[A-Za-z0-9_\-.]+")
 _MOD = 1 << 256
@@ -80,6 +80,13 @@ class Store(ABC):
     """A quad store Threadline can query, update, load, dump and back up."""
 
     url: str
+    # the pattern that matches ?g to each named graph (Virtuoso reads ``GRAPH ?g { }`` as "any IRI")
+    any_graph: str = ANY_GRAPH
+    # whether the backend runs the SHACL engine's compiled queries (``threadline.shacl.service`` falls back)
+    compiles_shapes: bool = True
+
+    def require(self, *capabilities: str) -> None:  # noqa: B027 - optional hook
+        """Refuse (``EngineLimit``) what the backend is known to answer wrongly; the embedded store can do all."""
 
     # -- reading -----------------------------------------------------------------------------------
     @abstractmethod
@@ -167,7 +174,7 @@ class Store(ABC):
     def recover(self) -> list[str]:
         """Drop the uncommitted graphs a crash left behind (staging graphs, batch graphs the catalog does not
         list); returns their names. Removal is the remote service's work; the embedded store overrides this."""
-        orphans = sorted(self.select(UNCOMMITTED).values("g"))
+        orphans = sorted(self.select(UNCOMMITTED.replace(ANY_GRAPH, self.any_graph, 1)).values("g"))
         for graph in orphans:
             self.drop_graph(graph)
         return orphans
@@ -178,7 +185,7 @@ class Store(ABC):
         """Serialise the dataset (or one graph) to ``out``."""
 
     def graphs(self) -> list[str]:
-        return sorted(self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }").values("g"))
+        return sorted(self.select(f"SELECT DISTINCT ?g WHERE {{ {self.any_graph} }}").values("g"))
 
     def stats(self) -> StoreStats:
         """Quads per named graph (Threadline writes nothing to the default graph, which queries see as the

@@ -36,6 +36,7 @@ COMPACT_AFTER = 100_000  # removed quads after which the cleanup compacts the st
 CHUNK = 2_000  # quads per cleanup transaction: small enough to keep readers and writers unblocked
 
 # Batch graphs are committed by the update that lists them in the catalog; staging graphs never are.
+ANY_GRAPH = "GRAPH ?g { }"  # every named graph; an engine that cannot enumerate them so has its own form
 UNCOMMITTED = (
     "SELECT DISTINCT ?g WHERE { GRAPH ?g { } "
     f'FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}") || (STRSTARTS(STR(?g), "{BATCH_GRAPH_PREFIX}") && '

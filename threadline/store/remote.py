@@ -16,9 +16,14 @@ import httpx
 import pyoxigraph as ox
 
 from threadline.errors import QueryError, StoreError, StoreUnavailable
+from threadline.store import engines
 from threadline.store.base import QueryResult, SelectResult, Store
+from threadline.store.engines import Engine
+from threadline.store.lexer import tokens
 
+EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list
 _ACCEPT_QUERY = "application/sparql-results+json, application/n-triples;q=0.9"
+_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 _MEDIA = {
     ox.RdfFormat.N_QUADS: "application/n-quads",
     ox.RdfFormat.N_TRIPLES: "application/n-triples",
@@ -38,14 +43,26 @@ class RemoteStore(Store):
         update_endpoint: str | None = None,
         graph_endpoint: str | None = None,
         timeout: float = 300.0,
+        engine: str = "auto",
+        query_method: str = "auto",
     ) -> None:
         base = url.rstrip("/")
         self.url = base
-        self.query_endpoint = query_endpoint or f"{base}/query"
-        self.update_endpoint = update_endpoint or f"{base}/update"
-        self.graph_endpoint = graph_endpoint or f"{base}/store"
         self._client = httpx.Client(timeout=timeout)
+        self.engine = Engine(engines.detect(self._client, base) if engine == "auto" else engine)
+        query, update, graph = self.engine.endpoints(base)
+        self.query_endpoint = query_endpoint or query
+        self.update_endpoint = update_endpoint or update
+        self.graph_endpoint = graph_endpoint or graph
+        self.query_method = query_method
+        if self.engine.is_virtuoso:
+            self.any_graph = engines.VIRTUOSO_ANY_GRAPH
+            self.compiles_shapes = False
+            self.engine.check_system_graphs(self.graphs())
         self.recover()
+
+    def require(self, *capabilities: str) -> None:
+        self.engine.require(*capabilities)
 
     def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
         try:
@@ -54,25 +71,44 @@ class RemoteStore(Store):
             raise StoreUnavailable(f"store at {url} did not answer: {exc}") from exc
         return response
 
-    def _query(
-        self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
-    ) -> QueryResult:
+    def send_query(
+        self,
+        sparql: str,
+        default_graphs: list[str] | None,
+        named_graphs: list[str] | None,
+        accept: str = _ACCEPT_QUERY,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """One query over the protocol, by ``query_method``; httpx errors are the caller's to translate (the
+        executor turns a time-out into its own error). An empty graph list is an empty dataset, not "no
+        list": without any parameter the store would answer from its union default graph."""
         params = [("default-graph-uri", ox.NamedNode(g).value) for g in default_graphs or []]
         if default_graphs == []:
-            params = [("default-graph-uri", "urn:threadline:empty")]
+            params = [("default-graph-uri", EMPTY_GRAPH)]
         params += [("named-graph-uri", ox.NamedNode(g).value) for g in named_graphs or []]
         if named_graphs == []:
-            params.append(("named-graph-uri", "urn:threadline:empty"))
-        response = self._send(
-            "POST",
-            self.query_endpoint,
-            params=params or None,
-            content=sparql.encode(),
-            headers={"Content-Type": "application/sparql-query", "Accept": _ACCEPT_QUERY},
+            params.append(("named-graph-uri", EMPTY_GRAPH))
+        text = sparql
+        headers = {"Accept": accept}
+        extra = {} if timeout is None else {"timeout": timeout}
+        method = self.query_method
+        if method == "auto":
+            size = len(self.query_endpoint) + len(str(httpx.QueryParams([*params, ("query", text)])))
+            method = "get" if size <= engines.SHORT_GET else "form"
+        if method == "get":
+            return self._client.get(self.query_endpoint, params=[*params, ("query", text)], headers=headers, **extra)
+        if method == "form":
+            form = httpx.QueryParams([*params, ("query", text)])
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            return self._client.post(self.query_endpoint, content=str(form).encode(), headers=headers, **extra)
+        headers["Content-Type"] = "application/sparql-query"
+        return self._client.post(
+            self.query_endpoint, params=params or None, content=text.encode(), headers=headers, **extra
         )
-        if response.status_code == 400:
-            raise QueryError(f"malformed query: {response.text.strip()}")
-        _raise_for(response, "query")
+
+    def read_answer(self, response: httpx.Response) -> QueryResult:
+        """An answer as Threadline's values, the engine's quirks undone (``threadline.store.engines``)."""
+        self.engine.check_whole(response)
         media = response.headers.get("content-type", "").split(";")[0].strip()
         try:
             if media == "application/sparql-results+json":
@@ -80,10 +116,24 @@ class RemoteStore(Store):
                 if isinstance(parsed, ox.QueryBoolean):
                     return bool(parsed)
                 names = [v.value for v in parsed.variables]
-                return SelectResult(names, [tuple(s[i] for i in range(len(names))) for s in parsed])
-            return [q.triple for q in ox.parse(response.content, ox.RdfFormat.N_TRIPLES)]
+                rows = [tuple(engines.canonical(s[i]) for i in range(len(names))) for s in parsed]
+                asked = engines.ask_value(names, rows) if self.engine.is_virtuoso else None
+                return asked if asked is not None else SelectResult(names, rows)
+            return self._triples(response.content)
         except (SyntaxError, ValueError) as exc:
             raise StoreError(f"store sent an unreadable {media or 'untyped'} answer: {exc}") from exc
+
+    def _query(
+        self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> QueryResult:
+        try:
+            response = self.send_query(sparql, default_graphs, named_graphs, _accept_for(sparql))
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"store at {self.query_endpoint} did not answer: {exc}") from exc
+        if response.status_code == 400:
+            raise QueryError(f"malformed query: {response.text.strip()}")
+        _raise_for(response, "query")
+        return self.read_answer(response)
 
     def update(self, sparql: str) -> None:
         response = self._send(
@@ -131,10 +181,13 @@ class RemoteStore(Store):
             self.update("INSERT DATA {\n" + "\n".join(parts) + "\n}")
 
     def dump(self, out: BinaryIO, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS, graph: str | None = None) -> None:
-        params = {"graph": graph} if graph else None
         media = _MEDIA.get(rdf_format, "application/n-quads")
         if graph is None and rdf_format not in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
             raise StoreError("a whole-dataset dump needs a quad format (N-Quads or TriG)")
+        if graph is None and self.engine.is_virtuoso:
+            self._dump_by_graph(out, rdf_format)  # its graph store has no whole-dataset GET (406)
+            return
+        params = {"graph": graph} if graph else None
         try:
             with self._client.stream("GET", self.graph_endpoint, params=params, headers={"Accept": media}) as r:
                 _raise_for(r, "graph store GET")
@@ -143,16 +196,53 @@ class RemoteStore(Store):
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"store at {self.graph_endpoint} did not answer: {exc}") from exc
 
+    def _dump_by_graph(self, out: BinaryIO, rdf_format: ox.RdfFormat) -> None:
+        """Every named graph in turn (system graphs excluded), each read as N-Triples and written as quads."""
+        for name in self.graphs():
+            try:
+                response = self._client.get(
+                    self.graph_endpoint, params={"graph": name}, headers={"Accept": "application/n-triples"}
+                )
+            except httpx.HTTPError as exc:
+                raise StoreUnavailable(f"store at {self.graph_endpoint} did not answer: {exc}") from exc
+            _raise_for(response, f"graph store GET of <{name}>")
+            graph = ox.NamedNode(name)
+            try:
+                quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in self._triples(response.content)]
+            except SyntaxError as exc:
+                raise StoreError(f"store sent unreadable N-Triples for <{name}>: {exc}") from exc
+            out.write(ox.serialize(quads, format=rdf_format) or b"")
+
+    @staticmethod
+    def _triples(content: bytes) -> list[ox.Triple]:
+        return [
+            ox.Triple(t.subject, t.predicate, engines.canonical(t.object))  # type: ignore[arg-type]
+            for t in (q.triple for q in ox.parse(content, ox.RdfFormat.N_TRIPLES))
+        ]
+
     def backup(self, target: Path) -> Path:
-        """An N-Quads dump: the protocols offer nothing better; use the server's own backup for big stores."""
+        """An N-Quads dump: the protocols offer nothing better; use the server's own backup for big stores.
+        Written beside the target and renamed when complete, so a failure never leaves a partial file."""
         target.mkdir(parents=True, exist_ok=True)
         out = target / f"threadline-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.nq"
-        with out.open("wb") as handle:
-            self.dump(handle)
+        partial = out.with_name(out.name + ".partial")
+        try:
+            with partial.open("wb") as handle:
+                self.dump(handle)
+            partial.replace(out)
+        finally:
+            partial.unlink(missing_ok=True)
         return out
 
     def close(self) -> None:
         self._client.close()
+
+
+def _accept_for(sparql: str) -> str:
+    """The one answer format to ask for: an engine may send a CONSTRUCT as a results table, or a SELECT as
+    RDF, when offered both (Virtuoso prefers JSON for everything)."""
+    form = next((t.keyword for t in tokens(sparql) if t.keyword in _FORMS), None)
+    return "application/n-triples" if form in ("CONSTRUCT", "DESCRIBE") else "application/sparql-results+json"
 
 
 def _as_triples(source: Path | bytes, rdf_format: ox.RdfFormat) -> bytes:
