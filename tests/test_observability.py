@@ -1,0 +1,379 @@
+"""Observability over the real ASGI app on HTTP: request ids, access lines, event logs, /metrics, probes.
+
+Log records are captured with Threadline's own handler (``observability.logs.configure`` with a stream), in
+JSON, so every assertion reads the fields an operator's log collector would. Metrics are read through
+prometheus-client's own parser, so a malformed exposition fails the test; counters are process-wide, so
+tests compare before and after.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import LiveServer, OxigraphServer
+from tests.test_loader import GOOD, MAPPING
+from threadline import features
+from threadline.app import create_app
+from threadline.config import Settings
+from threadline.ingest import hooks
+from threadline.observability import logs
+from threadline.store import open_store
+
+ADMIN = "obs-bootstrap-admin-secret"
+METRICS = "obs-metrics-scraper-secret"
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(20)) + " }"
+
+
+class Capture:
+    """Every record the process logs, formatted by Threadline's handler, in JSON and in text."""
+
+    def __init__(self) -> None:
+        self.json, self.text = io.StringIO(), io.StringIO()
+        root = logging.getLogger()
+        self.level = root.level
+        self.handlers = [
+            logs.configure(Settings(log_format="text", log_level="debug"), stream=self.text),
+        ]
+        text_handler = self.handlers[0]
+        root.removeHandler(text_handler)  # configure() replaces its previous handler: keep both
+        self.handlers.append(logs.configure(Settings(log_format="json", log_level="debug"), stream=self.json))
+        root.addHandler(text_handler)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.json.getvalue().splitlines() if line.startswith("{")]
+
+    def lines(self) -> list[str]:
+        return self.json.getvalue().splitlines() + self.text.getvalue().splitlines()
+
+    def close(self) -> None:
+        root = logging.getLogger()
+        for handler in self.handlers:
+            root.removeHandler(handler)
+        root.setLevel(self.level)
+
+
+@pytest.fixture
+def captured() -> Iterator[Capture]:
+    capture = Capture()
+    yield capture
+    capture.close()
+
+
+def _pack(tmp_path: Path) -> Path:
+    pack = tmp_path / "ingest" / "mes"
+    pack.mkdir(parents=True)
+    (pack / "units.rml.ttl").write_text(MAPPING)
+    return tmp_path / "ingest"
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveServer]:
+    settings = Settings(
+        store="memory:", ingest_dir=_pack(tmp_path), write_token=ADMIN, metrics_token=METRICS, var_dir=tmp_path / "v"
+    )
+    server = LiveServer(create_app(settings, store=open_store("memory:")))
+    yield server
+    server.stop()
+
+
+def scrape(url: str, token: str = METRICS) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: dict[Any, float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def ingest(url: str, request_id: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {ADMIN}"} | ({"X-Request-ID": request_id} if request_id else {})
+    files = {"files": ("units.csv", GOOD.encode(), "text/csv")}
+    return httpx.post(f"{url}/ingest/mes", files=files, headers=headers, timeout=60)
+
+
+# -- request ids and access lines ----------------------------------------------------------------------------
+
+
+def test_request_id_is_accepted_when_sane_generated_otherwise_and_echoed(live: LiveServer) -> None:
+    given = httpx.get(f"{live.url}/livez", headers={"X-Request-ID": "client-7.a:b_c"})
+    assert given.headers["x-request-id"] == "client-7.a:b_c"
+    for hostile in ("x" * 129, "two words", "semi;colon", "quote\"d", ""):
+        answer = httpx.get(f"{live.url}/livez", headers={"X-Request-ID": hostile})
+        generated = answer.headers["x-request-id"]
+        assert generated != hostile and len(generated) == 32 and int(generated, 16) >= 0
+    first, second = httpx.get(f"{live.url}/livez"), httpx.get(f"{live.url}/livez")
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+def test_access_line_per_request_with_route_template_status_duration_and_id(
+    live: LiveServer, captured: Capture
+) -> None:
+    assert httpx.get(f"{live.url}/queries/no-such-query", headers={"X-Request-ID": "acc-1"}).status_code == 404
+    assert httpx.get(f"{live.url}/no/such/path?token=abc", headers={"X-Request-ID": "acc-2"}).status_code == 404
+    access = [r for r in captured.records() if r["logger"] == "threadline.access"]
+    by_id = {r["request_id"]: r for r in access}
+    assert by_id["acc-1"]["method"] == "GET" and by_id["acc-1"]["route"] == "/queries/{name}"
+    assert by_id["acc-1"]["status"] == 404 and by_id["acc-1"]["duration_ms"] >= 0
+    assert by_id["acc-2"]["route"] == "<unmatched>", "a raw path (and its query string) is never a label"
+
+
+def test_lines_logged_in_worker_threads_carry_the_request_id(live: LiveServer, captured: Capture) -> None:
+    response = ingest(live.url, "load-req-42")
+    assert response.status_code == 200, response.text
+    loads = [r for r in captured.records() if r["logger"] == "threadline.ingest.loader"]
+    assert [r["message"].split(" (")[0] for r in loads][:1] == ["load of mes started"]
+    assert loads and all(r["request_id"] == "load-req-42" for r in loads), loads  # logged in the threadpool
+    done = [r for r in loads if r.get("outcome") == "committed"]
+    assert done and done[0]["records"] == 2 and done[0]["triples"] > 0 and done[0]["duration_ms"] > 0
+
+
+# -- event logs ------------------------------------------------------------------------------------------------
+
+
+def test_after_commit_hook_errors_reach_the_http_answer_the_log_and_metrics(
+    live: LiveServer, captured: Capture
+) -> None:
+    def failing_hook(store: Any, activity: Any) -> None:
+        raise RuntimeError("summary service unreachable")
+
+    before = scrape(live.url)
+    hooks.after_commit(failing_hook)
+    try:
+        response = ingest(live.url, "hook-req")
+    finally:
+        hooks.unregister(failing_hook)
+    assert response.status_code == 200, response.text
+    assert response.json()["hookErrors"] == ["summary service unreachable"]
+    assert response.json()["batches"][0]["status"] == "loaded"
+    errors = [r for r in captured.records() if r["logger"] == "threadline.ingest.hooks"]
+    assert errors and errors[0]["level"] == "error" and errors[0]["request_id"] == "hook-req"
+    assert "summary service unreachable" in errors[0]["message"] and "RuntimeError" in errors[0]["exception"]
+    after = scrape(live.url)
+    assert value(after, "threadline_after_commit_hook_errors_total") == value(
+        before, "threadline_after_commit_hook_errors_total"
+    ) + 1
+    assert value(after, "threadline_loads_total", system="mes", outcome="committed") == 1 + value(
+        before, "threadline_loads_total", system="mes", outcome="committed"
+    )
+
+
+def test_a_clean_load_reports_no_hook_errors(live: LiveServer) -> None:
+    assert ingest(live.url).json()["hookErrors"] == []
+
+
+def test_failed_authentications_and_token_changes_are_logged_and_counted(
+    live: LiveServer, captured: Capture
+) -> None:
+    before = scrape(live.url)
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    created = httpx.post(f"{live.url}/admin/tokens", json={"role": "reader", "description": "Ann"}, headers=admin)
+    assert created.status_code == 201, created.text
+    token_id = created.json()["id"]
+    reader = {"Authorization": f"Bearer {created.json()['secret']}"}
+    assert httpx.post(f"{live.url}/admin/tokens", json={"role": "reader"}, headers=reader).status_code == 403
+    assert httpx.get(f"{live.url}/stats", headers={"Authorization": "Bearer tl_nope"}).status_code == 401
+    assert httpx.get(f"{live.url}/stats", headers={"Authorization": "Basic abc"}).status_code == 401
+    revoked = httpx.delete(f"{live.url}/admin/tokens/{token_id}", params={"reason": "left"}, headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    records = captured.records()
+    changes = [(r["change"], r["token_id"], r["actor"]) for r in records if r["logger"] == "threadline.auth.tokens"]
+    assert changes == [("created", token_id, "token:bootstrap"), ("revoked", token_id, "token:bootstrap")] or [
+        c[:2] for c in changes
+    ] == [("created", token_id), ("revoked", token_id)]
+    refused = [(r["reason"], r["level"]) for r in records if r["logger"] == "threadline.auth.guard"]
+    assert ("role", "warning") in refused and ("invalid", "warning") in refused and ("malformed", "warning") in refused
+    after = scrape(live.url)
+    for reason in ("role", "invalid", "malformed"):
+        assert value(after, "threadline_auth_failures_total", reason=reason) == 1 + value(
+            before, "threadline_auth_failures_total", reason=reason
+        )
+    for change in ("created", "revoked"):
+        assert value(after, "threadline_token_changes_total", change=change) == 1 + value(
+            before, "threadline_token_changes_total", change=change
+        )
+
+
+def test_kpi_refresh_failures_are_logged_and_counted(live: LiveServer, captured: Capture, tmp_path: Path) -> None:
+    from threadline import kpi
+
+    before = scrape(live.url)
+    closed = open_store(str(tmp_path / "closed"))
+    closed.close()
+    kpi.refresher.request(closed)  # the background thread's refresh fails on a closed store
+    assert kpi.refresher.wait(30)
+    failures = [r for r in captured.records() if r["logger"] == "threadline.kpi"]
+    assert failures and failures[0]["level"] == "error" and "refresh failed" in failures[0]["message"]
+    after = scrape(live.url)
+    assert value(after, "threadline_kpi_refreshes_total", outcome="failed") == 1 + value(
+        before, "threadline_kpi_refreshes_total", outcome="failed"
+    )
+
+
+def test_query_timeouts_and_worker_kills_are_logged_and_counted(tmp_path: Path, captured: Capture) -> None:
+    store = open_store(str(tmp_path / "store"))
+    store.update("INSERT DATA { GRAPH <http://e/g> { <http://e/s> <http://e/p> 1, 2, 3 } }")
+    settings = Settings(store=str(tmp_path / "store"), write_token=ADMIN, sparql_timeout=1.0, sparql_workers=1)
+    app = create_app(settings, store=store)
+    app.state.start_query_workers = True
+    server = LiveServer(app)
+    try:
+        before = scrape(server.url, ADMIN)
+        assert value(before, "threadline_query_workers") == 1
+        auth = {"Authorization": f"Bearer {ADMIN}", "X-Request-ID": "slow-query"}
+        response = httpx.get(f"{server.url}/sparql", params={"query": HEAVY}, headers=auth, timeout=60)
+        assert response.status_code == 503 and response.headers["x-threadline-error"] == "timeout"
+        records = [r for r in captured.records() if r["logger"] == "threadline.sparql.worker"]
+        assert [(r["request_id"], r["level"]) for r in records] == [("slow-query", "warning")] * 2, records
+        assert "time limit of 1 s" in records[0]["message"] and records[1]["reason"] == "timeout"
+        assert HEAVY not in json.dumps(records), "the query text is not logged"
+        after = scrape(server.url, ADMIN)
+        assert value(after, "threadline_query_timeouts_total", executor="process") == 1 + value(
+            before, "threadline_query_timeouts_total", executor="process"
+        )
+        assert value(after, "threadline_query_worker_kills_total", reason="timeout") == 1 + value(
+            before, "threadline_query_worker_kills_total", reason="timeout"
+        )
+        assert value(after, "threadline_query_workers") == 1, "the killed worker was replaced"
+        assert value(after, "threadline_store_bytes") > 0 and value(after, "threadline_snapshot_age_seconds") >= 0
+    finally:
+        server.stop()
+        store.close()
+
+
+# -- /metrics -----------------------------------------------------------------------------------------------------
+
+
+def test_metrics_needs_admin_or_the_metrics_token_which_grants_nothing_else(live: LiveServer) -> None:
+    assert httpx.get(f"{live.url}/metrics").status_code == 401
+    assert httpx.get(f"{live.url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert scrape(live.url, ADMIN) and scrape(live.url, METRICS)
+    metrics_only = {"Authorization": f"Bearer {METRICS}"}
+    assert httpx.get(f"{live.url}/admin/tokens", headers=metrics_only).status_code == 401
+    assert httpx.get(f"{live.url}/stats", headers=metrics_only).status_code == 401
+
+
+def test_metrics_count_requests_by_route_and_status_and_loads(live: LiveServer) -> None:
+    before = scrape(live.url)
+    assert ingest(live.url).status_code == 200
+    assert httpx.get(f"{live.url}/queries/nope").status_code == 404
+    after = scrape(live.url)
+    route = {"method": "POST", "route": "/ingest/{system}", "status": "200"}
+    assert value(after, "threadline_http_requests_total", **route) == 1 + value(
+        before, "threadline_http_requests_total", **route
+    )
+    assert value(after, "threadline_http_request_duration_seconds_count", **route) == 1 + value(
+        before, "threadline_http_request_duration_seconds_count", **route
+    )
+    assert value(after, "threadline_http_request_duration_seconds_bucket", le="+Inf", **route) >= 1
+    missing = {"method": "GET", "route": "/queries/{name}", "status": "404"}
+    assert value(after, "threadline_http_requests_total", **missing) >= 1
+    assert value(after, "threadline_load_records_total", system="mes") == 2 + value(
+        before, "threadline_load_records_total", system="mes"
+    )
+    assert value(after, "threadline_load_duration_seconds_count", system="mes") >= 1
+    assert value(after, "threadline_store_up") == 1 and value(after, "threadline_build_info", version=_version()) == 1
+
+
+def _version() -> str:
+    from threadline import __version__
+
+    return __version__
+
+
+def test_gate_outcomes_are_counted(tmp_path: Path, captured: Capture) -> None:
+    """A load the core profile rejects: the gate's verdict is counted and logged, the load counted rejected."""
+    bad = GOOD
+    settings = Settings(
+        store="memory:",
+        ingest_dir=_pack(tmp_path),
+        write_token=ADMIN,
+        var_dir=tmp_path / "v",
+        validation_gate={"core": "reject"},
+    )
+    server = LiveServer(create_app(settings, store=open_store("memory:")))
+    try:
+        before = scrape(server.url, ADMIN)
+        files = {"files": ("units.csv", GOOD.encode(), "text/csv")}
+        answer = httpx.post(f"{server.url}/ingest/mes", files=files, headers={"Authorization": f"Bearer {ADMIN}"})
+        after = scrape(server.url, ADMIN)
+    finally:
+        server.stop()
+        features.uninstall()
+    verdicts = [r for r in captured.records() if r["logger"] == "threadline.shacl.gate"]
+    assert answer.status_code == 422 and "rejected by the 'core' validation gate" in answer.json()["error"]
+    assert [(v["profile"], v["outcome"], v["level"], v["results"]) for v in verdicts] == [
+        ("core", "rejected", "warning", 8)
+    ]
+    assert value(after, "threadline_gate_outcomes_total", profile="core", outcome="rejected") == 1 + value(
+        before, "threadline_gate_outcomes_total", profile="core", outcome="rejected"
+    )
+    assert value(after, "threadline_loads_total", system="mes", outcome="rejected") == 1 + value(
+        before, "threadline_loads_total", system="mes", outcome="rejected"
+    )
+
+
+# -- probes -------------------------------------------------------------------------------------------------------
+
+
+def test_livez_and_readyz_answer_without_revealing_configuration(live: LiveServer) -> None:
+    live_answer, ready = httpx.get(f"{live.url}/livez"), httpx.get(f"{live.url}/readyz")
+    assert live_answer.json() == {"status": "alive"}
+    assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["checks"]["store"] == "ok"
+    health = httpx.get(f"{live.url}/healthz")
+    assert health.json() == {"status": "ok"} and health.headers["deprecation"] == "true"
+    for body in (live_answer.text, ready.text, health.text):
+        assert "memory:" not in body and "sandbox" not in body and "confined" not in body
+
+
+def test_readyz_fails_when_the_store_is_down_and_livez_does_not(tmp_path: Path) -> None:
+    remote = OxigraphServer(tmp_path / "oxigraph")
+    try:
+        store = open_store(remote.url)
+        server = LiveServer(create_app(Settings(store=remote.url, write_token=ADMIN, store_timeout=5), store=store))
+    except BaseException:
+        remote.stop()
+        raise
+    try:
+        assert httpx.get(f"{server.url}/readyz").status_code == 200
+        remote.stop()
+        down = httpx.get(f"{server.url}/readyz", timeout=30)
+        assert down.status_code == 503 and down.json()["checks"]["store"] == "failed"
+        assert str(remote.port) not in down.text and "127.0.0.1" not in down.text
+        assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 503
+        assert httpx.get(f"{server.url}/livez").status_code == 200
+        assert value(scrape(server.url, ADMIN), "threadline_store_up") == 0, "a scrape still answers"
+    finally:
+        server.stop()
+
+
+def test_readyz_fails_when_every_query_worker_is_dead(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store"))
+    app = create_app(Settings(store=str(tmp_path / "store"), sparql_workers=1), store=store)
+    app.state.start_query_workers = True
+    server = LiveServer(app)
+    try:
+        ready = httpx.get(f"{server.url}/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"]["queryWorkers"] == "ok"
+        for worker in list(app.state.sparql_runner._executor._all):
+            worker.process.kill()
+            worker.process.wait(timeout=10)
+        dead = httpx.get(f"{server.url}/readyz")
+        assert dead.status_code == 503 and dead.json()["checks"]["queryWorkers"] == "failed"
+    finally:
+        server.stop()
+        store.close()
