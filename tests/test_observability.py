@@ -11,6 +11,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +24,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import LiveServer, OxigraphServer
+from tests.conftest import LiveServer, OxigraphServer, _free_port
 from tests.test_loader import GOOD, MAPPING
 from threadline import features
 from threadline.app import create_app
 from threadline.config import Settings
+from threadline.auth.tokens import secret_hash
+from threadline.cli import main
 from threadline.ingest import hooks
 from threadline.observability import logs
 from threadline.store import open_store
@@ -47,6 +54,8 @@ class Capture:
         root.removeHandler(text_handler)  # configure() replaces its previous handler: keep both
         self.handlers.append(logs.configure(Settings(log_format="json", log_level="debug"), stream=self.json))
         root.addHandler(text_handler)
+        for handler in self.handlers:
+            handler.threadline = False  # type: ignore[attr-defined]  # a CLI run's configure() leaves them be
 
     def records(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.json.getvalue().splitlines() if line.startswith("{")]
@@ -377,3 +386,94 @@ def test_readyz_fails_when_every_query_worker_is_dead(tmp_path: Path) -> None:
     finally:
         server.stop()
         store.close()
+
+
+# -- no secrets in logs ---------------------------------------------------------------------------------------------
+
+
+def test_no_secret_reaches_any_log_line(live: LiveServer, captured: Capture, tmp_path: Path) -> None:
+    """Sign-ins, token creation (HTTP and CLI), bearer headers, ``?token=``-like parameters and signing
+    passwords, right and wrong: then no captured line holds any secret or a secret's hash."""
+    from click.testing import CliRunner
+
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    made = httpx.post(f"{live.url}/admin/tokens", json={"role": "engineer", "description": "Eve"}, headers=admin)
+    secret = made.json()["secret"]
+    lookalike = "tl_0123456789ab_" + "Q" * 43  # shaped like a real secret, matching no token
+    query_secret = "query-param-secret-9f8e7d"
+    bearer = {"Authorization": f"Bearer {secret}"}
+    sent = [
+        httpx.get(f"{live.url}/stats", headers=bearer),
+        httpx.get(f"{live.url}/stats", headers={"Authorization": f"Bearer {lookalike}"}),
+        httpx.get(f"{live.url}/stats", headers={"Authorization": f"Token {lookalike}"}),
+        httpx.get(f"{live.url}/stats", params={"token": query_secret, "access_token": query_secret}),
+        httpx.get(f"{live.url}/sparql", params={"query": "ASK {}", "token": query_secret}, headers=bearer),
+        httpx.get(f"{live.url}/no-route", params={"api_key": query_secret}),
+        httpx.post(f"{live.url}/graphql", json={"query": "{ __typename }"}, headers=bearer),
+        httpx.get(f"{live.url}/metrics", headers={"Authorization": f"Bearer {METRICS}"}),
+        httpx.get(f"{live.url}/metrics", headers={"Authorization": f"Bearer {METRICS}x"}),
+    ]
+    record = {"record": "https://w3id.org/threadline/id/unit/SN-404", "meaning": "approval"}
+    for password in (secret, lookalike, ADMIN):
+        sent.append(httpx.post(f"{live.url}/signatures", json={**record, "password": password}, headers=bearer))
+    assert [r.status_code for r in sent][:4] == [200, 401, 401, 401]
+    assert {r.status_code for r in sent[-3:]} <= {401, 403, 404, 422}
+    store_url = str(tmp_path / "cli-store")
+    created = CliRunner().invoke(main, ["token", "create", "reader", "--store", store_url])
+    assert created.exit_code == 0, created.output
+    cli_secret = next(word for word in created.output.split() if word.startswith("tl_"))
+    revoked = httpx.delete(f"{live.url}/admin/tokens/{made.json()['id']}", params={"reason": "x"}, headers=admin)
+    assert revoked.status_code == 200
+    lines = captured.lines()
+    assert any("authentication refused" in line for line in lines) and any("token" in line for line in lines)
+    for value in (ADMIN, METRICS, secret, lookalike, query_secret, cli_secret):
+        for forbidden in (value, secret_hash(value), value[-20:]):
+            leaks = [line for line in lines if forbidden in line]
+            assert not leaks, f"a log line holds a secret: {leaks[:2]}"
+
+
+# -- the real `threadline serve` process --------------------------------------------------------------------------
+
+
+def test_serve_writes_one_json_format_uvicorn_included_with_request_ids(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "THREADLINE_LOG_FORMAT": "json",
+        "THREADLINE_WRITE_TOKEN": ADMIN,
+        "THREADLINE_VAR_DIR": str(tmp_path / "var"),
+        "THREADLINE_SPARQL_WORKERS": "1",
+    }
+    command = [sys.executable, "-m", "threadline", "serve", "--store", str(tmp_path / "store"), "--port", str(port)]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/livez", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "threadline serve did not answer /livez within 90 s"
+            time.sleep(0.2)
+        ready = httpx.get(f"{base}/readyz", headers={"X-Request-ID": "probe-1"}, timeout=30)
+        assert ready.json() == {"status": "ready", "checks": {"store": "ok", "queryWorkers": "ok"}}
+        assert httpx.get(f"{base}/stats", params={"token": ADMIN}, timeout=30).status_code in (200, 401)
+        samples = scrape(base, ADMIN)
+        assert value(samples, "threadline_query_workers") == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate(timeout=10)
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line on standard error is one JSON object
+    loggers = {r["logger"] for r in records}
+    assert {"uvicorn.error", "threadline.access", "threadline.serve"} <= loggers, loggers
+    access = {r["request_id"]: r for r in records if r["logger"] == "threadline.access"}
+    assert access["probe-1"]["route"] == "/readyz" and access["probe-1"]["status"] == 200
+    assert not any(ADMIN in line for line in lines)

@@ -24,9 +24,12 @@ from typing import IO, Any
 REQUEST_ID: ContextVar[str | None] = ContextVar("threadline_request_id", default=None)
 _SANE_ID = re.compile(r"\A[A-Za-z0-9._:\-]{1,128}\Z")
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
-QUIET_LOGGERS = ("httpx", "httpcore")  # the remote store's HTTP client
+# the remote store's HTTP client, and uvicorn's access line (``threadline.access`` replaces it): at info both
+# log raw URLs, which may hold credentials (a store URL's user:password, a ``?token=`` a client sent)
+QUIET_LOGGERS = ("httpx", "httpcore", "uvicorn.access")
 # attributes every LogRecord has: anything else on a record came from ``extra=`` and is an event field
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "request_id"}
+_STANDARD.add("color_message")  # uvicorn's message with terminal colours
 
 
 def request_id_from(header: str | None) -> str:
@@ -123,6 +126,6 @@ def configure(settings: Any, stream: IO[str] | None = None) -> logging.Handler:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(level)
-    for name in QUIET_LOGGERS:  # at info they log every store request with its URL, which may hold credentials
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

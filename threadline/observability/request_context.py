@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any
 
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline.observability import metrics
@@ -26,17 +27,25 @@ UNMATCHED = "<unmatched>"
 
 
 def route_of(scope: Scope) -> str:
-    """The template of the route that answered (Starlette's router records it in the scope)."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
+    """The template of the route that answered. Starlette's router records the route in the scope; a route
+    of a router included with a prefix (``/graphql``) is recorded as its router declared it (path ``""``),
+    so FastAPI's record of the effective route, prefix included, comes first."""
+    fastapi_scope = scope.get("fastapi")
+    effective = fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
+    path = getattr(getattr(effective, "starlette_route", None), "path_format", None) or getattr(
+        effective, "path_format", None
+    )
+    if not path:
+        path = getattr(scope.get("route"), "path", None)
     return str(path) if path else UNMATCHED
 
 
 class RequestContext:
     """ASGI middleware: request id in and out, access line, request counters and latency histogram."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: Any = ()) -> None:
         self.app = app
+        self.routes = routes  # the app's routes: mounts (``/static``) leave no route in the scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,12 +71,21 @@ class RequestContext:
             if not answer["started"]:
                 raise  # nothing was answered: let the server close the connection
         finally:
-            self._record(scope, int(answer["status"]), time.perf_counter() - started)
+            self._record(scope, self._route(scope), int(answer["status"]), time.perf_counter() - started)
             REQUEST_ID.reset(token)
 
+    def _route(self, scope: Scope) -> str:
+        route = route_of(scope)
+        if route == UNMATCHED:
+            path = scope.get("path", "")
+            for mount in self.routes:
+                if isinstance(mount, Mount) and path.startswith(mount.path.rstrip("/") + "/"):
+                    return mount.path + "/{path}"
+        return route
+
     @staticmethod
-    def _record(scope: Scope, status: int, seconds: float) -> None:
-        method, route = scope.get("method", "-"), route_of(scope)
+    def _record(scope: Scope, route: str, status: int, seconds: float) -> None:
+        method = scope.get("method", "-")
         metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
         metrics.HTTP_SECONDS.labels(method, route, str(status)).observe(seconds)
         access.info(
@@ -85,6 +103,6 @@ def install(app: Any) -> None:
     build = app.build_middleware_stack
 
     def build_with_context() -> ASGIApp:
-        return RequestContext(build())
+        return RequestContext(build(), app.router.routes)
 
     app.build_middleware_stack = build_with_context

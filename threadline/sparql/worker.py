@@ -38,7 +38,6 @@ import pyoxigraph as ox
 
 from threadline import sandbox
 from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
-from threadline.observability import metrics
 from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
 from threadline.store.recovery import uncommitted
 from threadline.store.snapshots import Snapshots
@@ -47,10 +46,19 @@ EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty 
 log = logging.getLogger(__name__)
 
 
+def _count(metric: str, label: str) -> None:
+    """Increment a counter of this (server) process. Imported here, not at the top: worker processes import
+    this module and never count, and prometheus-client adds about 0.3 s to their start (more on a busy
+    machine), which the first query of a fresh server waits for."""
+    from threadline.observability import metrics
+
+    getattr(metrics, metric).labels(label).inc()
+
+
 def _timed_out(executor: str, timeout: float, job: Job, note: str = "") -> QueryTimeout:
     """Count and log a query stopped at its time limit; the error to raise (the query text is not logged: it
     may hold anything a caller typed)."""
-    metrics.QUERY_TIMEOUTS.labels(executor).inc()
+    _count("QUERY_TIMEOUTS", executor)
     log.warning(
         "query stopped at the time limit of %g s", timeout, extra={"executor": executor, "form": job.form}
     )
@@ -265,7 +273,7 @@ class ProcessExecutor(Executor):
         return worker
 
     def _retire(self, worker: _Worker, reason: str) -> None:
-        metrics.WORKER_KILLS.labels(reason).inc()
+        _count("WORKER_KILLS", reason)
         log.warning("query worker %d killed and replaced (%s)", worker.pid, reason, extra={"reason": reason})
         worker.kill()
         with self._lock:
@@ -278,7 +286,7 @@ class ProcessExecutor(Executor):
         try:
             worker = self._idle.get(timeout=timeout)
         except queue.Empty as exc:
-            metrics.QUERY_TIMEOUTS.labels("queue").inc()
+            _count("QUERY_TIMEOUTS", "queue")
             log.warning("every query worker stayed busy for the time limit of %g s", timeout)
             raise QueryTimeout(
                 f"every query worker stayed busy for the whole time limit of {timeout:g} s; try again later"
