@@ -23,7 +23,7 @@ from threadline import audit
 from threadline.audit.commands import audit_group
 from threadline.errors import StoreError
 from threadline.namespaces import TL
-from threadline.store import Store, open_store
+from threadline.store import EmbeddedStore, Store, open_store
 
 DATA = "https://w3id.org/threadline/graph/test/data"
 ACTOR = "Zoë Quality (QA)"
@@ -39,7 +39,7 @@ def change(
     tail: str = "",
 ) -> None:
     """One write and its audit entry, in one update."""
-    with audit.writer_lock:
+    with audit.writer_lock(store):
         entry = audit.entry_update(
             store, action=action, actor=actor, what={"graphs": [DATA], "records": 1, "value": value}, why=why
         )
@@ -168,7 +168,7 @@ def test_entry_and_change_share_one_transaction(any_store: Store) -> None:
 def test_entries_refuse_what_the_rules_forbid(memory: Store) -> None:
     with pytest.raises(audit.AuditError, match="writer_lock"):
         audit.entry_update(memory, action="load", actor="a", what={}, why=None)
-    with audit.writer_lock:
+    with audit.writer_lock(memory):
         for action in ("update", "delete", "token-revoke"):
             with pytest.raises(audit.AuditError, match="reason is required"):
                 audit.entry_update(memory, action=action, actor="a", what={}, why="  ")
@@ -190,6 +190,40 @@ def test_concurrent_writers_keep_one_chain(memory: Store) -> None:
     assert result.intact and result.entries == 20
 
 
+def test_a_write_never_waits_for_another_stores_writer(memory: Store, tmp_path: Path) -> None:
+    """The chain's lock belongs to the store: a writer stuck on one store (here: holding its lock) must not stall
+    writes to another (it did when the lock was one per process: a test's leftover writer hung every later
+    write in the same test process). Two handles on one on-disk store share a lock."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with audit.writer_lock(memory):
+            held.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert held.wait(10)
+        other = open_store("memory:")
+        writer = threading.Thread(target=change, args=(other, 1), daemon=True)
+        writer.start()
+        writer.join(30)
+        assert not writer.is_alive(), "a write to another store waited for this store's writer"
+        assert audit.verify(other).entries == 1
+    finally:
+        done.set()
+        holder.join(10)
+    disk = EmbeddedStore(tmp_path / "store")
+    second = EmbeddedStore(tmp_path / "store", read_only=True)
+    try:
+        assert audit.writer_lock(disk) is audit.writer_lock(second)
+        assert audit.writer_lock(disk) is not audit.writer_lock(memory)
+    finally:
+        second.close()
+        disk.close()
+
+
 def test_replaced_statements_stay_retrievable(memory: Store) -> None:
     old = "https://w3id.org/threadline/graph/batch/erp/20260101T000000Z-00000000/0"
     memory.update(
@@ -197,7 +231,7 @@ def test_replaced_statements_stay_retrievable(memory: Store) -> None:
     )
     before = audit.graph_digest(memory, old)
     archive = audit.archive_iri(old)
-    with audit.writer_lock:
+    with audit.writer_lock(memory):
         entry = audit.entry_update(
             memory,
             action="load",

@@ -51,7 +51,7 @@ def test_pdf_is_a_unicode_table_of_entries(tmp_path: Path) -> None:
         "source": DIGEST,
     }
     for n, actor in enumerate((PERSON, "Ørsted Ådne", "Σοφία Παπαδοπούλου", "Дмитрий Иванов")):
-        with audit.writer_lock:
+        with audit.writer_lock(store):
             entry = audit.entry_update(store, action="load", actor=actor, what=what, why=f"nightly ERP load {n}")
             store.update(entry)
     audit.export(store, "pdf", tmp_path / "trail.pdf")

@@ -45,7 +45,7 @@ def _update(store: Store, text: str, reason: str = "fix a typo") -> dict[str, An
 
 @pytest.fixture
 def store(any_store: Store) -> Store:
-    with audit.writer_lock:
+    with audit.writer_lock(any_store):
         any_store.update(SEED)
     return any_store
 

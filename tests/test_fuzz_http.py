@@ -162,6 +162,10 @@ def test_whole_api_passes_every_schemathesis_check(fuzz_server: FuzzServer, tmp_
         "5",
         "--request-timeout",
         "300",
+        # `--checks all` includes a 10 s response-time check: a timing assertion, which fails on a loaded machine
+        # (a backup under load took 14 s); time is measured in bench/, not asserted here
+        "--max-response-time",
+        "3600",
         "--generation-deterministic",
         "--no-color",
         "-H",

@@ -176,7 +176,7 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
         subject = ox.NamedNode(record)
     except ValueError as exc:
         raise SignatureError(f"not a record IRI: {record!r}") from exc
-    with audit.writer_lock:
+    with audit.writer_lock(store):
         statements = record_statements(store, [record]).get(record, [])
         if not statements:
             raise UnknownRecord(f"the thread holds no record {record}")

@@ -10,8 +10,10 @@ Each entry's hash covers a canonical serialisation of all its fields, including 
 so altering, removing or reordering any stored entry breaks the chain at that entry (``verify`` names it).
 
 Single writer: the head of the chain (last sequence number and hash) is read from the store, so two writers
-appending at once would both take the same sequence number. Every writer in the process therefore holds
-``writer_lock`` from reading the head until its update has run; ``entry_update`` refuses to run without it.
+appending at once would both take the same sequence number. Every writer in the process therefore holds the
+store's ``writer_lock(store)`` from reading the head until its update has run; ``entry_update`` refuses to run
+without it. The lock belongs to the store (to its URL: two handles on one remote or on-disk store share it; each
+in-memory store has its own), never to the process: a write to one store must not wait for another store's.
 Across processes the embedded on-disk store is already exclusive (RocksDB lock); a remote store must have one
 writing Threadline process (see docs/security.md), and a violation shows up in ``verify`` as a duplicate
 sequence number rather than passing silently.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,7 +109,20 @@ class _WriterLock:
         self.release()
 
 
-writer_lock = _WriterLock()
+_by_url: dict[str, _WriterLock] = {}
+_by_store: weakref.WeakKeyDictionary[Store, _WriterLock] = weakref.WeakKeyDictionary()  # in-memory stores
+_locks_guard = threading.Lock()
+
+
+def writer_lock(store: Store) -> _WriterLock:
+    """The lock of ``store``'s audit chain (see the module docstring): hold it from reading the head of the chain
+    until the update carrying the entry has run."""
+    from threadline.store import MEMORY_URLS
+
+    with _locks_guard:
+        if store.url in MEMORY_URLS:
+            return _by_store.setdefault(store, _WriterLock())
+        return _by_url.setdefault(store.url, _WriterLock())
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -144,9 +160,9 @@ def head(store: Store) -> tuple[int, str]:
 
 def entry_update(store: Store, *, action: str, actor: str, what: dict[str, Any], why: str | None) -> str:
     """SPARQL Update text appending one entry; append it to the update that makes the change, and run that
-    update before calling this again (both while holding ``writer_lock``)."""
-    if not writer_lock.held():
-        raise AuditError("audit entries are made while holding audit.writer_lock (single-writer chain)")
+    update before calling this again (both while holding ``writer_lock(store)``)."""
+    if not writer_lock(store).held():
+        raise AuditError("audit entries are made while holding audit.writer_lock(store) (single-writer chain)")
     entry = make_entry(store, action=action, actor=actor, what=what, why=why)
     return insert_text(entry)
 

@@ -62,7 +62,7 @@ class Plan:
 
 def audited_update(store: Store, text: str, *, actor: str, reason: str | None, base: str | None = None) -> dict:
     """Run a SPARQL Update with its archive and audit entry in one request; returns the entry's ``what``."""
-    with writer_lock:
+    with writer_lock(store):
         sequence = head(store)[0] + 1
         archive = f"{ARCHIVE_PREFIX}audit-{sequence}"
         plan = rewrite(text, archive, base, named=store.graphs())
@@ -328,7 +328,7 @@ def replace_graph(
     with store.staging():
         try:
             store.stage(data, staging, fmt)
-            with writer_lock:
+            with writer_lock(store):
                 details = {"graphs": [graph], "sha256_after": hashlib.sha256(data).hexdigest(), **what}
                 if preserve:
                     details["archive"] = archive_iri(graph)
@@ -346,7 +346,7 @@ def add_to_graph(store: Store, graph: str, data: bytes, fmt: ox.RdfFormat, *, ac
     with store.staging():
         try:
             store.stage(data, staging, fmt)
-            with writer_lock:
+            with writer_lock(store):
                 what = {"graphs": [graph], "sha256_added": hashlib.sha256(data).hexdigest()}
                 entry = entry_update(store, action="insert", actor=actor, what=what, why=None)
                 move = f"ADD SILENT GRAPH <{staging}> TO GRAPH <{graph}> ;\nDROP SILENT GRAPH <{staging}>"
@@ -358,7 +358,7 @@ def add_to_graph(store: Store, graph: str, data: bytes, fmt: ox.RdfFormat, *, ac
 
 def delete_graph(store: Store, graph: str, *, actor: str, reason: str | None) -> None:
     """Graph Store DELETE of a named graph: archive, drop and record in one update."""
-    with writer_lock:
+    with writer_lock(store):
         what = {"graphs": [graph], "archive": archive_iri(graph)}
         entry = entry_update(store, action="delete", actor=actor, what=what, why=reason)
         store.update(f"{preserve_update(store, [graph])} ;\nDROP GRAPH <{graph}> ;\n{entry}")
@@ -373,7 +373,7 @@ def default_graph_write(store: Store, triples: bytes | None, *, replace: bool, a
         parts += [_preserve_graph(DEFAULT_GRAPH), "DROP SILENT DEFAULT"]
     if triples:
         parts.append("INSERT DATA {\n" + triples.decode("utf-8") + "\n}")
-    with writer_lock:
+    with writer_lock(store):
         what: dict[str, Any] = {"graphs": [DEFAULT_GRAPH]}
         if replace:
             what["archive"] = archive_iri(DEFAULT_GRAPH)

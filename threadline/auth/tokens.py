@@ -97,7 +97,7 @@ def create_token(
     ]
     change = f"INSERT DATA {{ GRAPH <{SECURITY_GRAPH}> {{\n" + "\n".join(triples) + "\n} }"
     what = {"graphs": [SECURITY_GRAPH], "token": token_id, "role": role, "scopes": scopes, "description": description}
-    with audit.writer_lock:
+    with audit.writer_lock(store):
         entry = audit.entry_update(store, action="token-create", actor=actor, what=what, why=None)
         store.update(change + " ;\n" + entry)
     invalidate(store)
@@ -109,7 +109,7 @@ def revoke_token(store: Store, token_id: str, *, actor: str, reason: str) -> Tok
     """Revoke a token (kept, flagged, with who, when and why); returns it as it now is."""
     if not reason or not reason.strip():
         raise AuthError("a reason is required to revoke a token")
-    with audit.writer_lock:
+    with audit.writer_lock(store):
         current = _find(store, token_id)
         if current.revoked:
             raise AlreadyRevoked(f"token {token_id} was already revoked at {current.revoked_at}")

@@ -162,7 +162,7 @@ def _load(
             return activity
         with store.staging():  # snapshot readers keep the state before the load until it commits
             _stage_all(store, staged)
-            with audit.writer_lock:  # one committer at a time: the catalog and the audit chain stay linear
+            with audit.writer_lock(store):  # one committer at a time: the catalog and the audit chain stay linear
                 _commit(store, activity, staged, options)
     store.tidy_after_bulk_write(sum(batch.triples for batch in activity.batches if not batch.skipped))
     activity.hook_errors = hooks.run_after(store, activity)
