@@ -28,9 +28,9 @@ from tests.conftest import LiveServer, OxigraphServer, _free_port
 from tests.test_loader import GOOD, MAPPING
 from threadline import features
 from threadline.app import create_app
-from threadline.config import Settings
 from threadline.auth.tokens import secret_hash
 from threadline.cli import main
+from threadline.config import Settings
 from threadline.ingest import hooks
 from threadline.observability import logs
 from threadline.store import open_store
@@ -121,7 +121,7 @@ def ingest(url: str, request_id: str | None = None) -> httpx.Response:
 def test_request_id_is_accepted_when_sane_generated_otherwise_and_echoed(live: LiveServer) -> None:
     given = httpx.get(f"{live.url}/livez", headers={"X-Request-ID": "client-7.a:b_c"})
     assert given.headers["x-request-id"] == "client-7.a:b_c"
-    for hostile in ("x" * 129, "two words", "semi;colon", "quote\"d", ""):
+    for hostile in ("x" * 129, "two words", "semi;colon", 'quote"d', ""):
         answer = httpx.get(f"{live.url}/livez", headers={"X-Request-ID": hostile})
         generated = answer.headers["x-request-id"]
         assert generated != hostile and len(generated) == 32 and int(generated, 16) >= 0
@@ -173,9 +173,10 @@ def test_after_commit_hook_errors_reach_the_http_answer_the_log_and_metrics(
     assert errors and errors[0]["level"] == "error" and errors[0]["request_id"] == "hook-req"
     assert "summary service unreachable" in errors[0]["message"] and "RuntimeError" in errors[0]["exception"]
     after = scrape(live.url)
-    assert value(after, "threadline_after_commit_hook_errors_total") == value(
-        before, "threadline_after_commit_hook_errors_total"
-    ) + 1
+    assert (
+        value(after, "threadline_after_commit_hook_errors_total")
+        == value(before, "threadline_after_commit_hook_errors_total") + 1
+    )
     assert value(after, "threadline_loads_total", system="mes", outcome="committed") == 1 + value(
         before, "threadline_loads_total", system="mes", outcome="committed"
     )
@@ -185,9 +186,7 @@ def test_a_clean_load_reports_no_hook_errors(live: LiveServer) -> None:
     assert ingest(live.url).json()["hookErrors"] == []
 
 
-def test_failed_authentications_and_token_changes_are_logged_and_counted(
-    live: LiveServer, captured: Capture
-) -> None:
+def test_failed_authentications_and_token_changes_are_logged_and_counted(live: LiveServer, captured: Capture) -> None:
     before = scrape(live.url)
     admin = {"Authorization": f"Bearer {ADMIN}"}
     created = httpx.post(f"{live.url}/admin/tokens", json={"role": "reader", "description": "Ann"}, headers=admin)
@@ -305,8 +304,8 @@ def _version() -> str:
 
 
 def test_gate_outcomes_are_counted(tmp_path: Path, captured: Capture) -> None:
-    """A load the core profile rejects: the gate's verdict is counted and logged, the load counted rejected."""
-    bad = GOOD
+    """A load the core profile rejects (units with no work order): the gate's verdict is counted and logged,
+    the load counted as rejected."""
     settings = Settings(
         store="memory:",
         ingest_dir=_pack(tmp_path),

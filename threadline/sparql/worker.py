@@ -59,10 +59,9 @@ def _timed_out(executor: str, timeout: float, job: Job, note: str = "") -> Query
     """Count and log a query stopped at its time limit; the error to raise (the query text is not logged: it
     may hold anything a caller typed)."""
     _count("QUERY_TIMEOUTS", executor)
-    log.warning(
-        "query stopped at the time limit of %g s", timeout, extra={"executor": executor, "form": job.form}
-    )
+    log.warning("query stopped at the time limit of %g s", timeout, extra={"executor": executor, "form": job.form})
     return QueryTimeout(_timeout_message(timeout) + note)
+
 
 # -- executors -------------------------------------------------------------------------------------------
 
