@@ -9,8 +9,10 @@ checkpoint of it (hard links: every repetition starts from the same state) and r
 ``--gate`` profile in ``accept-with-report`` mode (``THREADLINE_VALIDATION_GATE``: the gate does all its
 work and the load commits with its report; ``--gate none`` turns it off) and KPI maintenance as
 configured by default. Inside that process the loader's phases are timed by wrapping (never replacing) its
-functions: mapping, staging, the gate (before-commit hooks), the commit update, and the after-commit hooks (KPI
-maintenance). Wall time is measured from outside, so it includes the process start a script pays.
+functions: mapping, staging, the gate (before-commit hooks), the KPI plan (the before-commit hook that finds the
+contributions the load changes, ``threadline.kpi_delta``), the commit update, and the after-commit hooks (KPI
+maintenance); whether the KPIs were maintained incrementally or recomputed is printed per repetition. Wall time
+is measured from outside, so it includes the process start a script pays.
 
 Each repetition must end with the same quad count (checked); min/median/max per phase are printed as a Markdown
 table for docs/performance.md. The delta records are copies of the last units' MES records under new serial
@@ -37,11 +39,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-PHASES = ("map", "stage", "gate", "commit", "after-commit (KPI)")
+PHASES = ("map", "stage", "gate", "KPI plan (before commit)", "commit", "after-commit (KPI)")
 
 
 def _child(store: str, delta: str) -> None:
     """In the measured process: wrap the loader's phases, run the CLI's load, print the phase totals as JSON."""
+    from threadline import kpi_delta
     from threadline.cli import main as cli
     from threadline.ingest import hooks, loader
 
@@ -63,21 +66,28 @@ def _child(store: str, delta: str) -> None:
     timing(loader, "_map", "map")
     timing(loader, "_stage_all", "stage")
     timing(hooks, "run_before", "gate")
+    timing(kpi_delta, "plan", "KPI plan (before commit)")  # inside run_before: subtracted from the gate
     timing(loader, "_commit", "commit")
     timing(hooks, "run_after", "after-commit (KPI)")
     try:
         cli(["load", "mes", delta, "--mode", "delta", "--store", store], standalone_mode=False)
     finally:
         spent["commit"] -= spent["gate"]  # the gate runs inside _commit: the commit is the rest
+        spent["gate"] -= spent["KPI plan (before commit)"]
         print("PHASES " + json.dumps(spent), flush=True)
+        print("KPI " + json.dumps({**kpi_delta.outcomes, "reason": kpi_delta.last_reason}), flush=True)
 
 
 def _prepared(work: Path, units: int) -> tuple[Path, Path]:
     sys.path.insert(0, str(REPO / "bench"))
     from validate import _delta, _prepared  # the same demo store and delta the validation bench uses
 
+    from threadline import kpi
+
     row: dict[str, Any] = {}
     store = _prepared(work, units, 42, row)
+    if not kpi.fresh(store):  # the steady state: a store whose loads keep the summary current
+        kpi.refresh(store)
     store.close()
     return work / "store", _delta(work / "exports", work)
 
@@ -114,6 +124,8 @@ def run(units: int, reps: int, gate: str, work: Path) -> dict[str, Any]:
                 raise SystemExit(f"the delta load failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
             line = next(x for x in done.stdout.splitlines() if x.startswith("PHASES "))
             runs.append({"wall": wall, **json.loads(line.removeprefix("PHASES "))})
+            maintained = next(x for x in done.stdout.splitlines() if x.startswith("KPI "))
+            print(f"  KPI maintenance: {maintained.removeprefix('KPI ')}", file=sys.stderr, flush=True)
             counts.add(_quads(checkpoint))
             shutil.rmtree(checkpoint, ignore_errors=True)
             print(f"  {units:,} units, repetition {rep + 1}: {wall:.2f} s", file=sys.stderr, flush=True)

@@ -30,6 +30,10 @@ def install(settings: Settings, *, server: bool = False) -> None:
 
         gate = LoadGate(lambda profile: load_profile(shapes_dir(settings), profile), settings.validation_gate)
         _installed.extend(gate.install())
+    if settings.kpi_summaries:  # after the gate: a rejected load need not be planned
+        from threadline import kpi_delta
+
+        _installed.append(hooks.before_commit(kpi_delta.plan_load))
 
 
 def uninstall() -> None:

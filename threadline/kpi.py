@@ -7,6 +7,11 @@ query marked ``materialise: true`` is run once after every committed load (an ``
 ``https://w3id.org/threadline/graph/kpi``: one resource per row, one ``kpi:{variable}`` triple per bound cell, the
 terms exactly as the plain query returned them. Reading them back is a lookup of a few dozen triples.
 
+After a load, the KPIs that declare how they decompose (``queries/NAME.incremental.yaml``) are not recomputed:
+``threadline.kpi_delta`` finds the entities whose contribution the load can have changed and updates the stored
+per-group partials (``threadline.kpi_parts``), from which the rows are recomputed; it falls back to this
+module's full recompute whenever it cannot be sure.
+
 The summary records how many ingest activities the store held when it was computed; when that number differs
 (a load happened and the hook was not installed, or failed), readers fall back to the plain query. Writes
 through the SPARQL endpoint or the Graph Store Protocol mark it outdated (``kpi:staleSince``) for the same
@@ -23,6 +28,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import functools
 import logging
 import shutil
 import tempfile
@@ -39,6 +45,7 @@ from threadline.namespaces import GRAPH, ID, TL
 from threadline.observability import metrics
 
 if TYPE_CHECKING:
+    from threadline.kpi_parts import Group, Parts
     from threadline.queries import NamedQuery
     from threadline.store import SelectResult, Store
 
@@ -60,24 +67,41 @@ VARIABLES = f"""SELECT ?variables WHERE {{
 
 
 def materialised_queries() -> list[NamedQuery]:
+    """The KPIs to keep, parsed again only when a query file changed (parsing every header costs 0.1–0.3 s,
+    which an incremental update would otherwise pay several times per load)."""
+    from threadline.queries import QUERY_DIR
+
+    files = sorted(QUERY_DIR.glob("*.rq"))
+    return list(_materialised(tuple((p, p.stat().st_mtime_ns) for p in files)))
+
+
+@functools.lru_cache(maxsize=4)
+def _materialised(_files: tuple[tuple[Path, int], ...]) -> tuple[NamedQuery, ...]:
     from threadline.queries import catalogue
 
-    return [q for q in catalogue().values() if q.materialise]
+    return tuple(q for q in catalogue().values() if q.materialise)
 
 
-def refresh(store: Store, activity: Any = None) -> dict[str, int]:
-    """Recompute every materialised KPI and replace the summary graph in one step; returns rows per KPI."""
+def refresh(
+    store: Store, activity: Any = None, partials: dict[str, dict[Group, Parts] | None] | None = None
+) -> dict[str, int]:
+    """Recompute every materialised KPI and replace the summary graph in one step; returns rows per KPI.
+    ``partials``: per KPI, its groups' partials already brought up to date (``threadline.kpi_delta``): only
+    the rows are recomputed from them; a KPI without them is recomputed from the data."""
 
     now = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
-    with _consistent_view(store) as view:
+    queries = materialised_queries()
+    given = partials or {}
+    quick = bool(queries) and all(given.get(q.name) is not None for q in queries)
+    with _quiet_view(store) if quick else _consistent_view(store) as view:
         activities = view.select(ACTIVITIES).rows[0][0]
-        results = [(query, view.select(query.text, query.bindings({}))) for query in materialised_queries()]
+        results = [(query, *_compute(view, query, given.get(query.name))) for query in queries]
     triples = [
         _t(SUMMARY, K + "activities", activities),
         _t(SUMMARY, K + "refreshedAt", now),
     ]
     counts: dict[str, int] = {}
-    for query, result in results:
+    for query, result, kept in results:
         node = f"{ID}kpi/{query.name}"
         triples += [
             _t(node, K + "name", ox.Literal(query.name)),
@@ -91,10 +115,93 @@ def refresh(store: Store, activity: Any = None) -> dict[str, int]:
                 _t(subject, K + "index", ox.Literal(str(index), datatype=ox.NamedNode(XSD + "integer"))),
             ]
             triples += [_t(subject, K + var, term) for var, term in zip(result.variables, row, strict=True) if term]
+        if kept is not None:
+            triples += _partial_triples(query, node, kept)
         counts[query.name] = len(result.rows)
     data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
     store.replace_graph(KPI_GRAPH, data, ox.RdfFormat.N_TRIPLES)
     return counts
+
+
+def _compute(
+    view: Store, query: NamedQuery, partials: dict[Group, Parts] | None
+) -> tuple[SelectResult, dict[Group, Parts] | None]:
+    """A KPI's rows, and the partials they were computed from (None: the KPI is not kept incrementally)."""
+    from threadline import kpi_parts
+
+    declared = kpi_parts.declared(query.path)
+    if declared is None:
+        return view.select(query.text, query.bindings({})), None
+    if partials is None:
+        try:
+            partials = kpi_parts.full_partials(view, declared)
+        except kpi_parts.Unsure:  # an unbound part: the plain query says what the rows are
+            return view.select(query.text, query.bindings({})), None
+    return view.select(declared.rows_query(partials)), partials
+
+
+def _partial_triples(query: NamedQuery, node: str, partials: dict[Group, Parts]) -> list[ox.Triple]:
+    from threadline import kpi_parts
+
+    name, declared = query.name, kpi_parts.declared(query.path)
+    assert declared is not None
+    out = [_t(node, K + "incremental", ox.Literal(declared.digest))]
+    for index, (group, parts) in enumerate(partials.items()):
+        subject = f"{node}/partial/{index}"
+        out.append(_t(subject, K + "partialOf", ox.Literal(name)))
+        out += [_t(subject, K + var, term) for var, term in zip(declared.groups, group, strict=True)]
+        out += [_t(subject, K + var, term) for var, term in parts.items()]
+    return out
+
+
+def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Parts]]] | None:
+    """The stored summary's activity count, whether it is marked outdated, and the partials of every KPI kept
+    incrementally; None when there is no summary."""
+    from threadline import kpi_parts
+
+    head = store.select(
+        f"SELECT ?n ?stale WHERE {{ GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}activities> ?n "
+        f"OPTIONAL {{ <{SUMMARY}> <{K}staleSince> ?stale }} }} }} LIMIT 1"
+    ).rows
+    if not head or head[0][0] is None:
+        return None
+    kept = store.select(
+        f"SELECT ?name ?digest WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?q <{K}incremental> ?digest ; <{K}name> ?name }} }}"
+    ).rows
+    paths = {q.name: q.path for q in materialised_queries()}
+    declarations = {name: kpi_parts.declared(path) for name, path in paths.items()}
+    out: dict[str, dict[Group, Parts]] = {
+        name.value: {}  # type: ignore[union-attr]
+        for name, digest in kept
+        if (d := declarations.get(name.value)) is not None and digest.value == d.digest  # type: ignore[union-attr]
+    }
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    rows = store.select(
+        f"SELECT ?name ?s ?p ?o WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?s <{K}partialOf> ?name ; ?p ?o }} }}"
+    ).rows
+    for name, s, p, o in rows:
+        if p is not None and p.value.startswith(K):  # type: ignore[union-attr]
+            cells.setdefault((name.value, s.value), {})[p.value.removeprefix(K)] = o  # type: ignore[union-attr]
+    for (name, _), values in cells.items():
+        declared = declarations.get(name) if name in out else None
+        if declared is None:
+            continue
+        group = tuple(values.get(g) for g in declared.groups)
+        out[name][group] = {p: values.get(p) for p in declared.parts}
+    return int(head[0][0].value), head[0][1] is not None, out  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def _quiet_view(store: Store) -> Iterator[Store]:
+    """What an incremental update reads (only the rows from the partials: milliseconds): the store itself, with
+    staged writes held off meanwhile — cheaper than a checkpoint (0.2–0.5 s on disk at 10k units)."""
+    from threadline.store import EmbeddedStore
+
+    if not isinstance(store, EmbeddedStore):
+        yield store
+        return
+    with store.quiet(wait=True):
+        yield store
 
 
 @contextlib.contextmanager
@@ -247,6 +354,12 @@ def read(store: Store, name: str) -> SelectResult | None:
 
 
 def refresh_after_load(store: Store, activity: Any) -> None:
+    """``after_commit``: bring the summary up to date from what the load changed (``threadline.kpi_delta``),
+    else recompute it (in the background in the server)."""
+    from threadline import kpi_delta
+
+    if kpi_delta.apply(store, activity):
+        return
     if refresher.handles(store):
         refresher.request(store)
     else:
@@ -256,16 +369,19 @@ def refresh_after_load(store: Store, activity: Any) -> None:
 def install() -> None:
     """Keep the summary fresh after every committed load, refreshing before the load returns (programmatic use;
     the CLI and server go through ``threadline.features.install``)."""
+    from threadline import kpi_delta
     from threadline.ingest import hooks
 
     refresher.background = False
-
+    hooks.before_commit(kpi_delta.plan_load)
     hooks.after_commit(refresh_after_load)
 
 
 def uninstall() -> None:
+    from threadline import kpi_delta
     from threadline.ingest import hooks
 
+    hooks.unregister(kpi_delta.plan_load)
     hooks.unregister(refresh_after_load)
 
 
