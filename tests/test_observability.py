@@ -132,8 +132,10 @@ def test_request_id_is_accepted_when_sane_generated_otherwise_and_echoed(live: L
 def test_access_line_per_request_with_route_template_status_duration_and_id(
     live: LiveServer, captured: Capture
 ) -> None:
-    assert httpx.get(f"{live.url}/queries/no-such-query", headers={"X-Request-ID": "acc-1"}).status_code == 404
-    assert httpx.get(f"{live.url}/no/such/path?token=abc", headers={"X-Request-ID": "acc-2"}).status_code == 404
+    first = httpx.get(f"{live.url}/queries/no-such-query", headers={"X-Request-ID": "acc-1"}, timeout=60)
+    assert first.status_code == 404, first.text
+    second = httpx.get(f"{live.url}/no/such/path?token=abc", headers={"X-Request-ID": "acc-2"}, timeout=60)
+    assert second.status_code == 404, second.text
     access = [r for r in captured.records() if r["logger"] == "threadline.access"]
     by_id = {r["request_id"]: r for r in access}
     assert by_id["acc-1"]["method"] == "GET" and by_id["acc-1"]["route"] == "/queries/{name}"
