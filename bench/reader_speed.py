@@ -1,31 +1,39 @@
-"""Reader speed: the same queries as admin, as an unscoped reader (explicit graph list vs reader view) and as a
-reader scoped to one system's graphs; and what publishing a reader view costs as the system graphs grow.
+"""Reader speed through the real service: the same questions as admin, as an unscoped reader and as a reader
+scoped to one system's graphs, over HTTP with real tokens; and what publishing a reader view costs.
 
     .venv/bin/python bench/reader_speed.py [--units 1000 10000] [--reps 5] [--timeout 120] [--work var/bench-reader]
-                                           [--archive 0 100000 1000000] [--skip-list]
+                                           [--archive 0 100000] [--only service|publication] [--cases SUBSTRING]
 
 For each size: generate the demo exports (seed 42) and load them through the mapping pack into an on-disk store
-(kept under ``--work`` and reused), ``optimize()`` it, add a few tokens (security graph; the loads wrote the
-audit entries), then:
+(kept under ``--work`` and reused: ``--work /work/bench-data`` keeps one 100k store for every run), ``optimize()``
+it, then:
 
-1. queries — every named query (its SPARQL, parameters at their examples), the first (ad-hoc) query of
-   docs/data-science.md, run through the service's own executor (worker processes on published snapshots, the
-   answer serialised to JSON) as
-     admin        union default graph on the base snapshot;
-     reader-list  default and named graphs = every graph but the system graphs (what readers had before);
-     reader-view  the reader view: the snapshot pruned of the system graphs, union default graph (now);
-     scoped-list  a token scoped to one system's batch graphs (``graph/batch/mes/*``; lists, as before);
-   and the five GraphQL examples in-process (admin and unscoped readers: union; scoped: ``ScopedStore``).
-   Modes alternate within each repetition; min/median/max in ms; ratio = median / admin median. A run that
-   passes ``--timeout`` is stopped (its worker killed) and shown as ``>T``.
+1. service — the real app (``create_app``, every route) served by uvicorn on 127.0.0.1, one admin token
+   (``THREADLINE_WRITE_TOKEN``), one unscoped ``reader`` token and one ``reader`` token scoped to
+   ``graph/batch/mes/*`` (made by ``create_token`` in the store, as an operator would), and for each case:
+     named   ``GET /queries/{name}`` for every query in ``queries/`` (required parameters at their examples);
+     graphql ``POST /graphql`` for each of ``graphql/examples/*.graphql``;
+     ds      the data-science page's notebook (docs/data-science.md): its ad-hoc SPARQL as
+             ``POST /sparql`` asking for CSV (what sparql-dataframe sends) and its ``/queries/…`` URLs as written;
+     sparql  ``POST /sparql`` with the SPARQL of each materialised indicator: the service answers those named
+             queries from the KPI summary (``prepare`` refreshes it, as a service does after a load), so this
+             times the aggregate itself.
+   Modes alternate, the order rotating every repetition; min/median/max in ms, ratio = median / admin median,
+   min-ratio = min / admin min;
+   wall-clock time of the HTTP request (the client is on the same machine). Admin and the unscoped reader must
+   give the same answer on every case (rows compared; a difference stops the run); the scoped reader's answers
+   are over its graphs only, and their row count is shown. A request that passes ``--timeout`` (or is refused
+   with 503 by the endpoint's own limit) shows as ``>T``. One warm-up round (not timed) publishes the snapshots.
 2. publication — on a copy of the store, with ``N`` reified archive statements added (``--archive``): the time
    to publish a base snapshot and a reader view after one small write (checkpoint + prune), alternating.
+3. scope-views (only with ``--only scope-views``) — what a per-scope view would cost to publish: pruning a
+   checkpoint of everything outside ``graph/batch/mes/*``, and copying that scope into a fresh store.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import json
 import shutil
 import statistics
@@ -43,11 +51,6 @@ sys.path.insert(0, str(REPO))
 
 SYSTEMS = ("plm", "erp", "mes", "qms")
 SCOPE = "https://w3id.org/threadline/graph/batch/mes/*"
-DATA_SCIENCE_1 = """PREFIX tl: <https://w3id.org/threadline/ontology#>
-SELECT DISTINCT ?serial ?part ?revision ?status WHERE {
-  ?unit a tl:SerializedUnit ; tl:serialNumber ?serial ; tl:unitStatus ?status ;
-        tl:ofPart/tl:partNumber ?part ; tl:builtTo/tl:revisionLabel ?revision .
-}"""
 
 
 def prepare(units: int, seed: int, work: Path) -> Path:
@@ -74,6 +77,12 @@ def prepare(units: int, seed: int, work: Path) -> Path:
         for role in ("reader", "compliance", "integrator"):
             create_token(store, role, description=f"bench {role}", actor="bench")
         (root / "tokens").write_text("ok\n")
+    from threadline import kpi
+
+    if not kpi.fresh(store):  # as a service has it after a load: the materialised indicators' summary
+        started = time.perf_counter()
+        kpi.refresh(store)
+        print(f"[{units}] KPI summary refreshed in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     store.close()
     return store_dir
 
@@ -86,8 +95,6 @@ def summary(samples: list[float], timeout: float) -> tuple[float, str]:
 
 def alternate(modes: dict[str, Callable[[], None]], reps: int, timeout: float) -> dict[str, list[Any]]:
     """Run every mode ``reps`` times, rotating the order each repetition; a timed-out mode is not rerun."""
-    from threadline.errors import QueryTimeout
-
     names = list(modes)
     samples: dict[str, list[Any]] = {name: [] for name in names}
     for rep in range(reps):
@@ -98,110 +105,178 @@ def alternate(modes: dict[str, Callable[[], None]], reps: int, timeout: float) -
             try:
                 modes[name]()
                 samples[name].append((time.perf_counter() - started) * 1000)
-            except QueryTimeout:
+            except TimeoutError:
                 samples[name].append(None)
     return samples
 
 
-def report(label: str, samples: dict[str, list[Any]], timeout: float) -> None:
+def report(label: str, samples: dict[str, list[Any]], timeout: float, sizes: dict[str, Any] | None = None) -> None:
+    """One line per mode; ``ratio`` compares medians, ``min-ratio`` the fastest runs (on a shared machine the
+    noise only ever adds time, so the minimum is the steadier figure for millisecond cases)."""
     admin, _ = summary(samples["admin"], timeout)
+    admin_min = min((s for s in samples["admin"] if s is not None), default=None)
     for mode, series in samples.items():
         median, text = summary(series, timeout)
         ratio = f"{median / admin:6.2f}x" if median != float("inf") and admin else "     -"
-        print(f"  {label:<34} {mode:<12} {text} {ratio}", flush=True)
+        low = min(series) if series and None not in series else None
+        low_ratio = f"{low / admin_min:6.2f}x" if low is not None and admin_min else "     -"
+        rows = (sizes or {}).get(mode, "")
+        print(f"  {label:<34} {mode:<8} {text} {ratio} {low_ratio}  {rows}", flush=True)
 
 
-def query_cases(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    from threadline import queries
-    from threadline.store.params import bind
+ADMIN = "bench-admin-token"
 
-    cases = []
-    for name, query in sorted(queries.catalogue(REPO / "queries").items()):
-        given = {p.name: p.example for p in query.parameters if p.required}
-        cases.append((f"named {name}", bind(query.text, query.bindings(given))))
-    cases.append(("data-science 1 (ad hoc)", DATA_SCIENCE_1))
+
+class Service:
+    """The real app on a loopback port (uvicorn in a thread), as ``threadline serve`` runs it."""
+
+    def __init__(self, store_dir: Path, timeout: float) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from threadline.app import create_app
+        from threadline.config import Settings
+        from threadline.store import open_store
+
+        self.store = open_store(str(store_dir))
+        settings = Settings(store=str(store_dir), write_token=ADMIN, sparql_timeout=timeout)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(
+            create_app(settings, store=self.store), host="127.0.0.1", port=port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise SystemExit("the service did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.store.close()
+
+
+def tokens(store: Any) -> dict[str, str]:
+    """Bearer secrets: admin (the write token), an unscoped reader, a reader scoped to the MES batch graphs."""
+    from threadline.auth.tokens import create_token
+
+    _, reader = create_token(store, "reader", description="bench reader", actor="bench")
+    _, scoped = create_token(store, "reader", scopes=[SCOPE], description="bench mes reader", actor="bench")
+    return {"admin": ADMIN, "reader": reader, "scoped": scoped}
+
+
+def notebook_cases() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The data-science page's requests, read from its worked example: (label, method, path, arguments)."""
+    import re
+
+    text = (REPO / "docs" / "data-science.md").read_text()
+    code = text.split("```python", 1)[1].split("```", 1)[0]
+    cases: list[tuple[str, str, str, dict[str, Any]]] = []
+    for i, sparql in enumerate(re.findall(r'sparql_dataframe\.get\(ENDPOINT, """(.*?)"""\)', code, re.S), 1):
+        cases.append((f"ds sparql {i}", "POST", "/sparql", {"data": {"query": sparql}, "accept": "text/csv"}))
+    for url in re.findall(r'f"\{BASE\}(/queries/[^"]+)"', code):
+        cases.append((f"ds {url.split('/')[-1][:28]}", "GET", url, {"accept": "text/csv" if "csv" in url else None}))
+    if len(cases) < 4:
+        raise SystemExit(f"expected the notebook's four requests in docs/data-science.md, found {len(cases)}")
     return cases
 
 
-def bench_queries(store_dir: Path, manifest: dict[str, Any], args: argparse.Namespace) -> None:
-    from threadline.auth import Principal
-    from threadline.sparql.execution import Job
-    from threadline.sparql.worker import ProcessExecutor
-    from threadline.store import EmbeddedStore
-    from threadline.store.reader_view import view_for
-    from threadline.store.snapshots import Snapshots
+def service_cases() -> list[tuple[str, str, str, dict[str, Any]]]:
+    from urllib.parse import urlencode
 
-    store = EmbeddedStore(store_dir)
-    snapshots = Snapshots(store)
-    executor = ProcessExecutor(snapshots, workers=1)
-    graphs = store.graphs()
-    reader = Principal("bench", "reader")
-    visible = reader.visible_graphs(graphs)
-    scoped = Principal("bench-mes", "reader", (SCOPE,)).visible_graphs(graphs)
-    view = view_for(reader, visible, visible, visible)
-    print(f"  {len(graphs)} graphs; reader sees {len(visible)}, scoped reader {len(scoped)}; view {view}")
-    started = time.perf_counter()
-    snapshots.current(view)
-    print(
-        f"  first reader view published in {(time.perf_counter() - started) * 1000:.0f} ms, dropped {snapshots.pruned}"
-    )
-    print(f"  {'case':<34} {'mode':<12} {'min':>8} {'median':>8} {'max':>8}  ratio")
+    from threadline import queries
+    from threadline.store.params import bind
 
-    def job(text: str, graphs: list[str] | None, use_view: bool = False) -> Callable[[], None]:
-        def run() -> None:
-            executor.run(
-                Job(
-                    text,
-                    "SELECT",
-                    "application/sparql-results+json",
-                    10_000_000,
-                    graphs,
-                    graphs,
-                    view=view if use_view else None,
-                ),
-                args.timeout,
-            )
-
-        return run
-
-    for label, text in query_cases(manifest):
-        modes = {"admin": job(text, None), "reader-view": job(text, visible, True), "scoped-list": job(text, scoped)}
-        if not args.skip_list:
-            modes["reader-list"] = job(text, visible)
-        report(label, alternate(modes, args.reps, args.timeout), args.timeout)
-    bench_graphql(snapshots, view, scoped, args)
-    executor.close()
-    store.close()
-
-
-def bench_graphql(snapshots: Any, view: Any, scoped: list[str], args: argparse.Namespace) -> None:
-    from threadline.graphql_api import execute_async
-    from threadline.graphql_api.schema import build_schema
-    from threadline.store import EmbeddedStore
-    from threadline.store.scoped import ScopedStore
-
-    schema = build_schema()
-    base = EmbeddedStore(Path(snapshots.current()), read_only=True)
-    pruned = EmbeddedStore(Path(snapshots.current(view)), read_only=True)
-    stores = {"admin": base, "reader-view": pruned, "scoped-list": ScopedStore(base, scoped)}
-    loop = asyncio.new_event_loop()
+    cases: list[tuple[str, str, str, dict[str, Any]]] = []
+    for name, query in sorted(queries.catalogue(REPO / "queries").items()):
+        given = {p.name: p.example for p in query.parameters if p.required}
+        path = f"/queries/{name}" + (f"?{urlencode(given)}" if given else "")
+        cases.append((f"named {name}", "GET", path, {}))
+        if query.materialise:  # the service reads the summary for these: time the aggregate itself too
+            text = bind(query.text, query.bindings({}))
+            cases.append((f"sparql {name} (plain)", "POST", "/sparql", {"data": {"query": text}}))
     for path in sorted((REPO / "graphql" / "examples").glob("*.graphql")):
-        text = path.read_text()
+        cases.append((f"graphql {path.stem}", "POST", "/graphql", {"json": {"query": path.read_text()}}))
+    return cases + notebook_cases()
 
-        def run(store: Any, text: str = text, label: str = path.stem) -> Callable[[], None]:
-            def go() -> None:
-                result = loop.run_until_complete(execute_async(store, text, {}, schema=schema))
-                if result.errors:
-                    raise SystemExit(f"{label}: {result.errors}")
 
-            return go
+def answer(response: Any) -> Any:
+    """What two callers' answers are compared by: rows for named queries, data (and error codes) for GraphQL,
+    sorted CSV lines; a scoped caller may get GraphQL's NOT_FOUND for a record outside its graphs."""
+    kind = response.headers.get("content-type", "")
+    if "json" in kind:
+        body = response.json()
+        if "errors" in body:
+            return {
+                "data": body.get("data"),
+                "errors": sorted(e.get("extensions", {}).get("code", "") for e in body["errors"]),
+            }
+        if "results" in body:  # SPARQL JSON: the rows, in a canonical order
+            return sorted(json.dumps(row, sort_keys=True) for row in body["results"]["bindings"])
+        return body.get("rows", body.get("data", body))
+    return sorted(response.text.splitlines()[1:]) + response.text.splitlines()[:1]
 
-        report(
-            f"graphql {path.stem}",
-            alternate({k: run(s) for k, s in stores.items()}, args.reps, args.timeout),
-            args.timeout,
-        )
-    loop.close()
+
+def size(value: Any) -> int | str:
+    if isinstance(value, dict) and "errors" in value:
+        return "+".join(value["errors"])
+    if isinstance(value, dict):
+        return sum(n for n in map(size, value.values()) if isinstance(n, int))
+    return len(value) if isinstance(value, list) else 1
+
+
+def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
+    import httpx
+
+    service = Service(store_dir, args.timeout)
+    secrets = tokens(service.store)
+    graphs = service.store.graphs()
+    print(f"  {len(graphs)} graphs; the scoped token reads {sum(1 for g in graphs if '/batch/mes/' in g)}")
+    client = httpx.Client(base_url=service.url, timeout=args.timeout + 30)
+    cases = [c for c in service_cases() if not args.cases or any(s in c[0] for s in args.cases)]
+
+    def request(mode: str, method: str, path: str, extra: dict[str, Any]) -> Any:
+        headers = {"Authorization": f"Bearer {secrets[mode]}"}
+        if extra.get("accept"):
+            headers["Accept"] = extra["accept"]
+        kwargs = {k: v for k, v in extra.items() if k in ("data", "json")}
+        response = client.request(method, path, headers=headers, **kwargs)
+        if response.status_code == 503 or response.status_code >= 500:
+            raise TimeoutError(response.text[:200])
+        if response.status_code != 200:
+            raise SystemExit(f"{mode} {method} {path}: HTTP {response.status_code} {response.text[:300]}")
+        return answer(response)
+
+    try:
+        print(f"  {'case':<34} {'mode':<8} {'min':>8} {'median':>8} {'max':>8}   ratio min-ratio  answer")
+        for label, method, path, extra in cases:
+            answers: dict[str, Any] = {}
+
+            def run(
+                mode: str, method: str = method, path: str = path, extra: dict[str, Any] = extra, into: Any = answers
+            ) -> None:
+                into[mode] = request(mode, method, path, extra)
+
+            for mode in secrets:  # warm-up: publishes the snapshot and views; not timed
+                with contextlib.suppress(TimeoutError):
+                    run(mode)
+            samples = alternate({mode: lambda m=mode: run(m) for mode in secrets}, args.reps, args.timeout)
+            if isinstance(answers.get("admin"), dict) and "errors" in answers["admin"]:
+                raise SystemExit(f"{label}: the admin got errors {answers['admin']}")
+            if "admin" in answers and "reader" in answers and answers["admin"] != answers["reader"]:
+                raise SystemExit(f"{label}: the unscoped reader's answer differs from the admin's")
+            report(label, samples, args.timeout, {m: size(a) for m, a in answers.items()})
+    finally:
+        client.close()
+        service.stop()
 
 
 def bench_publication(store_dir: Path, args: argparse.Namespace) -> None:
@@ -258,6 +333,49 @@ def publication_at(store_dir: Path, copy: Path, size: int, args: argparse.Namesp
     store.close()
 
 
+def bench_scope_views(store_dir: Path, args: argparse.Namespace) -> None:
+    """What a per-scope view (a published copy holding only the scoped token's graphs) would cost to publish after
+    each write, the two ways pyoxigraph allows: prune a checkpoint of every graph outside the scope
+    (``remove_graph``), or copy the scope's graphs into a fresh store (``bulk_extend`` of their quads, which keeps
+    blank nodes shared between graphs; a dump per graph and ``bulk_load`` would rename them). Once each."""
+    import pyoxigraph as ox
+
+    from threadline.store import EmbeddedStore
+
+    work = store_dir.with_name("scope-view-cost")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    source = EmbeddedStore(store_dir, read_only=True)
+    source.native.backup(str(work / "pruned"))
+    inside = [g for g in source.native.named_graphs() if "/batch/mes/" in g.value]
+    try:
+        started = time.perf_counter()
+        pruned = ox.Store(str(work / "pruned"))
+        outside = [g for g in pruned.named_graphs() if "/batch/mes/" not in g.value]
+        removed = sum(1 for g in outside for _ in pruned.quads_for_pattern(None, None, None, g))
+        counted = time.perf_counter()
+        for graph in outside:
+            pruned.remove_graph(graph)
+        pruned.flush()
+        seconds = time.perf_counter() - counted
+        print(
+            f"  prune a checkpoint: {removed:,} quads outside the scope removed in {seconds:.1f} s "
+            f"({removed / seconds:,.0f} quads/s; counting them took {counted - started:.1f} s)",
+            flush=True,
+        )
+        del pruned
+        started = time.perf_counter()
+        copy = ox.Store(str(work / "copied"))
+        copy.bulk_extend(q for g in inside for q in source.native.quads_for_pattern(None, None, None, g))
+        copy.flush()
+        seconds, copied = time.perf_counter() - started, len(copy)
+        print(f"  copy the scope: {copied:,} quads copied in {seconds:.1f} s ({copied / seconds:,.0f} quads/s)")
+        del copy
+    finally:
+        source.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, nargs="+", default=[1_000, 10_000])
@@ -265,16 +383,18 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench-reader")
-    parser.add_argument("--archive", type=int, nargs="*", default=[0, 100_000, 1_000_000])
-    parser.add_argument("--skip-list", action="store_true", help="do not run the (slow) explicit-list reader")
-    parser.add_argument("--only", choices=["queries", "publication"], default=None)
+    parser.add_argument("--archive", type=int, nargs="*", default=[0, 100_000])
+    parser.add_argument("--cases", nargs="*", default=[], help="only the cases whose label holds one of these")
+    parser.add_argument("--only", choices=["service", "publication", "scope-views"], default=None)
     args = parser.parse_args()
     for units in args.units:
         store_dir = prepare(units, args.seed, args.work)
-        manifest = json.loads((store_dir.parent / "exports" / "manifest.json").read_text())
-        if args.only in (None, "queries"):
-            print(f"[{units} units] queries (ms)", flush=True)
-            bench_queries(store_dir, manifest, args)
+        if args.only in (None, "service"):
+            print(f"[{units} units] through the service, as admin / unscoped reader / scoped reader (ms)", flush=True)
+            bench_service(store_dir, args)
+        if args.only == "scope-views":  # slow (minutes at 10k units): only when asked
+            print(f"[{units} units] publishing a per-scope view (graph/batch/mes/*)", flush=True)
+            bench_scope_views(store_dir, args)
         if args.only in (None, "publication"):
             print(f"[{units} units] publishing a snapshot after one write (ms)", flush=True)
             bench_publication(store_dir, args)

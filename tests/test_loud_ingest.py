@@ -25,6 +25,7 @@ from threadline.ingest import LoadOptions, load_files
 from threadline.ingest.plan import plan
 from threadline.namespaces import TL
 from threadline.store import Store, open_store
+from threadline.upgrades.record import has_data
 
 REPO = Path(__file__).resolve().parent.parent
 INGEST = REPO / "ingest"
@@ -85,7 +86,7 @@ def test_a_file_the_iterators_do_not_match_is_refused_naming_file_and_iterator(t
     assert result.exit_code == 2, result.output
     assert "material-information.xml" in result.output and "0 records" in result.output
     assert "//b2mml:MaterialInformation" in result.output  # the iterator that matched nothing
-    assert open_store(str(tmp_path / "store")).stats().triples == 0
+    assert not has_data(open_store(str(tmp_path / "store")))  # nothing but the store's version record
 
 
 def test_zero_records_over_http_is_a_422_and_loses_nothing(tmp_path: Path, serve_app) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +102,7 @@ def test_zero_records_over_http_is_a_422_and_loses_nothing(tmp_path: Path, serve
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["file"] == "material-information.xml" and "0 records" in body["error"]
-    assert store.stats().triples == 0
+    assert not has_data(store)  # nothing but the store's version record
 
 
 def test_a_source_declared_may_be_empty_loads_zero_records(tmp_path: Path, store: Store) -> None:
@@ -284,7 +285,7 @@ def test_dry_run_reports_add_and_replace_and_commits_nothing(tmp_path: Path, sto
     export.write_text("person_id,name,personnel_class,mrb_member\nP-1,Ada,inspector,true\n")
     first = load_files(store, "mes", [export], ingest_dir=INGEST, options=LoadOptions(dry_run=True))
     assert first.dry_run and first.gate_verdict == "would accept"
-    assert store.stats().triples == 0
+    assert not has_data(store)  # nothing but the store's version record
     load_files(store, "mes", [export], ingest_dir=INGEST)
     before = store.digest()
     export.write_text("person_id,name,personnel_class,mrb_member\nP-1,Ada,inspector,true\nP-2,Bo,operator,false\n")
@@ -312,7 +313,7 @@ def test_dry_run_reports_the_gate_refusal_and_commits_nothing(tmp_path: Path, st
     finally:
         hooks.unregister(refuse)
     assert activity.gate_verdict == "would reject: validation gate: 1 violation (tl:Person without tl:name)"
-    assert store.stats().triples == 0
+    assert not has_data(store)  # nothing but the store's version record
 
 
 def test_the_same_report_twice_in_one_load_is_refused(tmp_path: Path) -> None:

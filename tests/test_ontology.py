@@ -36,6 +36,10 @@ NO_DOMAIN = {
     "fixHint": "annotates SHACL shapes and validation results, no class of ours",
     "shapeLabel": "annotates SHACL validation results (sh:ValidationResult), no class of ours",
     "profile": "names the profile of a validation activity and of each SHACL validation result",
+    "storeFormat": "describes the store's version record (one resource in graph/store), no class of ours",
+    "ontologyVersion": "states a version on the store's record and on Threadline-made signatures",
+    "writtenByRelease": "describes the store's version record (one resource in graph/store), no class of ours",
+    "migratingTo": "describes the store's version record (one resource in graph/store), no class of ours",
     "archivedGraph": "describes an archive named graph (a graph, no class of ours) in the audit trail",
     "archivedFromGraph": "describes an archived statement (rdf:Statement, no class of ours) in the audit trail",
 }

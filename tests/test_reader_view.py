@@ -19,6 +19,7 @@ from threadline.audit import ARCHIVE_PREFIX, AUDIT_GRAPH
 from threadline.auth import SECURITY_GRAPH, Principal
 from threadline.auth.tokens import create_token
 from threadline.config import Settings
+from threadline.namespaces import STORE_GRAPH
 from threadline.sparql import register
 from threadline.store import open_store
 from threadline.store.reader_view import View, view_for
@@ -87,7 +88,7 @@ def _visible(service: dict[str, Any], denied: set[str]) -> list[str]:
     return sorted(
         g
         for g in graphs
-        if not ({SECURITY_GRAPH} & {g} and "admin" in denied)
+        if not (g in (SECURITY_GRAPH, STORE_GRAPH) and "admin" in denied)
         and not ((g == AUDIT_GRAPH or g.startswith(ARCHIVE_PREFIX)) and "compliance" in denied)
     )
 
@@ -98,7 +99,7 @@ def test_a_reader_query_runs_on_a_view_without_the_system_graphs(service: dict[s
     assert views, "the reader's query did not run on a reader view"
     named, default = _graphs_of(views[-1])
     assert {ERP, MES} <= named
-    assert not named & {SECURITY_GRAPH, AUDIT_GRAPH, ARCHIVE}, f"the view still holds {named}"
+    assert not named & {SECURITY_GRAPH, AUDIT_GRAPH, ARCHIVE, STORE_GRAPH}, f"the view still holds {named}"
     assert default == 1, "unscoped callers read the stored default graph (docs/sparql.md), so the view keeps it"
 
 
@@ -116,7 +117,7 @@ def test_the_view_answers_exactly_as_the_explicit_list(service: dict[str, Any], 
             expected = sorted([*expected, ("default",)])
         assert _select(service, token, query) == expected, query
     graphs = {g for (g, _) in _select(service, token, PER_GRAPH)}
-    assert SECURITY_GRAPH not in graphs
+    assert SECURITY_GRAPH not in graphs and STORE_GRAPH not in graphs
     assert (AUDIT_GRAPH in graphs and ARCHIVE in graphs) == (role == "compliance")
     says = [o for (o,) in _select(service, token, "SELECT ?o WHERE { ?s <http://e/says> ?o }")]
     assert "default" in says and ("archived" in says) == (role == "compliance")

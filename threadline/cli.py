@@ -18,7 +18,6 @@ import pyoxigraph as ox
 from rich.console import Console
 from rich.table import Table
 
-from threadline import __version__
 from threadline.auth.commands import operator
 from threadline.config import Settings
 from threadline.errors import ThreadlineError
@@ -64,8 +63,25 @@ def _open_reading(store_url: str | None) -> Store:
 store_option = click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the package, and the ontology and store format it reads and writes (docs/upgrades.md)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from threadline.upgrades.versions import describe
+
+    click.echo(describe())
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="threadline")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the package, ontology and store format versions and exit.",
+)
 def main() -> None:
     """Threadline: a knowledge-graph digital thread for manufacturing."""
     from threadline.observability import logs
@@ -389,12 +405,14 @@ def _add_feature_commands() -> None:
     from threadline.kpi import kpi_command
     from threadline.shacl.commands import validate_command
     from threadline.sparql.command import query_command
+    from threadline.upgrades.commands import migrate_command
 
     main.add_command(validate_command)
     main.add_command(query_command)
     main.add_command(kpi_command)
     main.add_command(token_group)
     main.add_command(audit_group)
+    main.add_command(migrate_command)
 
 
 _add_feature_commands()

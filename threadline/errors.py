@@ -9,6 +9,9 @@ HTTP status without knowing which library failed::
     ├── ConfigError              a setting is missing or malformed
     ├── StoreError               the store could not do what was asked
     │   ├── StoreUnavailable     a remote store did not answer / an on-disk store is locked
+    │   ├── StoreVersionError    the store's recorded versions do not let this Threadline open it
+    │   │   ├── StoreTooNew      a newer Threadline wrote it: upgrade Threadline
+    │   │   └── MigrationNeeded  an older one wrote it: run ``threadline migrate``
     │   └── QueryError           a SPARQL query or update was rejected (syntax, forbidden feature, bad parameter)
     │       └── QueryTimeout     a query ran past its time limit and was stopped
     ├── IngestError              anything that stops a load; the store is left exactly as before
@@ -40,6 +43,18 @@ class StoreError(ThreadlineError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached or opened (remote endpoint down, on-disk store locked)."""
+
+
+class StoreVersionError(StoreError):
+    """The store's format or ontology version is not the one this Threadline reads (``threadline.upgrades``)."""
+
+
+class StoreTooNew(StoreVersionError):
+    """The store was written by a newer Threadline (a higher store format or ontology version)."""
+
+
+class MigrationNeeded(StoreVersionError):
+    """The store was written by an older Threadline and needs ``threadline migrate`` (or one was interrupted)."""
 
 
 class QueryError(StoreError):

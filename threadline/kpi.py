@@ -417,7 +417,9 @@ def refresh_command(store_url: str | None) -> None:
             ) from exc
         raise click.ClickException(str(exc)) from exc
     except ThreadlineError as exc:
-        raise click.ClickException(str(exc)) from exc
+        error = click.ClickException(str(exc))
+        error.exit_code = 2  # an error, as for every verb (docs/cli.md); 1 is "ran and found problems"
+        raise error from exc
     for name, rows in counts.items():
         click.echo(f"{name}: {rows} rows")
     click.echo(f"refreshed in {time.perf_counter() - started:.2f} s", err=True)

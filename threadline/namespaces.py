@@ -15,6 +15,7 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 CATALOG_GRAPH = GRAPH + "catalog"
 PROVENANCE_GRAPH = GRAPH + "provenance"
 BATCH_GRAPH_PREFIX = GRAPH + "batch/"
+STORE_GRAPH = GRAPH + "store"  # the store's own version record (threadline.upgrades.record); admins only
 
 PREFIXES = {
     "tl": TL,

@@ -15,6 +15,11 @@ form must be one an inspector can recompute with a SPARQL query and ``sort -u | 
    language tags in lower case, ``"`` ``\\`` line feed, carriage return and tab escaped with a backslash,
    literals in the store's canonical form, e.g. ``"1.5"^^xsd:decimal`` for ``"01.50"``). A blank-node object
    is written ``_:b`` (labels are store-internal; the mapping pack gives these records none).
+2a. When the signature states the ontology version its hash was computed under (``tl:ontologyVersion``; a
+   signature that states none was made under ontology 0.1.0) and ontology terms were renamed since (the table
+   ``ontology/renames.csv``), each renamed IRI — predicate or object — is written with its name under that
+   version, so that ``threadline migrate`` renaming a term never makes a signed record read as changed
+   (``names_under``; docs/upgrades.md).
 3. Duplicate lines (the same statement held by several batch graphs) are dropped, the lines sorted by their
    UTF-8 bytes, each ended by a line feed.
 4. The hash is the lowercase hex SHA-256 of those UTF-8 bytes.
@@ -68,15 +73,40 @@ def record_statements(store: Store, records: Iterable[str]) -> dict[str, list[tu
     return found
 
 
-def record_hashes(store: Store, records: Iterable[str]) -> dict[str, str]:
-    """The canonical hash of each record's current content (a record with no statements hashes as empty)."""
+def record_hashes(store: Store, records: Iterable[str], under: str | None = None) -> dict[str, str]:
+    """The canonical hash of each record's current content (a record with no statements hashes as empty), with
+    the term names of ontology version ``under`` (None: the names the store holds)."""
     keys = list(records)
     statements = record_statements(store, keys)
-    return {k: digest(line(k, p, o) for p, o in statements.get(k, [])) for k in keys}
+    names = names_under(store, under)
+    return {k: digest(line(k, *renamed(p, o, names)) for p, o in statements.get(k, [])) for k in keys}
 
 
-def record_hash(store: Store, record: str) -> str:
-    return record_hashes(store, [record])[record]
+def record_hash(store: Store, record: str, under: str | None = None) -> str:
+    return record_hashes(store, [record], under)[record]
+
+
+def names_under(store: Store, version: str | None) -> dict[str, str]:
+    """Each term renamed since ontology ``version``, from the store's current name to its name then (step 2a);
+    empty when nothing was renamed since, or ``version`` is None."""
+    from threadline.upgrades import renames
+    from threadline.upgrades.record import held_ontology
+
+    if version is None:
+        return {}
+    held = held_ontology(store)
+    return {} if version == held else renames.back_to(renames.load(), version, held)
+
+
+def renamed(predicate: ox.NamedNode, obj: object, names: dict[str, str]) -> tuple[ox.NamedNode, object]:
+    """``predicate`` and ``obj`` with the names of ``names_under`` (unchanged when ``names`` is empty)."""
+    if not names:
+        return predicate, obj
+    if predicate.value in names:
+        predicate = ox.NamedNode(names[predicate.value])
+    if isinstance(obj, ox.NamedNode) and obj.value in names:
+        obj = ox.NamedNode(names[obj.value])
+    return predicate, obj
 
 
 def complete_view(store: Store) -> bool:

@@ -16,7 +16,10 @@ their ``tl:signedRecordHash`` follows the source system's own formula, which Thr
 Threadline-made signature is marked twice: it lives in ``graph/signatures`` and states
 ``tl:recordHashForm "threadline-record-ntriples-sha256/1"``. ``check`` looks only at signatures with both.
 
-The record's hash and its canonical form are ``threadline.record_hash``.
+The record's hash and its canonical form are ``threadline.record_hash``. A signature also states the ontology
+version its hash was computed under (``tl:ontologyVersion``; none on signatures made before versions were
+recorded: ontology 0.1.0), and ``check`` recomputes each record's hash under that version's term names, so
+renaming a term (``threadline migrate``) does not make signed records read as changed (docs/upgrades.md).
 """
 
 from __future__ import annotations
@@ -38,11 +41,15 @@ from threadline.record_hash import (
     digest,
     is_data_graph,
     line,
+    names_under,
     record_hash,
     record_hashes,
     record_statements,
+    renamed,
 )
 from threadline.store import Store
+from threadline.upgrades.record import held_ontology
+from threadline.upgrades.versions import BASELINE_ONTOLOGY
 
 SIGNATURES_GRAPH = GRAPH + "signatures"
 SIGNATURE_PREFIX = ID + "signature/"
@@ -78,6 +85,7 @@ class Signature:
     signer_name: str | None = None
     signer_token: str | None = None
     signer_person: str | None = None
+    ontology: str | None = None  # the ontology version the hash was computed under (Threadline-made signatures)
 
     @property
     def source(self) -> str:
@@ -199,6 +207,7 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
             hash_form=HASH_FORM,
             signer_name=name,
             signer_token=principal.token_id,
+            ontology=held_ontology(store),
         )
         lines = _signature_lines(signature, subject)
         what = {
@@ -211,6 +220,7 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
             "meaning": meaning,
             "recordHash": signature.record_hash,
             "hashForm": HASH_FORM,
+            "ontologyVersion": signature.ontology,
             "after": digest(lines),
         }
         change = f"INSERT DATA {{ GRAPH <{SIGNATURES_GRAPH}> {{\n" + "\n".join(lines) + "\n} }"
@@ -242,6 +252,7 @@ def _signature_lines(signature: Signature, subject: ox.NamedNode) -> list[str]:
         (TL + "recordHashForm", lit(HASH_FORM)),
         (TL + "signerName", lit(signature.signer_name or "")),
         (TL + "signerTokenId", lit(signature.signer_token or "")),
+        (TL + "ontologyVersion", lit(signature.ontology or "")),
     ]
     return [f"{node} <{p}> {o} ." for p, o in pairs]
 
@@ -254,6 +265,7 @@ _FIELDS = {
     "name": "signerName",
     "token": "signerTokenId",
     "person": "signer",
+    "ontology": "ontologyVersion",
 }
 
 
@@ -283,6 +295,7 @@ def signatures_of(store: Store, records: list[str] | None = None) -> list[Signat
                 signer_name=values.get("name"),
                 signer_token=values.get("token"),
                 signer_person=values.get("person"),
+                ontology=values.get("ontology"),
             ),
         )
     return sorted(found.values(), key=lambda s: (s.record, s.signed_at or "", s.id))
@@ -295,19 +308,24 @@ def check(store: Store) -> list[Mismatch]:
         f"?sig a <{TL}ElectronicSignature> ; <{TL}signs> ?record ; <{TL}signedRecordHash> ?hash ; "
         f"<{TL}recordHashForm> ?form . "
         f"OPTIONAL {{ ?sig <{TL}signatureMeaning> ?meaning }} OPTIONAL {{ ?sig <{TL}signedAt> ?at }} "
-        f"OPTIONAL {{ ?sig <{TL}signerName> ?name }} OPTIONAL {{ ?sig <{TL}signerTokenId> ?token }} }} }}",
+        f"OPTIONAL {{ ?sig <{TL}signerName> ?name }} OPTIONAL {{ ?sig <{TL}signerTokenId> ?token }} "
+        f"OPTIONAL {{ ?sig <{TL}ontologyVersion> ?ontology }} }} }}",
         {"form": HASH_FORM},
     ).dicts()
     if not rows:
         return []
     records = sorted({row["record"].value for row in rows})
     statements = record_statements(store, records)
-    current = {r: digest(line(r, p, o) for p, o in statements.get(r, [])) for r in records}
+    names: dict[str, dict[str, str]] = {}  # per ontology version signed under: current name -> name then
     out = []
     for row in rows:
         values = {k: v.value for k, v in row.items()}
         record = values["record"]
-        if current[record] == values["hash"]:
+        version = values.get("ontology") or BASELINE_ONTOLOGY
+        if version not in names:
+            names[version] = names_under(store, version)
+        current = digest(line(record, *renamed(p, o, names[version])) for p, o in statements.get(record, []))
+        if current == values["hash"]:
             continue
         kinds = [
             o.value[len(TL) :]
@@ -324,7 +342,7 @@ def check(store: Store) -> list[Mismatch]:
                 meaning=values.get("meaning", ""),
                 signed_at=values.get("at", ""),
                 stored_hash=values["hash"],
-                current_hash=current[record],
+                current_hash=current,
                 record_exists=bool(statements.get(record)),
             )
         )

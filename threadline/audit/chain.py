@@ -56,6 +56,7 @@ ACTIONS = frozenset(
         "token-revoke",
         "validation-evidence",
         "signature",
+        "migrate",
     }
 )
 REASON_REQUIRED = frozenset({"update", "delete", "token-revoke"})

@@ -14,7 +14,7 @@ exactly the statements that operation will remove into the archive graph of this
 
 To make that rewrite exact we refuse what it cannot cover: a DELETE template whose graph is a variable
 (``GRAPH ?g``), ``DROP``/``CLEAR`` of ``ALL`` or ``NAMED`` graphs, and any write to a system graph (security,
-audit, archive, signatures), which have commands of their own. The templates come from rdflib's SPARQL
+audit, archive, signatures, the store record), which have commands of their own. The templates come from rdflib's SPARQL
 parser (a maintained parser beats ours); the WHERE text, ``WITH`` and ``USING`` are cut from the request by
 our lexer, so pyoxigraph evaluates the archive's WHERE exactly as it evaluates the operation's.
 """
@@ -31,13 +31,13 @@ from threadline import sandbox
 from threadline.audit.archive import ARCHIVE_PREFIX, archive_iri, preserve_update
 from threadline.audit.chain import AUDIT_GRAPH, entry_update, head, writer_lock
 from threadline.errors import QueryError
-from threadline.namespaces import GRAPH, RDF, TL
+from threadline.namespaces import GRAPH, RDF, STORE_GRAPH, TL
 from threadline.sparql.safety import check_update
 from threadline.store import Store
 from threadline.store.base import STAGING_PREFIX, new_staging_graph
 from threadline.store.lexer import Token, tokens
 
-SYSTEM_GRAPHS = (GRAPH + "security", AUDIT_GRAPH, GRAPH + "signatures")
+SYSTEM_GRAPHS = (GRAPH + "security", AUDIT_GRAPH, GRAPH + "signatures", STORE_GRAPH)
 DEFAULT_GRAPH = "urn:threadline:default-graph"  # names the stored default graph in audit entries and archives
 MAX_TEXT_IN_ENTRY = 65_536  # longer update texts are recorded by hash and size only
 REPLACE = "\x00replace\x00"  # marks archive text that replaces its operation instead of preceding it

@@ -4,8 +4,9 @@ Scopes limit which named graphs a token's holder may read or write. A scope is a
 only) or an IRI ending in ``*`` (every graph whose IRI starts with the rest), e.g.
 ``https://w3id.org/threadline/graph/batch/erp/*``. No scopes means every data graph.
 
-The system graphs are governed by role, never by scope: the security graph (token hashes and metadata) is
-for ``admin`` only; the audit graph and the archive of replaced statements for ``compliance`` (and so admin).
+The system graphs are governed by role, never by scope: the security graph (token hashes and metadata) and
+the store's version record (``graph/store``) are for ``admin`` only; the audit graph and the archive of
+replaced statements for ``compliance`` (and so admin).
 Every read path must hand the store only the graphs ``may_read_graph`` allows (``visible_graphs``): the union
 default graph otherwise shows all of them.
 """
@@ -18,7 +19,7 @@ import pyoxigraph as ox
 
 from threadline.audit import ARCHIVE_PREFIX, AUDIT_GRAPH
 from threadline.auth.roles import AuthError, grants
-from threadline.namespaces import GRAPH
+from threadline.namespaces import GRAPH, STORE_GRAPH
 
 SECURITY_GRAPH = GRAPH + "security"
 
@@ -38,7 +39,7 @@ def check_scope(scope: str) -> str:
 
 def system_role(graph: str) -> str | None:
     """The role a system graph needs, or None for a data graph."""
-    if graph == SECURITY_GRAPH:
+    if graph in (SECURITY_GRAPH, STORE_GRAPH):
         return "admin"
     if graph == AUDIT_GRAPH or graph.startswith(ARCHIVE_PREFIX):
         return "compliance"

@@ -362,6 +362,15 @@ class Loaders:
             loader = self._impact[since] = DataLoader(batch)
         return loader
 
+    async def record_hash_under(self, record: str, version: str) -> str | None:
+        """``record``'s hash under the names of ontology ``version`` (a signature made before a term rename)."""
+        from threadline.signatures import complete_view, record_hash
+
+        def compute() -> str | None:
+            return record_hash(self.store, record, version) if complete_view(self.store) else None
+
+        return await run_in_threadpool(compute)
+
     async def _record_hash(self, keys: Sequence[str]) -> list[str | None]:
         """Current canonical hash of signed records (``threadline.signatures``); None for every key when the
         caller's view hides a data graph, through which a record's hash would be wrong."""

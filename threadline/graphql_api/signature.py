@@ -87,13 +87,18 @@ class ElectronicSignature(Node):
             "Whether the signed record still has the content that was signed (Threadline-made signatures; null "
             "for a source system's, and when the caller's token scope hides part of the thread)."
         ),
-        metadata=reads("signs", "signedRecordHash", "recordHashForm"),
+        metadata=reads("signs", "signedRecordHash", "recordHashForm", "ontologyVersion"),
     )
     async def record_unchanged(self, info: Info) -> bool | None:
         from threadline.signatures import HASH_FORM
+        from threadline.upgrades.versions import BASELINE_ONTOLOGY, ontology_version
 
         record, stored = self.r.ref("signs"), self.r.text("signedRecordHash")
         if record is None or stored is None or self.r.text("recordHashForm") != HASH_FORM:
             return None
-        current = await loaders(info).record_hash.load(record)
+        signed_under = self.r.text("ontologyVersion") or BASELINE_ONTOLOGY
+        if signed_under == ontology_version():
+            current = await loaders(info).record_hash.load(record)
+        else:  # signed under an older ontology: under its names (threadline.record_hash, step 2a); rare, unbatched
+            current = await loaders(info).record_hash_under(record, signed_under)
         return None if current is None else current == stored

@@ -87,13 +87,14 @@ def _store(url: str | None, settings: Settings, allow_empty: bool) -> Store:
     running service, its latest published snapshot is read (and the command says so)."""
     from threadline.store import disk_path
     from threadline.store.published import open_for_reading
+    from threadline.upgrades.record import has_data
 
     url = url if url is not None else settings.store
     path = disk_path(url)
     if path is not None and not path.is_dir() and not allow_empty:
         raise StoreUnavailable(f"there is no store at {path}: nothing to validate (give --store or THREADLINE_STORE)")
     store = open_for_reading(url, settings, lambda text: click.echo(text, err=True))
-    if not allow_empty and not store.ask("ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"):
+    if not allow_empty and not has_data(store):  # the store's own version record is no data
         store.close()
         raise StoreUnavailable(f"the store at {path or url} is empty: nothing to validate (load data first)")
     return store

@@ -28,8 +28,25 @@ __all__ = [
 ]
 
 
-def open_store(url: str | None = None, settings: Settings | None = None) -> Store:
-    """Open the store named by ``url`` (or the ``store`` setting)."""
+def open_store(url: str | None = None, settings: Settings | None = None, *, check_versions: bool = True) -> Store:
+    """Open the store named by ``url`` (or the ``store`` setting).
+
+    An on-disk or remote store must be one this Threadline can use as it is (``threadline.upgrades.gate``): a
+    new one is given its version record, a newer one is refused, an older one is refused unless its migration
+    is trivial. ``check_versions=False`` is for ``threadline migrate`` only."""
+    store = _open(url, settings)
+    if check_versions and not (isinstance(store, EmbeddedStore) and store.path is None):
+        from threadline.upgrades.gate import admit
+
+        try:
+            admit(store)
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
+def _open(url: str | None, settings: Settings | None) -> Store:
     settings = settings or Settings()
     url = url if url is not None else settings.store
     if not url:
