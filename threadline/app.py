@@ -18,11 +18,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from threadline import __version__, body_limit, ingest_routes, openapi_doc, sandbox
+from threadline import __version__, body_limit, ingest_routes, openapi_doc
 from threadline.auth import Principal, require
 from threadline.config import Settings
 from threadline.errors import EngineLimit, IngestError, QueryError, SourceError, StoreError, ThreadlineError
 from threadline.http_errors import public
+from threadline.observability import request_context
+from threadline.observability import routes as observability_routes
 from threadline.store import Store
 
 Reader = Annotated[Principal, Depends(require("reader"))]
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     openapi_doc.install(app)
     body_limit.install(app, settings.max_request_bytes)
     _features(app, settings)
+    app.include_router(observability_routes.router)
+    request_context.install(app)  # outermost: every answer, a 500 included, gets a request id and an access line
     return app
 
 
@@ -146,17 +150,6 @@ def _routes(app: FastAPI, settings: Settings) -> None:
             swagger_favicon_url="/static/favicon.svg",
             swagger_ui_parameters={"validatorUrl": None},
         )
-
-    @app.get("/healthz")
-    async def healthz(request: Request) -> dict[str, Any]:
-        """Liveness and store reachability (answers 503 when the store does not)."""
-        store: Store = request.app.state.store
-        try:
-            await run_in_threadpool(store.ask, "ASK { }")
-        except StoreError as exc:
-            raise HTTPException(503, f"store unavailable: {exc}") from exc
-        # "confined" or "unavailable: why": whether SPARQL engine threads are cut off the network (security.md)
-        return {"status": "ok", "store": store.url, "sandbox": sandbox.status()}
 
     @app.get("/version")
     async def version() -> dict[str, str]:

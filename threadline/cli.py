@@ -84,6 +84,13 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 )
 def main() -> None:
     """Threadline: a knowledge-graph digital thread for manufacturing."""
+    from threadline.observability import logs
+
+    try:
+        settings: Settings | None = Settings()
+    except ValueError:  # a bad setting: the verb that reads it reports it; log with the defaults meanwhile
+        settings = None
+    logs.configure(settings)  # once, for every verb: THREADLINE_LOG_LEVEL / THREADLINE_LOG_FORMAT
 
 
 @main.command()
@@ -131,18 +138,22 @@ def serve(
         app,
         host=host or settings.host,
         port=port or settings.port,
+        log_config=None,  # uvicorn's loggers go through the handler main() installed: one format
         log_level=settings.log_level,
+        access_log=False,  # our access line (threadline.access) carries the route template and request id
     )
 
 
 def _print_tools(host: str, port: int) -> None:
-    """Where to open the tools, before uvicorn's own start-up lines."""
+    """Where to open the tools, before uvicorn's own start-up lines (a log record: in JSON mode every line on
+    standard error is one JSON object)."""
+    import logging
+
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    err.print(
-        f"Open {base}/ : GraphiQL {base}/graphql, SPARQL editor {base}/sparql, "
-        f"named queries {base}/queries, API {base}/docs, ontology {base}/ontology",
-        highlight=False,
-        soft_wrap=True,
+    logging.getLogger("threadline.serve").info(
+        "Open %s/ : GraphiQL %s/graphql, SPARQL editor %s/sparql, named queries %s/queries, API %s/docs, "
+        "ontology %s/ontology",
+        *([base] * 6),
     )
 
 

@@ -207,7 +207,27 @@ class Settings(BaseSettings):
     debug: bool = Field(
         default=False, description="Show internal error details in HTTP responses. Never in production."
     )
-    log_level: str = Field(default="info", description="Log level of the server: debug, info, warning, error.")
+    log_level: str = Field(
+        default="info",
+        description=(
+            "Least severe log records written (server and CLI, uvicorn's own included): debug, info, warning, "
+            "error, critical."
+        ),
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description=(
+            "How log records are written to standard error: `text` (one readable line each) or `json` (one JSON "
+            "object per line, for log collectors). Every record a request causes carries its request id."
+        ),
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description=(
+            "Bearer token a metrics scraper (Prometheus) presents to read `GET /metrics`, instead of an admin "
+            "token; it grants nothing else. Unset: only admin tokens may read metrics."
+        ),
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require
-from threadline.http_errors import error_responses
+from threadline.http_errors import error_responses, public
 
 Integrator = Annotated[Principal, Depends(require("integrator"))]
 
@@ -99,4 +99,6 @@ def register(app: FastAPI, settings: Any) -> None:
             "activity": activity.iri,
             "batches": describe(activity),
             "rejectFile": _reject_file(activity.reject_file, settings),
+            # committed, but an after-commit step failed (as the CLI prints "after the load: ..."): say so
+            "hookErrors": [public(str(error), settings) for error in activity.hook_errors],
         }

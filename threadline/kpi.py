@@ -25,9 +25,11 @@ taken between staged writes, so a load being staged beside it never leaks half i
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import functools
+import logging
 import shutil
 import tempfile
 import threading
@@ -40,11 +42,14 @@ import click
 import pyoxigraph as ox
 
 from threadline.namespaces import GRAPH, ID, TL
+from threadline.observability import metrics
 
 if TYPE_CHECKING:
     from threadline.kpi_parts import Group, Parts
     from threadline.queries import NamedQuery
     from threadline.store import SelectResult, Store
+
+log = logging.getLogger(__name__)
 
 KPI_GRAPH = GRAPH + "kpi"
 K = "https://w3id.org/threadline/kpi#"
@@ -273,7 +278,7 @@ class Refresher:
         self._pending: Store | None = None
         self._running = False
         self.runs = 0
-        self.errors: list[Exception] = []
+        self.errors: collections.deque[Exception] = collections.deque(maxlen=10)  # the latest, for tests
 
     def serve(self, store: Store) -> None:
         """The server opened ``store``: refresh it in the background from now on (if the setting says so)."""
@@ -314,8 +319,11 @@ class Refresher:
             try:
                 refresh(store)
                 self.runs += 1
-            except Exception as exc:  # a closed store at shutdown, a failing query: keep the reason, go on
+                metrics.KPI_REFRESHES.labels("ok").inc()
+            except Exception as exc:  # a closed store at shutdown, a failing query: log it, go on
                 self.errors.append(exc)
+                metrics.KPI_REFRESHES.labels("failed").inc()
+                log.error("background KPI summary refresh failed: %s", exc, exc_info=exc)
 
 
 refresher = Refresher()

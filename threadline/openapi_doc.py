@@ -28,8 +28,9 @@ from threadline.http_errors import DESCRIPTIONS, ErrorBody
 from threadline.openapi_protocols import IRI, PROTOCOL_PATHS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
-PUBLIC = {("GET", "/healthz"), ("GET", "/version"), ("GET", "/ontology")}
-NO_STORE = {("GET", "/version"), ("GET", "/ontology"), ("GET", "/queries")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"), ("GET", "/version"), ("GET", "/ontology")}
+# /metrics reports a store outage as a gauge (threadline_store_up 0) rather than failing
+NO_STORE = {("GET", "/version"), ("GET", "/ontology"), ("GET", "/queries"), ("GET", "/livez"), ("GET", "/metrics")}
 # Statuses a route raises itself, beyond the ones every route of its kind gets (see ``_statuses``).
 RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/ingest/{system}"): (404,),

@@ -19,7 +19,7 @@ _LINKS = [
     ("/ontology", "Ontology", "The manufacturing ontology: classes, properties, diagram (Turtle at /ontology.ttl)."),
     ("/docs", "HTTP API", "Every route, its parameters and its answers (OpenAPI)."),
     ("/stats", "Store statistics", "Triples per named graph: one graph per loaded source batch."),
-    ("/healthz", "Health", "Whether the service and its store answer."),
+    ("/readyz", "Readiness", "Whether the service, its store and its query workers answer."),
 ]
 
 

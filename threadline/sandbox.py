@@ -16,7 +16,7 @@ seccomp filters belong to a thread (and the threads it starts later), and can ne
 
 The filter is built with libseccomp (Debian's ``libseccomp.so.2``) through ``pyseccomp``, which is a thin ctypes
 binding of the same API as libseccomp's own Python bindings (not published on PyPI). Where seccomp is missing
-(another OS, a kernel or container without it) nothing is confined: ``status()`` says so, ``/healthz`` shows
+(another OS, a kernel or container without it) nothing is confined: ``status()`` says so, ``/metrics`` shows
 it and a warning is logged once; the parse check still refuses SERVICE and LOAD.
 """
 

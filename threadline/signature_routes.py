@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, authenticate, require
+from threadline.auth.guard import refused
 from threadline.errors import SignatureError, SignatureRefused, UnknownRecord
 from threadline.signatures import RULES, Signature, record_statements, resolve, sign, signatures_of, signer_name
 from threadline.store.scoped import view_for
@@ -71,13 +72,19 @@ def _record(store: Any, body: SignatureRequest) -> str:
     return resolve(store, "capa", body.capa or "")
 
 
-def _reauthenticated(store: Any, principal: Principal, password: str | None) -> None:
+def _reauthenticated(request: Request, store: Any, principal: Principal, password: str | None) -> None:
     if not password:
         raise _unauthorised(
             'signing needs re-authentication: repeat your token\'s secret as "password" (21 CFR 11.200(a)(1))'
         )
     again = authenticate(store, password, ttl=0.0)
     if again is None or again.token_id != principal.token_id:
+        refused(
+            request,
+            "reauthentication",
+            "the signing password is not the secret of the bearer token",
+            token_id=principal.token_id or "-",
+        )
         raise _unauthorised('re-authentication failed: "password" is not the secret of the token you sign with')
 
 
@@ -110,7 +117,7 @@ def register(app: FastAPI, settings: Any) -> None:
 
         def work() -> Signature:
             signer_name(principal)  # a person's own API token, before anything else is looked at
-            _reauthenticated(store, principal, body.password)
+            _reauthenticated(request, store, principal, body.password)
             view = view_for(store, principal)  # a scoped token signs only records it may read
             record = _record(view, body)
             if view is not store and not record_statements(view, [record]):

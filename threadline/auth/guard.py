@@ -10,6 +10,7 @@ been created (a fresh install is usable at once), off from the first token on.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,12 +20,25 @@ from starlette.concurrency import run_in_threadpool
 from threadline.auth.principal import ANONYMOUS, Principal
 from threadline.auth.roles import check_role
 from threadline.auth.tokens import CACHE_SECONDS, any_tokens, authenticate
+from threadline.observability import metrics
 from threadline.store import Store
 
 ANONYMOUS_MODES = ("auto", "on", "off")
 # THREADLINE_WRITE_TOKEN: an admin token from the settings, for first set-up and automation before API tokens.
 BOOTSTRAP = Principal(token_id="bootstrap", role="admin", description="THREADLINE_WRITE_TOKEN")
 REALM = 'Bearer realm="threadline"'
+log = logging.getLogger(__name__)
+
+
+def refused(request: Request, reason: str, message: str, **fields: str) -> None:
+    """Log and count a request refused for its credentials. What the caller sent is never logged: only why it
+    failed, from where, and (for a valid token lacking the role) the token's id."""
+    metrics.AUTH_FAILURES.labels(reason).inc()
+    client = request.client.host if request.client else "-"
+    level = logging.INFO if reason == "missing" else logging.WARNING
+    log.log(
+        level, "authentication refused (%s): %s", reason, message, extra={"reason": reason, "client": client, **fields}
+    )
 
 
 def anonymous_read(store: Store, settings: Any) -> bool:
@@ -58,12 +72,14 @@ async def principal_of(request: Request) -> Principal | None:
         return ANONYMOUS if allowed else None
     scheme, _, bearer = header.partition(" ")
     if scheme.lower() != "bearer" or not bearer.strip():
+        refused(request, "malformed", "the Authorization header is not 'Bearer <token>'")
         raise _unauthorised("the Authorization header must be 'Bearer <token>'", "invalid_request")
     bootstrap = getattr(settings, "write_token", None)
     if bootstrap and hmac.compare_digest(bearer.strip().encode(), str(bootstrap).encode()):
         return BOOTSTRAP
     principal = await run_in_threadpool(lambda: authenticate(store, bearer.strip(), ttl=_ttl(settings)))
     if principal is None:
+        refused(request, "invalid", "unknown, mistyped or revoked token")
         raise _unauthorised("the token is not valid (unknown, mistyped or revoked)", "invalid_token")
     return principal
 
@@ -76,8 +92,12 @@ def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         principal = await principal_of(request)
         if principal is None or (principal.anonymous and not principal.allows(role)):
+            refused(request, "missing", f"no token where role {role!r} is needed")
             raise _unauthorised(f"this needs a token with role {role!r} (Authorization: Bearer <token>)")
         if not principal.allows(role):
+            refused(
+                request, "role", f"role {principal.role!r} does not grant {role!r}", token_id=principal.token_id or "-"
+            )
             raise HTTPException(
                 403, f"token {principal.token_id} has role {principal.role!r}, which does not grant {role!r}"
             )

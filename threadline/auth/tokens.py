@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -28,6 +29,7 @@ from threadline import audit
 from threadline.auth.principal import SECURITY_GRAPH, Principal, check_scope
 from threadline.auth.roles import AuthError, check_role
 from threadline.namespaces import ID, TL, XSD
+from threadline.observability import metrics
 from threadline.store import Store
 from threadline.store.engines import truth
 
@@ -36,6 +38,8 @@ CACHE_SECONDS = 10.0
 _SECRET = re.compile(r"^tl_([0-9a-f]{12})_[A-Za-z0-9_\-]{43}$")
 _ID = re.compile(r"^[0-9a-f]{12}$")
 _BOOLEAN = ox.NamedNode(XSD + "boolean")
+
+log = logging.getLogger(__name__)
 
 
 class UnknownToken(AuthError):
@@ -98,6 +102,7 @@ def create_token(
         entry = audit.entry_update(store, action="token-create", actor=actor, what=what, why=None)
         store.update(change + " ;\n" + entry)
     invalidate(store)
+    _changed("created", token_id, role, actor)
     return token_id, secret
 
 
@@ -122,7 +127,21 @@ def revoke_token(store: Store, token_id: str, *, actor: str, reason: str) -> Tok
         entry = audit.entry_update(store, action="token-revoke", actor=actor, what=what, why=reason)
         store.update(change + " ;\n" + entry)
     invalidate(store)
+    _changed("revoked", token_id, current.role, actor)
     return _find(store, token_id)
+
+
+def _changed(change: str, token_id: str, role: str, actor: str) -> None:
+    """Log and count a token change: its id, role and who made it; never the secret or its hash."""
+    metrics.TOKEN_CHANGES.labels(change).inc()
+    log.info(
+        "token %s %s (role %s) by %s",
+        token_id,
+        change,
+        role,
+        actor,
+        extra={"token_id": token_id, "change": change, "role": role, "actor": actor},
+    )
 
 
 # -- reading -------------------------------------------------------------------------------------------------

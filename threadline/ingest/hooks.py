@@ -9,14 +9,18 @@ are reported but cannot undo the committed load.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from threadline.observability import metrics
 
 if TYPE_CHECKING:
     from threadline.ingest.provenance import Activity
     from threadline.store import Store
 
 Hook = Callable[["Store", "Activity"], None]
+log = logging.getLogger(__name__)
 
 _BEFORE: list[Hook] = []
 _AFTER: list[Hook] = []
@@ -54,4 +58,14 @@ def run_after(store: Store, activity: Activity) -> list[Exception]:
             hook(store, activity)
         except Exception as exc:  # the load is committed: report, do not undo
             errors.append(exc)
+            metrics.HOOK_ERRORS.inc()
+            name = getattr(hook, "__qualname__", repr(hook))
+            log.error(
+                "after the load %s: hook %s failed: %s",
+                activity.activity_id,
+                name,
+                exc,
+                exc_info=exc,
+                extra={"activity": activity.activity_id, "hook": name},
+            )
     return errors

@@ -23,6 +23,7 @@ of the same mapping (upsert by source key); deleting a record needs a snapshot.
 from __future__ import annotations
 
 import csv
+import logging
 import tempfile
 import time
 import uuid
@@ -40,11 +41,13 @@ from threadline.ingest import delta, hooks
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, PROVENANCE_GRAPH, TL
+from threadline.observability import metrics
 from threadline.store import Store
 
 Mode = Literal["snapshot", "delta"]
 OnError = Literal["fail", "skip"]
 Progress = Callable[[str, int], None]  # (batch key, records so far)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -69,6 +72,65 @@ def load_files(
 ) -> Activity:
     """Map ``inputs`` with ``system``'s mappings (or ``mapping``) and commit them as one batch."""
     options = options or LoadOptions()
+    started = time.perf_counter()
+    log.info(
+        "load of %s started (%d input(s), %s)",
+        system,
+        len(inputs),
+        options.mode,
+        extra={"system": system, "inputs": len(inputs), "mode": options.mode, "dry_run": options.dry_run},
+    )
+    try:
+        activity = _load(store, system, inputs, ingest_dir=ingest_dir, mapping=mapping, options=options)
+    except Exception as exc:
+        outcome = getattr(exc, "load_outcome", "failed")  # the validation gate's refusal says "rejected"
+        metrics.LOADS.labels(system, outcome).inc()
+        log.warning(
+            "load of %s %s after %.2f s: %s",
+            system,
+            outcome,
+            time.perf_counter() - started,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            extra={"system": system, "outcome": outcome, "error": type(exc).__name__},
+        )
+        raise
+    _finished(activity, time.perf_counter() - started)
+    return activity
+
+
+def _finished(activity: Activity, seconds: float) -> None:
+    """Count and log a load that returned: committed, unchanged (every batch skipped) or a dry run."""
+    done = [b for b in activity.batches if not b.skipped]
+    records, triples = sum(b.records for b in done), sum(b.triples for b in done)
+    outcome = "dry-run" if activity.dry_run else ("committed" if done else "unchanged")
+    metrics.LOADS.labels(activity.system, outcome).inc()
+    if outcome == "committed":
+        metrics.LOAD_RECORDS.labels(activity.system).inc(records)
+        metrics.LOAD_TRIPLES.labels(activity.system).inc(triples)
+        metrics.LOAD_SECONDS.labels(activity.system).observe(seconds)
+    log.info(
+        "load of %s %s: %d record(s), %d triple(s) in %.2f s",
+        activity.system,
+        outcome,
+        records,
+        triples,
+        seconds,
+        extra={
+            "system": activity.system,
+            "activity": activity.activity_id,
+            "outcome": outcome,
+            "records": records,
+            "triples": triples,
+            "rejected": sum(b.rejected for b in done),
+            "duration_ms": round(seconds * 1000, 1),
+            "hook_errors": len(activity.hook_errors),
+        },
+    )
+
+
+def _load(
+    store: Store, system: str, inputs: list[Path], *, ingest_dir: Path, mapping: Path | None, options: LoadOptions
+) -> Activity:
     runs = plan(system, inputs, ingest_dir=ingest_dir, mapping=mapping)
     activity = Activity(
         activity_id=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8],

@@ -16,12 +16,14 @@ describes a load that did not happen; ``accept`` does nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from threadline.errors import IngestError
 from threadline.ingest import hooks
+from threadline.observability import metrics
 from threadline.shacl.incremental import introduced, load_results
 from threadline.shacl.model import SH, Outcome, Result
 from threadline.shacl.rows import Row, rows
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 GateMode = Literal["reject", "accept-with-report", "accept"]
 ATTRIBUTE = "validation_findings"  # carried on the Activity from before_commit to after_commit
 SHOWN = 5
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,6 +56,8 @@ class Finding:
 
 class ValidationRejected(IngestError):
     """The load gate refused a load: it introduces violations. ``outcome``/``rows`` hold them."""
+
+    load_outcome = "rejected"  # how the loader counts the load it stops (threadline_loads)
 
     def __init__(self, finding: Finding, system: str = "") -> None:
         self.finding = finding
@@ -128,18 +133,45 @@ class LoadGate:
                 seconds=new_state.seconds + old_state.seconds,
             )
             if not outcome.results:
+                _verdict(activity, profile, "passed", 0)
                 continue
             finding = Finding(profile, mode, outcome, shapes, rows(outcome, shapes, store, after))
             if mode == "reject" and finding.violations:
+                _verdict(activity, profile, "rejected", len(finding.violations))
                 raise ValidationRejected(finding, activity.system)
             if mode == "accept-with-report":
+                _verdict(activity, profile, "reported", len(outcome.results))
                 findings.append(finding)
+            else:
+                _verdict(activity, profile, "passed", len(outcome.results))  # warnings only: not a violation
 
     def after_commit(self, store: Store, activity: Activity) -> None:
         from threadline.shacl.report import store_evidence
 
         for finding in getattr(activity, ATTRIBUTE, []):
             store_evidence(store, finding.outcome, finding.shapes, agent=self.agent, informed_by=activity.iri)
+
+
+def _verdict(activity: Activity, profile: str, outcome: str, results: int) -> None:
+    """Count and log what one profile decided about one load (a dry run is logged, not counted)."""
+    if not activity.dry_run:
+        metrics.GATE.labels(profile, outcome).inc()
+    log.log(
+        logging.WARNING if outcome == "rejected" else logging.INFO,
+        "validation gate %r %s the %s load%s (%d introduced result(s))",
+        profile,
+        outcome,
+        activity.system,
+        " (dry run)" if activity.dry_run else "",
+        results,
+        extra={
+            "profile": profile,
+            "outcome": outcome,
+            "system": activity.system,
+            "results": results,
+            "dry_run": activity.dry_run,
+        },
+    )
 
 
 def make_gate(shapes_for: Callable[[str], Shapes], modes: dict[str, str], *, agent: str = "load-gate") -> LoadGate:

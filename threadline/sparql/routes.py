@@ -25,7 +25,7 @@ from threadline.sparql import access, editor, graphstore, protocol, safety
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Answer, Job, ResultTooLarge
-from threadline.sparql.worker import Executor, executor_for
+from threadline.sparql.worker import Executor, ProcessExecutor, executor_for
 from threadline.store import EmbeddedStore, Store
 from threadline.store.snapshots import Snapshots
 
@@ -70,6 +70,16 @@ class Runner:
             if self._executor is None:
                 self._executor = executor_for(store, self.workers, self._snapshots)
             return self._executor
+
+    def pool_state(self) -> tuple[int, int] | None:
+        """(live, busy) query worker processes; None when queries do not run in worker processes (yet)."""
+        executor = self._executor
+        return executor.state() if isinstance(executor, ProcessExecutor) else None
+
+    def published(self) -> Snapshots | None:
+        """The snapshots queries read (on-disk stores), if any were published."""
+        executor = self._executor
+        return executor.snapshots if isinstance(executor, ProcessExecutor) else self._snapshots
 
     async def run(self, request: Request, job: Job, timeout: float | None = None) -> Answer:
         store: Store = request.app.state.store

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import queue
 import socket
 import subprocess
@@ -42,6 +43,25 @@ from threadline.store.recovery import uncommitted
 from threadline.store.snapshots import Snapshots
 
 EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list (as RemoteStore)
+log = logging.getLogger(__name__)
+
+
+def _count(metric: str, label: str) -> None:
+    """Increment a counter of this (server) process. Imported here, not at the top: worker processes import
+    this module and never count, and prometheus-client adds about 0.3 s to their start (more on a busy
+    machine), which the first query of a fresh server waits for."""
+    from threadline.observability import metrics
+
+    getattr(metrics, metric).labels(label).inc()
+
+
+def _timed_out(executor: str, timeout: float, job: Job, note: str = "") -> QueryTimeout:
+    """Count and log a query stopped at its time limit; the error to raise (the query text is not logged: it
+    may hold anything a caller typed)."""
+    _count("QUERY_TIMEOUTS", executor)
+    log.warning("query stopped at the time limit of %g s", timeout, extra={"executor": executor, "form": job.form})
+    return QueryTimeout(_timeout_message(timeout) + note)
+
 
 # -- executors -------------------------------------------------------------------------------------------
 
@@ -76,7 +96,7 @@ class ThreadExecutor(Executor):
         try:
             ok, value = box.get(timeout=timeout)
         except queue.Empty as exc:
-            raise QueryTimeout(_timeout_message(timeout) + " (memory store: the query still runs to its end)") from exc
+            raise _timed_out("thread", timeout, job, " (memory store: the query still runs to its end)") from exc
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
@@ -100,7 +120,7 @@ class RemoteExecutor(Executor):
         try:
             response = self.store.send_query(text, job.default_graphs, job.named_graphs, accept, timeout)
         except httpx.TimeoutException as exc:
-            raise QueryTimeout(_timeout_message(timeout) + " (the remote store was asked to stop)") from exc
+            raise _timed_out("remote", timeout, job, " (the remote store was asked to stop)") from exc
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"store at {self.endpoint} did not answer: {exc}") from exc
         if response.status_code == 400:
@@ -227,7 +247,9 @@ class ProcessExecutor(Executor):
             self._all.add(worker)
         return worker
 
-    def _retire(self, worker: _Worker) -> None:
+    def _retire(self, worker: _Worker, reason: str) -> None:
+        _count("WORKER_KILLS", reason)
+        log.warning("query worker %d killed and replaced (%s)", worker.pid, reason, extra={"reason": reason})
         worker.kill()
         with self._lock:
             self._all.discard(worker)
@@ -239,13 +261,15 @@ class ProcessExecutor(Executor):
         try:
             worker = self._idle.get(timeout=timeout)
         except queue.Empty as exc:
+            _count("QUERY_TIMEOUTS", "queue")
+            log.warning("every query worker stayed busy for the time limit of %g s", timeout)
             raise QueryTimeout(
                 f"every query worker stayed busy for the whole time limit of {timeout:g} s; try again later"
             ) from exc
         try:
             worker.wait_ready()
         except Exception as exc:
-            self._retire(worker)
+            self._retire(worker, "start")
             raise StoreError(f"a query worker failed to start: {exc}") from exc
         deadline = time.monotonic() + timeout
         try:
@@ -266,11 +290,12 @@ class ProcessExecutor(Executor):
             self._idle.put(worker)
             raise
         except Exception as exc:  # the worker died or sent garbage: replace it
-            self._retire(worker)
+            self._retire(worker, "failed")
             raise StoreError(f"a query worker failed: {exc!r}") from exc
         if status == "timeout":
-            self._retire(worker)  # kills the process: the query's CPU is freed at once
-            raise QueryTimeout(_timeout_message(timeout))
+            error = _timed_out("process", timeout, job)
+            self._retire(worker, "timeout")  # kills the process: the query's CPU is freed at once
+            raise error
         self._idle.put(worker)
         if status == "ok":
             return payload  # type: ignore[no-any-return]
@@ -284,6 +309,12 @@ class ProcessExecutor(Executor):
         with self._lock:
             in_use = [snapshot for w in self._all for snapshot in w.snapshots]
         self.snapshots.collect(in_use)
+
+    def state(self) -> tuple[int, int]:
+        """(live workers, busy workers), for metrics and readiness: a worker is busy while a query holds it."""
+        with self._lock:
+            workers = [w for w in self._all if w.process.poll() is None]
+        return len(workers), max(0, len(self._all) - self._idle.qsize())
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for operators and tests)."""

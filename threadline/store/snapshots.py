@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +60,7 @@ class Snapshots:
         self._current: Path | None = None
         self._generation = -1
         self.published = 0  # how many checkpoints were made (for tests and operators)
+        self.published_at: float | None = None  # time.time() of the current base snapshot (metrics)
         self._view_lock = threading.Lock()
         self._views: dict[View, tuple[Path, int]] = {}  # view -> (its current snapshot, write generation)
         self.pruned: dict[str, list[str]] = {}  # view name -> graphs its last snapshot dropped (for tests)
@@ -85,6 +87,11 @@ class Snapshots:
         self._checkpoint(target)
         self._current, self._generation = target, generation
         self.published += 1
+        self.published_at = time.time()
+
+    def behind(self) -> bool:
+        """Whether the store was written since the current base snapshot (the next query publishes anew)."""
+        return self._current is None or self.store.generation != self._generation
 
     def _current_view(self, view: View) -> str:
         with self._view_lock:
