@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -17,6 +18,17 @@ import pytest
 from threadline.store import RemoteStore, Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_left_behind() -> Iterator[None]:
+    """A CLI run inside a test installs Threadline's stderr log handler on the root logger (as it does for a user);
+    take it away afterwards, so servers that later tests start in this process do not print every access line into
+    the test output. Tests that read the logs install their own handlers (tests/test_observability.py)."""
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "threadline", False)]:
+        root.removeHandler(handler)
 
 
 def conformance_dir() -> Path:
