@@ -163,3 +163,21 @@ def test_scoped_view_hides_other_graphs_whatever_the_query_says(any_store: Store
     assert named.rows == []
     with pytest.raises(StoreError):
         view.update(f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}")
+
+
+def test_datetimes_read_back_from_an_engine_in_canonical_form() -> None:
+    """Virtuoso pads fractional seconds to three digits (``.12`` comes back as ``.120``): read as written, an audit
+    entry's time no longer matched its hash and ``audit verify`` reported a sound chain as broken."""
+    from threadline.store.engines import DATETIME, canonical
+
+    cases = {
+        "2026-12-07T06:57:01.120Z": "2026-12-07T06:57:01.12Z",
+        "2026-12-07T06:57:01.100Z": "2026-12-07T06:57:01.1Z",
+        "2026-12-07T06:57:01.000Z": "2026-12-07T06:57:01Z",
+        "2026-12-07T06:57:01Z": "2026-12-07T06:57:01Z",
+        "2026-12-07T06:57:01.123456Z": "2026-12-07T06:57:01.123456Z",
+        "2026-12-07T06:57:01.500+02:00": "2026-12-07T06:57:01.5+02:00",
+    }
+    for given, expected in cases.items():
+        term = canonical(ox.Literal(given, datatype=DATETIME))
+        assert isinstance(term, ox.Literal) and term.value == expected and term.datatype == DATETIME

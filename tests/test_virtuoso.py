@@ -41,7 +41,9 @@ DATA = (
 @pytest.fixture
 def store(virtuoso_server) -> RemoteStore:  # type: ignore[no-untyped-def]
     virtuoso_server.clear()
-    opened = open_store(virtuoso_server.url, Settings(store_timeout=20))
+    # without the version record a first open writes (graph/store), so these tests see only their own data, as
+    # the on-disk store of tests/conftest.py does; tests/test_upgrades.py covers the record
+    opened = open_store(virtuoso_server.url, Settings(store_timeout=20), check_versions=False)
     assert isinstance(opened, RemoteStore)
     return opened
 
@@ -100,7 +102,7 @@ def test_backup_restores_the_same_quads(store: RemoteStore, tmp_path: Path) -> N
     path, digest = make_backup(store, tmp_path / "backups")
     restored = tmp_path / "restored"
     assert restore(path, restored) == digest
-    copy = open_store(str(restored))
+    copy = open_store(str(restored), check_versions=False)
     try:
         expected = sorted(ox.parse(DATA, ox.RdfFormat.N_QUADS), key=str)
         assert sorted(copy.native.quads_for_pattern(None, None, None), key=str) == expected  # type: ignore[attr-defined]
@@ -180,11 +182,6 @@ def test_two_services_share_one_store(two: TwoServices) -> None:
     assert two.answers == [200] * 4
 
 
-@pytest.mark.xfail(
-    reason="once seen broken after four alternating loads in a full e2e stage run (not reproduced in 8 runs of "
-    "this file alone; cause not found): open defect, docs/stores.md",
-    strict=False,
-)
 def test_alternating_loads_keep_one_audit_chain(two: TwoServices) -> None:
     one, other = two.servers
     for serial, server in enumerate((one, other, one, other), start=1):
@@ -194,7 +191,7 @@ def test_alternating_loads_keep_one_audit_chain(two: TwoServices) -> None:
 
 
 @pytest.mark.xfail(
-    reason="audit.writer_lock serialises writers within one process only: loads through two "
+    reason="audit.writer_lock(store) serialises writers within one process only: loads through two "
     "services at the same moment can fork the audit chain (docs/stores.md, open defect)",
     strict=False,
 )

@@ -18,6 +18,7 @@ against the embedded store's answers (docs/stores.md):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -124,10 +125,22 @@ def is_system_graph(graph: str) -> bool:
     return graph.startswith(VIRTUOSO_SYSTEM_PREFIXES) or "/DAV/" in graph
 
 
+DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+# a fraction that ends in a zero: not the canonical form (XSD 1.1 §3.3.7.2: no trailing zeros)
+_PADDED_FRACTION = re.compile(r"(?P<head>[^.]*T\d\d:\d\d:\d\d)\.(?P<fraction>\d*0)(?P<zone>Z|[+-]\d\d:\d\d)?")
+
+
 def canonical(term: ox.Term | None) -> ox.Term | None:
-    """A boolean literal in its canonical lexical form (``"0"`` → ``"false"``); any other term as it is."""
+    """Booleans and dateTimes in their canonical lexical form, any other term as it is: Virtuoso gives a stored
+    ``"false"`` back as ``"0"`` and pads fractional seconds to three digits (``.12`` as ``.120``), and what
+    Threadline hashed (audit entries, signed records) must read back exactly as it was written."""
     if isinstance(term, ox.Literal) and term.datatype == BOOLEAN and term.value in ("0", "1"):
         return ox.Literal("true" if term.value == "1" else "false", datatype=BOOLEAN)
+    if isinstance(term, ox.Literal) and term.datatype == DATETIME:
+        match = _PADDED_FRACTION.fullmatch(term.value)
+        if match:
+            fraction = match["fraction"].rstrip("0")
+            return ox.Literal(match["head"] + (f".{fraction}" if fraction else "") + match["zone"], datatype=DATETIME)
     return term
 
 
