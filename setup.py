@@ -3,7 +3,7 @@
 Ontology, mapping pack, shapes, named queries and GraphQL operations live at the top of the repository so that
 the people who own them can edit plain files; an installed Threadline finds them under ``threadline/_data/``
 (see ``threadline.config.content_dir``). The explorers' third-party files (GraphiQL, YASGUI, Swagger UI) are
-never committed but fetched, pinned and verified (``threadline.vendor``); a wheel is what an air-gapped plant
+never committed but fetched, pinned and verified (``threadline.web.vendor``); a wheel is what an air-gapped plant
 installs, so a wheel build fetches whatever is missing, and fails rather than ship without them. Editable
 installs skip that: ``bin/setup`` fetches the assets after installing. All other metadata is in pyproject.toml.
 """
@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent
 
 
 def _vendor():  # type: ignore[no-untyped-def]
-    """threadline/vendor.py by path: it needs only the standard library, the package's dependencies may be
+    """threadline/web/vendor.py by path: it needs only the standard library, the package's dependencies may be
     absent from the build environment."""
-    spec = importlib.util.spec_from_file_location("_threadline_vendor", ROOT / "threadline" / "vendor.py")
+    spec = importlib.util.spec_from_file_location("_threadline_vendor", ROOT / "threadline" / "web" / "vendor.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module

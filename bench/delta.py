@@ -10,7 +10,7 @@ checkpoint of it (hard links: every repetition starts from the same state) and r
 work and the load commits with its report; ``--gate none`` turns it off) and KPI maintenance as
 configured by default. Inside that process the loader's phases are timed by wrapping (never replacing) its
 functions: mapping, staging, the gate (before-commit hooks), the KPI plan (the before-commit hook that finds the
-contributions the load changes, ``threadline.kpi_delta``), the commit update, and the after-commit hooks (KPI
+contributions the load changes, ``threadline.kpi.delta``), the commit update, and the after-commit hooks (KPI
 maintenance); whether the KPIs were maintained incrementally or recomputed is printed per repetition. Wall time
 is measured from outside, so it includes the process start a script pays.
 
@@ -44,9 +44,9 @@ PHASES = ("map", "stage", "gate", "KPI plan (before commit)", "commit", "after-c
 
 def _child(store: str, delta: str) -> None:
     """In the measured process: wrap the loader's phases, run the CLI's load, print the phase totals as JSON."""
-    from threadline import kpi_delta
     from threadline.cli import main as cli
     from threadline.ingest import hooks, loader
+    from threadline.kpi import delta as kpi_delta
 
     spent = dict.fromkeys(PHASES, 0.0)
 

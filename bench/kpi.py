@@ -131,9 +131,9 @@ def main() -> None:
 
 def full_recompute(store: EmbeddedStore, repeat: int) -> None:
     """What a full recompute costs per KPI now that it also yields the per-group partials the incremental path
-    keeps (``threadline.kpi_parts``): the plain query and the partials + rows path, alternating, ``repeat``
+    keeps (``threadline.kpi.parts``): the plain query and the partials + rows path, alternating, ``repeat``
     times each, min / median / max; the rows must be the same."""
-    from threadline import kpi_parts
+    from threadline.kpi import parts as kpi_parts
 
     print("\n| KPI, full recompute | plain query (s) | partials + rows (s) | groups |")
     print("|---|---:|---:|---:|")

@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
 from tests.conftest import LiveServer  # noqa: E402
-from threadline.app import create_app  # noqa: E402
 from threadline.config import Settings  # noqa: E402
 from threadline.observability import logs, request_context  # noqa: E402
 from threadline.store import open_store  # noqa: E402
+from threadline.web.app import create_app  # noqa: E402
 
 
 def app_without_layer(settings: Settings, store: object) -> object:

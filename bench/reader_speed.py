@@ -136,9 +136,9 @@ class Service:
 
         import uvicorn
 
-        from threadline.app import create_app
         from threadline.config import Settings
         from threadline.store import open_store
+        from threadline.web.app import create_app
 
         self.store = open_store(str(store_dir))
         settings = Settings(store=str(store_dir), write_token=ADMIN, sparql_timeout=timeout)

@@ -8,7 +8,7 @@ Side by side, alternating, repeated ``--reps`` times (min/median/max of the per-
      cleared before each call, as for a text seen for the first time);
   3. cached: the same text again (the verdict cache);
   4. thread: running a trivial pyoxigraph query on a fresh plain thread;
-  5. confined: the same on a fresh thread confined by ``threadline.sandbox`` (seccomp filter load included).
+  5. confined: the same on a fresh thread confined by ``threadline.store.sandbox`` (seccomp filter load included).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyoxigraph as ox
 
-from threadline import sandbox
 from threadline.sparql import safety
+from threadline.store import sandbox
 
 QUERY = (
     "PREFIX ex: <http://x/>\nSELECT ?unit ?lot WHERE {{ ?unit ex:consumed ?lot . ?lot a ex:Lot ; ex:{word} ?v . "

@@ -27,7 +27,6 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import LiveServer
-from threadline.app import create_app
 from threadline.audit import AUDIT_GRAPH
 from threadline.auth import SECURITY_GRAPH, Principal, authenticate, create_token
 from threadline.config import Settings
@@ -35,6 +34,7 @@ from threadline.demo import generate
 from threadline.ingest import load_files
 from threadline.namespaces import BATCH_GRAPH_PREFIX, PROVENANCE_GRAPH, TL
 from threadline.store import EmbeddedStore, open_store
+from threadline.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 ERP = BATCH_GRAPH_PREFIX + "erp/"

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from tests.test_loader import GOOD, MAPPING
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.namespaces import STORE_GRAPH, TL
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 TOKEN = "s3cret-token"
 

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 
 from tests.test_loader import GOOD, MAPPING
 from threadline import audit, auth
-from threadline.app import create_app
 from threadline.audit.commands import audit_group
 from threadline.audit.verify import read_entries
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.store import Store, open_store
+from threadline.web.app import create_app
 
 pytestmark = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) not installed")
 PERSON = "Łukasz Żółć"

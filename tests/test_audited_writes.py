@@ -121,9 +121,9 @@ def test_a_reason_is_required(store: Store) -> None:
 
 
 def test_graph_store_writes_are_audited(serve_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from threadline.app import create_app
     from threadline.config import Settings
     from threadline.store import EmbeddedStore
+    from threadline.web.app import create_app
 
     store = EmbeddedStore(tmp_path / "store")
     server = serve_app(create_app(Settings(store=f"oxigraph:{tmp_path / 'store'}", write_token="s3cret"), store=store))

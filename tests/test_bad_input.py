@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.test_loader import GOOD, MAPPING
-from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 TOKEN = "bad-input-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

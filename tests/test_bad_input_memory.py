@@ -31,7 +31,7 @@ BOUND = 16 * MiB  # allowed peak growth: well under one copy of any upload below
 BOUNDARY = "threadline-test-boundary"
 SERVER = (
     "import sys, uvicorn\n"
-    "from threadline.app import create_app\n"
+    "from threadline.web.app import create_app\n"
     "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')\n"
 )
 

@@ -125,9 +125,9 @@ def test_the_running_service_backs_itself_up_over_http(tmp_path: Path, serve_app
     """``POST /admin/backup``: the service checkpoints the store it holds; the backup restores to the same digest."""
     import httpx
 
-    from threadline.app import create_app
     from threadline.config import Settings
     from threadline.store.backup import restore
+    from threadline.web.app import create_app
 
     url = _store_with_data(tmp_path / "store")
     store = EmbeddedStore(Path(url))

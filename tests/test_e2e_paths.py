@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, load_demo
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import EngineLimit
 from threadline.store import open_store
 from threadline.store.engines import BOUND_PATHS
+from threadline.web.app import create_app
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,9 @@ import pytest
 
 from tests.conftest import REPO, LiveServer, e2e_url, load_demo
 from threadline import kpi, queries
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 pytestmark = [
     pytest.mark.e2e,

@@ -37,9 +37,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
 from tests.conftest import REPO, DemoThread, LiveServer
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.store import Store, open_store
+from threadline.web.app import create_app
 
 TOKEN = "fuzz-bootstrap-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DemoThread, PageWatch
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.graphql_api import ide, routes
+from threadline.web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 @pytest.fixture
 def explorer(demo_thread: DemoThread, serve_app):  # type: ignore[no-untyped-def]
     if ide.missing_assets():
-        pytest.skip(f"vendored GraphiQL files missing ({ide.missing_assets()}): run python -m threadline.vendor")
+        pytest.skip(f"vendored GraphiQL files missing ({ide.missing_assets()}): run python -m threadline.web.vendor")
     settings = Settings(store="memory:")
     app = create_app(settings, store=demo_thread.store)
     routes.register(app, settings)

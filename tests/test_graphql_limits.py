@@ -10,11 +10,11 @@ import pytest
 
 from tests.conftest import DemoThread
 from tests.test_graphql_roundtrips import CountingStore
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import StoreError
 from threadline.graphql_api import execute, routes
 from threadline.store.base import QueryResult
+from threadline.web.app import create_app
 
 
 def settings(**values: Any) -> SimpleNamespace:

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from tests.shacl_demo import REPO
 from tests.test_shacl_incremental import FILES, _apply
-from threadline import kpi, kpi_delta
+from threadline import kpi
 from threadline.ingest import LoadOptions, load_files
+from threadline.kpi import delta as kpi_delta
 from threadline.namespaces import GRAPH, TL
 from threadline.store import EmbeddedStore, Store
 

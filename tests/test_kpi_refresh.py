@@ -9,9 +9,9 @@ import httpx
 
 from tests.conftest import load_demo
 from threadline import kpi
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.store import EmbeddedStore
+from threadline.web.app import create_app
 
 TOKEN = "kpi-refresh-admin"
 NCR = "https://w3id.org/threadline/id/ncr/NCR-TEST-9"

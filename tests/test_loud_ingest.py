@@ -17,7 +17,6 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import require_conformance
-from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.errors import IngestError, MappingError, SourceError
@@ -26,6 +25,7 @@ from threadline.ingest.plan import plan
 from threadline.namespaces import TL
 from threadline.store import Store, open_store
 from threadline.upgrades.record import has_data
+from threadline.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 INGEST = REPO / "ingest"

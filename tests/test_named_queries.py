@@ -22,11 +22,12 @@ from click.testing import CliRunner
 from tests.conftest import LiveServer
 from tests.sparql_demo import REPO, DemoThread, demo_thread
 from threadline import kpi, queries
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.errors import QueryError
+from threadline.queries.routes import register as register_named_queries
 from threadline.sparql import register
 from threadline.sparql.command import query_command
+from threadline.web.app import create_app
 
 CATALOGUE = queries.catalogue()
 
@@ -41,6 +42,7 @@ def api(thread: DemoThread) -> Iterator[str]:
     settings = Settings(store=thread.store.url)
     app = create_app(settings, store=thread.store)
     register(app, settings)
+    register_named_queries(app)
     live = LiveServer(app)
     yield live.url
     live.stop()

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.sparql import negotiation as neg
+from threadline.web.app import create_app
 
 TOKEN = "negotiation-test-token"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

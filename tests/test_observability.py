@@ -27,13 +27,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import LiveServer, OxigraphServer, _free_port
 from tests.test_loader import GOOD, MAPPING
 from threadline import features
-from threadline.app import create_app
 from threadline.auth.tokens import secret_hash
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.ingest import hooks
 from threadline.observability import logs
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 ADMIN = "obs-bootstrap-admin-secret"
 METRICS = "obs-metrics-scraper-secret"

@@ -16,9 +16,10 @@ from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib import namespace as vocabularies
 from rdflib.namespace import DCTERMS, PROV
 
-from threadline import diagram, ontology, ontology_page
+from threadline import ontology
 from threadline.errors import ConfigError
-from threadline.ontology import TL
+from threadline.ontology import TL, diagram
+from threadline.ontology import page as ontology_page
 
 REPO = Path(__file__).resolve().parent.parent
 TL_NS = str(TL)
@@ -455,7 +456,7 @@ def test_files_use_only_declared_terms(graph: Graph) -> None:
 
 def test_diagram_in_docs_is_current() -> None:
     committed = (REPO / "docs" / "ontology.svg").read_bytes()
-    assert committed == diagram.render_svg().encode("utf-8"), "run: python -m threadline.diagram"
+    assert committed == diagram.render_svg().encode("utf-8"), "run: python -m threadline.ontology.diagram"
 
 
 def test_diagram_is_svg_with_every_class(graph: Graph, tmp_path: Path) -> None:
@@ -487,7 +488,7 @@ class _Ids(HTMLParser):
 
 def test_html_page_lists_every_term_offline() -> None:
     ontology_page._page.cache_clear()
-    page = ontology.ontology_html()
+    page = ontology_page.ontology_html()
     parser = _Ids()
     parser.feed(page)
     vocab = ontology.vocabulary()

@@ -98,7 +98,7 @@ def test_the_wheel_alone_serves_the_explorers_offline(wheel: Path, tmp_path: Pat
         [
             sys.executable,
             "-c",
-            "import threadline, threadline.vendor as v; print(threadline.__file__); print(v.missing())",
+            "import threadline, threadline.web.vendor as v; print(threadline.__file__); print(v.missing())",
         ],
         cwd=tmp_path,
         env=env,

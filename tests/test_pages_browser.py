@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PageWatch
-from threadline.app import create_app
 from threadline.config import Settings
+from threadline.web.app import create_app
 
 pytestmark = pytest.mark.browser
 

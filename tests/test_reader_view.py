@@ -14,17 +14,18 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import LiveServer
-from threadline.app import create_app
 from threadline.audit import ARCHIVE_PREFIX, AUDIT_GRAPH
 from threadline.auth import SECURITY_GRAPH, Principal
 from threadline.auth.tokens import create_token
 from threadline.config import Settings
 from threadline.namespaces import STORE_GRAPH
+from threadline.queries.routes import register as register_named_queries
 from threadline.sparql import register
 from threadline.store import open_store
 from threadline.store.reader_view import View, view_for
 from threadline.store.recovery import STORED_DEFAULT
 from threadline.store.snapshots import snapshot_root
+from threadline.web.app import create_app
 
 ERP = "https://example.org/graph/erp"
 MES = "https://example.org/graph/mes"
@@ -49,6 +50,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     settings = Settings(store=str(path), write_token=ADMIN)
     app = create_app(settings, store=store)
     register(app, settings)
+    register_named_queries(app)
     live = LiveServer(app)
     yield {"url": live.url, "path": path, "reader": reader, "compliance": compliance, "erp": erp_only}
     live.stop()

@@ -17,13 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import REPO
-from threadline.app import create_app
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.ingest import load_files
 from threadline.namespaces import BATCH_GRAPH_PREFIX, TL
 from threadline.store import STAGING_PREFIX, EmbeddedStore, open_store
 from threadline.store.recovery import uncommitted
+from threadline.web.app import create_app
 
 CRASHED_BATCH = f"{BATCH_GRAPH_PREFIX}mes/20261207T000000Z-crashed/0"
 CRASHED_STAGING = f"{STAGING_PREFIX}00000000-0000-0000-0000-000000000000"

@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import PageWatch
 from tests.shacl_demo import REPO, build_demo, store_from
-from threadline.app import create_app
 from threadline.config import Settings
+from threadline.web.app import create_app
 
 pytestmark = pytest.mark.browser
 TOKEN = "report-browser-token"

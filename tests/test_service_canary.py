@@ -21,10 +21,10 @@ import pytest
 
 from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.sparql import register
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 TOKEN = "canary-token"
 DATA = """

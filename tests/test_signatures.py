@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 from tests.shacl_demo import REPO, build_demo, store_from
 from threadline import audit, auth, features, signatures
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.shacl.commands import validate_command
 from threadline.store import Store, open_store
+from threadline.web.app import create_app
 
 INTEGRITY = "https://w3id.org/threadline/shapes/signatures#SignatureIntegrityCheck"
 ERP_BATCHES = "https://w3id.org/threadline/graph/batch/erp/*"

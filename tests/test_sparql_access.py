@@ -13,12 +13,12 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import LiveServer
-from threadline.app import create_app
 from threadline.auth import SECURITY_GRAPH
 from threadline.auth.tokens import create_token
 from threadline.config import Settings
 from threadline.sparql import register
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 ERP = "https://example.org/graph/erp"  # not a batch graph: recovery would drop a batch without provenance
 MES = "https://example.org/graph/mes"

@@ -12,10 +12,10 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import LiveServer
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.sparql import register
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 TL = "https://w3id.org/threadline/ontology#"
 UNIT = "https://w3id.org/threadline/id/unit/"

@@ -27,10 +27,10 @@ from rdflib.collection import Collection
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from tests.conftest import LiveServer, conformance_dir
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.sparql import register
 from threadline.store import Store, open_store
+from threadline.web.app import create_app
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")

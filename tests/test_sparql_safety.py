@@ -15,11 +15,11 @@ import pytest
 
 from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.sparql import register
 from threadline.sparql.safety import ForbiddenOperation, check_query, check_update
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 TOKEN = "safety-token"
 # 20 chained cross joins over 40 triples: 40^20 rows to count; never finishes on its own. Only for the
@@ -341,7 +341,7 @@ def test_text_that_mentions_service_but_cannot_be_verified_is_refused(memory_end
 
 
 def test_sandboxed_thread_cannot_open_a_tcp_connection_but_others_can() -> None:
-    from threadline import sandbox
+    from threadline.store import sandbox
 
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from fastapi import Depends
 
 from threadline import audit, auth
-from threadline.app import create_app
 from threadline.auth.commands import token_group
 from threadline.config import Settings
 from threadline.store import Store, open_store
+from threadline.web.app import create_app
 
 ERP = "https://w3id.org/threadline/graph/batch/erp/*"
 ONE = "https://w3id.org/threadline/graph/batch/plm/20260101T000000Z-0000aaaa/0"

@@ -20,7 +20,6 @@ from click.testing import CliRunner
 
 import threadline
 from threadline import audit, signatures
-from threadline.app import create_app
 from threadline.audit.verify import read_entries
 from threadline.audit.writes import audited_update
 from threadline.auth.principal import ANONYMOUS, Principal
@@ -34,6 +33,7 @@ from threadline.store.reader_view import View
 from threadline.upgrades import record, renames
 from threadline.upgrades.migration import current_plan, migrate
 from threadline.upgrades.versions import STORE_FORMAT, ontology_version
+from threadline.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "previous_release" / "store.nq.gz"

@@ -14,10 +14,10 @@ from rdflib import RDF, Literal, Namespace, URIRef
 
 from tests.shacl_demo import REPO, build_demo, store_from
 from threadline import features
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.shacl.report import _slug, data_state, load_stored_report
 from threadline.store import Store
+from threadline.web.app import create_app
 
 TOKEN = "validation-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

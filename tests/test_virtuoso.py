@@ -15,12 +15,12 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import LiveServer
-from threadline.app import create_app
 from threadline.auth import tokens
 from threadline.config import Settings
 from threadline.errors import StoreError
 from threadline.store import RemoteStore, open_store
 from threadline.store.backup import make_backup, restore
+from threadline.web.app import create_app
 
 pytestmark = [
     pytest.mark.e2e,

@@ -41,12 +41,12 @@ from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 
 from tests.conftest import LiveServer, conformance_dir
-from threadline.app import create_app
 from threadline.auth.principal import system_role
 from threadline.config import Settings
 from threadline.sparql import dataset as datasets
 from threadline.sparql import register
 from threadline.store import RemoteStore, open_store
+from threadline.web.app import create_app
 
 SUITE = "w3c-sparql11-query"
 REMOTE = os.environ.get("THREADLINE_TEST_STORE") == "remote"

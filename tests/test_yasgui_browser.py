@@ -9,10 +9,10 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import PageWatch
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.sparql import editor, register
 from threadline.store import open_store
+from threadline.web.app import create_app
 
 UNIT = "<https://w3id.org/threadline/id/unit/FC-0000042>"
 TL = "https://w3id.org/threadline/ontology#"
@@ -25,7 +25,7 @@ DATA = f"""{UNIT} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{TL}Seriali
 @pytest.mark.browser
 def test_yasgui_runs_a_query_offline(browser: object, serve_app: object, tmp_path: Path) -> None:
     if not (editor.ASSET_DIR / "yasgui.min.js").is_file():
-        pytest.skip("YASGUI is not vendored: run `python -m threadline.vendor`")
+        pytest.skip("YASGUI is not vendored: run `python -m threadline.web.vendor`")
     store = open_store(str(tmp_path / "store"))
     store.load(DATA, "https://w3id.org/threadline/graph/test", ox.RdfFormat.N_TRIPLES)
     settings = Settings(store=store.url)

@@ -31,7 +31,7 @@ def install(settings: Settings, *, server: bool = False) -> None:
         gate = LoadGate(lambda profile: load_profile(shapes_dir(settings), profile), settings.validation_gate)
         _installed.extend(gate.install())
     if settings.kpi_summaries:  # after the gate: a rejected load need not be planned
-        from threadline import kpi_delta
+        from threadline.kpi import delta as kpi_delta
 
         _installed.append(hooks.before_commit(kpi_delta.plan_load))
 

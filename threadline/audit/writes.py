@@ -27,13 +27,12 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from threadline import sandbox
 from threadline.audit.archive import ARCHIVE_PREFIX, archive_iri, preserve_update
 from threadline.audit.chain import AUDIT_GRAPH, entry_update, head, writer_lock
 from threadline.errors import QueryError
 from threadline.namespaces import GRAPH, RDF, STORE_GRAPH, TL
 from threadline.sparql.safety import check_update
-from threadline.store import Store
+from threadline.store import Store, sandbox
 from threadline.store.base import STAGING_PREFIX, new_staging_graph
 from threadline.store.lexer import Token, tokens
 
@@ -82,7 +81,7 @@ def audited_update(store: Store, text: str, *, actor: str, reason: str | None, b
 
 
 def _run_update(store: Store, text: str) -> None:
-    """Caller text runs on a thread with no network when the engine is in this process (``threadline.sandbox``);
+    """Caller text runs on a thread with no network when the engine is in this process (``threadline.store.sandbox``);
     a remote store's engine is the remote server's, and reaching it needs the network."""
     from threadline.store import EmbeddedStore
 

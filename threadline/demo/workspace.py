@@ -63,7 +63,7 @@ def _build(settings: Settings, root: Path, url: str, units: int, seed: int, cons
     """Generate the exports and load them through the mapping pack, like any plant's."""
     from threadline import features
     from threadline.auth.commands import operator
-    from threadline.console import load_with_progress
+    from threadline.cli.console import load_with_progress
     from threadline.demo import generate
     from threadline.ingest import LoadOptions, open_recovered
 

@@ -48,7 +48,7 @@ def page(endpoint: str = "/graphql", folder: Path = EXAMPLES_DIR) -> str:
         return (
             "<!doctype html><html lang=en><meta charset=utf-8><title>GraphiQL unavailable</title>"
             "<h1>GraphiQL is not installed</h1><p>The explorer's files are fetched once at set-up: run "
-            "<code>python -m threadline.vendor</code>. Missing:</p><ul>" + listed + "</ul>"
+            "<code>python -m threadline.web.vendor</code>. Missing:</p><ul>" + listed + "</ul>"
             f"<p>The API itself answers POST requests at <code>{html.escape(endpoint)}</code>.</p></html>"
         )
     tabs = json.dumps(examples(folder)).replace("</", "<\\/")

@@ -99,6 +99,6 @@ class ElectronicSignature(Node):
         signed_under = self.r.text("ontologyVersion") or BASELINE_ONTOLOGY
         if signed_under == ontology_version():
             current = await loaders(info).record_hash.load(record)
-        else:  # signed under an older ontology: under its names (threadline.record_hash, step 2a); rare, unbatched
+        else:  # signed under an older ontology: under its names (record_hash step 2a); rare, unbatched
             current = await loaders(info).record_hash_under(record, signed_under)
         return None if current is None else current == stored

@@ -60,7 +60,7 @@ class ServerState(Collector):
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
-        from threadline import sandbox
+        from threadline.store import sandbox
 
         yield gauge("threadline_build_info", "Threadline version serving.", 1, version=__version__)
         yield gauge(

@@ -1,4 +1,5 @@
-"""The SPARQL 1.1 Protocol endpoint, the Graph Store Protocol, named queries and the YASGUI editor.
+"""The SPARQL 1.1 Protocol endpoint, the Graph Store Protocol and the YASGUI editor (named queries, which run
+through this endpoint's runner, are ``threadline.queries``).
 
 ``register(app, settings)`` adds the routes; see docs/sparql.md. Importing this package stays light: query
 worker processes (``python -m threadline.sparql.worker``) import it too.
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def register(app: FastAPI, settings: Settings) -> None:
-    """Add /sparql, /store and /queries to ``app``."""
+    """Add /sparql and /store to ``app``."""
     from threadline.sparql.routes import register as add_routes
 
     add_routes(app, settings)

@@ -125,10 +125,10 @@ def _absolute(iri: object) -> str:
 
 def _raise_engine_syntax_error(text: str, base: str | None) -> None:
     """If the engine itself rejects the text, its message and position are the better answer (empty store)."""
-    from threadline import sandbox
     from threadline.sparql.execution import position
+    from threadline.store import sandbox
 
-    try:  # on an empty store, and with no network (threadline.sandbox): the text passed the SERVICE check
+    try:  # on an empty store, and with no network (threadline.store.sandbox): the text passed the SERVICE check
         sandbox.confined(_parse_on_empty_store, text, base)
     except SyntaxError as exc:
         raise QueryError(f"malformed query: {exc}", position=position(str(exc))) from exc

@@ -135,7 +135,7 @@ def _after_write(store: Store) -> None:
 
 
 def register(app: FastAPI, settings: Settings) -> None:
-    """Add /sparql, /store and /queries to ``app`` (call once; later calls do nothing)."""
+    """Add /sparql and /store to ``app`` (call once; later calls do nothing)."""
     if getattr(app.state, "sparql_runner", None) is not None:
         return
     app.state.sparql_runner = Runner(settings)
@@ -159,13 +159,9 @@ def register(app: FastAPI, settings: Settings) -> None:
         if name == "vocabulary.json":
             return JSONResponse(await run_in_threadpool(editor.vocabulary))
         if name not in editor.ASSETS or not (editor.ASSET_DIR / name).is_file():
-            return error(404, f"no asset {name!r} (run `python -m threadline.vendor` to fetch the editor's files)")
+            return error(404, f"no asset {name!r} (run `python -m threadline.web.vendor` to fetch the editor's files)")
         body = await run_in_threadpool((editor.ASSET_DIR / name).read_bytes)
         return Response(body, media_type=editor.ASSETS[name], headers={"Cache-Control": "max-age=86400"})
-
-    from threadline.sparql import named
-
-    named.register(app)
 
     for path in ("/store", "/store/{rest:path}"):
         app.add_api_route(

@@ -12,7 +12,7 @@ SERVICE/LOAD being checked, so rdflib's SPARQL grammar parses the text and any `
 2. Otherwise rdflib parses it; a SERVICE or LOAD anywhere in the tree is refused (403-like ``ForbiddenOperation``,
    answered 400). If rdflib cannot parse the text (syntax it lacks, such as SPARQL 1.2 triple terms) the text is
    refused as unverifiable: a rare false refusal, never a fetch.
-3. ``threadline.sandbox`` runs the engine with no network, so a parser mismatch still cannot reach a URL.
+3. ``threadline.store.sandbox`` runs the engine with no network, so a parser mismatch still cannot reach a URL.
 
 ``\\uXXXX`` escapes: pyoxigraph decodes them only inside strings and IRIs (``\\u0053ERVICE`` as a keyword is a
 syntax error there), whereas rdflib's ``parseQuery`` decodes them everywhere first, which turns ``"\\u0022"``

@@ -14,7 +14,7 @@ enforce its own limit too). A memory store cannot be shared with another process
 thread that is abandoned, not stopped, on time-out — the caller gets the timeout error but the CPU stays busy
 until the query ends. That is acceptable for tests and demos only, and documented in docs/sparql.md.
 
-Every thread that runs caller text here has no network (``threadline.sandbox``): worker processes confine
+Every thread that runs caller text here has no network (``threadline.store.sandbox``): worker processes confine
 themselves before their first query, memory-store query threads before theirs.
 
 The worker serialises the answer itself (rows stop at the limit), so only bytes cross the process boundary.
@@ -36,9 +36,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from threadline import sandbox
 from threadline.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from threadline.sparql.execution import Answer, Job, ResultTooLarge, execute, position, serialise
+from threadline.store import sandbox
 from threadline.store.recovery import uncommitted
 from threadline.store.snapshots import Snapshots
 
@@ -86,7 +86,7 @@ class ThreadExecutor(Executor):
         box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
 
         def work() -> None:
-            sandbox.confine()  # this thread runs caller text: no network for it (see threadline.sandbox)
+            sandbox.confine()  # this thread runs caller text: no network for it (see threadline.store.sandbox)
             try:
                 box.put((True, execute(self.store, job)))
             except Exception as exc:  # handed to the caller's thread
@@ -149,7 +149,7 @@ def _worker_main(conn: Any) -> None:
     Each open snapshot comes with its uncommitted graphs (a crash's leftovers being removed), which no query
     may see (``threadline.store.recovery``)."""
     stores: dict[str, tuple[ox.Store, frozenset[str]]] = {}
-    sandbox.confine(whole_process=True)  # before any query: no network for this process (threadline.sandbox)
+    sandbox.confine(whole_process=True)  # before any query: no network for this process (threadline.store.sandbox)
     conn.send(("ready", sandbox.status()))  # imports done: from here on the parent's clock measures queries only
     while True:
         try:

@@ -5,7 +5,7 @@ Terms are written as ``tl:name`` or as full IRIs. Two parts of Threadline read i
 
 - ``threadline migrate`` rewrites ``old`` to ``new`` in the data graphs of a store that holds an older
   ontology version (``threadline.upgrades.steps``);
-- the record hash (``threadline.record_hash``) computes a signature's hash under the ontology version the
+- the record hash (``threadline.signatures.record_hash``) computes a signature's hash under the ontology version the
   signature was made with, by mapping the store's current names back through the renames made since
   (``back_to``): so a rename never makes a signed record read as changed, and a real change still does.
 

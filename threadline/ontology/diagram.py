@@ -8,7 +8,7 @@ property's arrow starts at its row and ends on the box of its range class, so th
 subclasses are drawn inside their parent's box. Arrows are drawn beneath the boxes and coloured by the area
 they start from, so one that passes behind a box can still be followed.
 
-    python -m threadline.diagram [-o docs/ontology.svg]
+    python -m threadline.ontology.diagram [-o docs/ontology.svg]
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def render_svg(vocab: Vocabulary | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m threadline.diagram", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m threadline.ontology.diagram", description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="docs/ontology.svg", help="SVG file to write, or - for stdout")
     args = parser.parse_args(argv)
     svg = render_svg()

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require
-from threadline.http_errors import error_responses, public
+from threadline.web.errors import error_responses, public
 
 Integrator = Annotated[Principal, Depends(require("integrator"))]
 

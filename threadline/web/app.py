@@ -14,21 +14,25 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from threadline import __version__, body_limit, ingest_routes, openapi_doc
+from threadline import __version__
 from threadline.auth import Principal, require
 from threadline.config import Settings
 from threadline.errors import EngineLimit, IngestError, QueryError, SourceError, StoreError, ThreadlineError
-from threadline.http_errors import public
+from threadline.ingest import routes as ingest_routes
 from threadline.observability import request_context
 from threadline.observability import routes as observability_routes
+from threadline.ontology import routes as ontology_routes
 from threadline.store import Store
+from threadline.web import body_limit
+from threadline.web import openapi as openapi_doc
+from threadline.web.errors import public
 
 Reader = Annotated[Principal, Depends(require("reader"))]
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -73,19 +77,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     body_limit.install(app, settings.max_request_bytes)
     _features(app, settings)
     app.include_router(observability_routes.router)
+    app.include_router(ontology_routes.router)
     request_context.install(app)  # outermost: every answer, a 500 included, gets a request id and an access line
     return app
 
 
 def _features(app: FastAPI, settings: Settings) -> None:
     """Routes that live with their feature's package, and the hooks that watch every load."""
-    from threadline import backup_routes as backups
     from threadline import features
-    from threadline import signature_routes as signatures
     from threadline.auth import routes as admin
     from threadline.graphql_api import routes as graphql
+    from threadline.queries import routes as named_queries
     from threadline.shacl import routes as validation
+    from threadline.signatures import routes as signatures
     from threadline.sparql import register as sparql
+    from threadline.store import backup_routes as backups
 
     features.install(settings, server=True)
     admin.register(app, settings)
@@ -94,6 +100,7 @@ def _features(app: FastAPI, settings: Settings) -> None:
     backups.register(app, settings)
     graphql.register(app, settings)
     sparql(app, settings)
+    named_queries.register(app)  # after sparql: it runs through the endpoint's runner
 
 
 def _errors(app: FastAPI, settings: Settings) -> None:
@@ -133,7 +140,7 @@ def _errors(app: FastAPI, settings: Settings) -> None:
 def _routes(app: FastAPI, settings: Settings) -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:
-        from threadline.pages import home_page
+        from threadline.web.pages import home_page
 
         return home_page()
 
@@ -141,7 +148,7 @@ def _routes(app: FastAPI, settings: Settings) -> None:
     async def api_docs() -> HTMLResponse:
         """Swagger UI from the vendored swagger-ui-dist (fetched at set-up), with no online validator."""
         if not (STATIC_DIR / "vendor" / "swagger-ui-dist" / "swagger-ui-bundle.js").is_file():
-            raise HTTPException(503, "Swagger UI assets are missing: run `python -m threadline.vendor`")
+            raise HTTPException(503, "Swagger UI assets are missing: run `python -m threadline.web.vendor`")
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="Threadline API",
@@ -163,26 +170,3 @@ def _routes(app: FastAPI, settings: Settings) -> None:
         result = await run_in_threadpool(request.app.state.store.stats)
         graphs = {g: n for g, n in result.graphs.items() if principal.may_read_graph(g)}
         return {"triples": sum(graphs.values()), "graphs": graphs}
-
-    @app.get("/ontology", responses={200: {"content": {"text/turtle": {}, "text/html": {}}}})
-    async def ontology(request: Request, format: str | None = None) -> Response:
-        """The Threadline ontology: Turtle for machines, a readable page for browsers (``Accept`` with q-values,
-        or ``format=turtle|html``); 406 when the client accepts neither."""
-        from threadline import ontology as onto
-        from threadline.ontology_page import choose_format
-        from threadline.sparql.negotiation import NotAcceptable
-
-        try:
-            media = choose_format(format, request.headers.get("accept"))
-        except NotAcceptable as exc:
-            return JSONResponse({"error": str(exc)}, status_code=406)
-        if media == "text/html":
-            return HTMLResponse(await run_in_threadpool(onto.ontology_html), headers={"Vary": "Accept"})
-        body = await run_in_threadpool(onto.ontology_turtle)
-        return PlainTextResponse(body, media_type="text/turtle", headers={"Vary": "Accept"})
-
-    @app.get("/ontology.ttl", include_in_schema=False)
-    async def ontology_ttl() -> Response:
-        from threadline import ontology as onto
-
-        return PlainTextResponse(await run_in_threadpool(onto.ontology_turtle), media_type="text/turtle")

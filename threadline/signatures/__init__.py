@@ -16,7 +16,7 @@ their ``tl:signedRecordHash`` follows the source system's own formula, which Thr
 Threadline-made signature is marked twice: it lives in ``graph/signatures`` and states
 ``tl:recordHashForm "threadline-record-ntriples-sha256/1"``. ``check`` looks only at signatures with both.
 
-The record's hash and its canonical form are ``threadline.record_hash``. A signature also states the ontology
+The record's hash and its canonical form are ``threadline.signatures.record_hash``. A signature also states the ontology
 version its hash was computed under (``tl:ontologyVersion``; none on signatures made before versions were
 recorded: ontology 0.1.0), and ``check`` recomputes each record's hash under that version's term names, so
 renaming a term (``threadline migrate``) does not make signed records read as changed (docs/upgrades.md).
@@ -35,7 +35,7 @@ from threadline import audit
 from threadline.auth.principal import Principal
 from threadline.errors import SignatureError, SignatureRefused, UnknownRecord
 from threadline.namespaces import GRAPH, ID, RDF, TL, XSD
-from threadline.record_hash import (
+from threadline.signatures.record_hash import (
     HASH_FORM,
     complete_view,
     digest,

@@ -24,8 +24,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from threadline.http_errors import DESCRIPTIONS, ErrorBody
-from threadline.openapi_protocols import IRI, PROTOCOL_PATHS
+from threadline.web.errors import DESCRIPTIONS, ErrorBody
+from threadline.web.openapi_protocols import IRI, PROTOCOL_PATHS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 PUBLIC = {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"), ("GET", "/version"), ("GET", "/ontology")}

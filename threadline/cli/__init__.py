@@ -116,7 +116,7 @@ def serve(
 
     import uvicorn
 
-    from threadline.app import create_app
+    from threadline.web.app import create_app
 
     settings = Settings()
     if fresh and not demo:
@@ -201,7 +201,7 @@ def load(
     store_url: str | None,
 ) -> None:
     """Map SYSTEM's export FILES (or folders) with the mapping pack and load them as one batch."""
-    from threadline.console import load_with_progress
+    from threadline.cli.console import load_with_progress
     from threadline.ingest import LoadOptions
 
     settings = Settings()

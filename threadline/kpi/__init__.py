@@ -8,8 +8,8 @@ query marked ``materialise: true`` is run once after every committed load (an ``
 terms exactly as the plain query returned them. Reading them back is a lookup of a few dozen triples.
 
 After a load, the KPIs that declare how they decompose (``queries/NAME.incremental.yaml``) are not recomputed:
-``threadline.kpi_delta`` finds the entities whose contribution the load can have changed and updates the stored
-per-group partials (``threadline.kpi_parts``), from which the rows are recomputed; it falls back to this
+``threadline.kpi.delta`` finds the entities whose contribution the load can have changed and updates the stored
+per-group partials (``threadline.kpi.parts``), from which the rows are recomputed; it falls back to this
 module's full recompute whenever it cannot be sure.
 
 The summary records how many ingest activities the store held when it was computed; when that number differs
@@ -45,7 +45,7 @@ from threadline.namespaces import GRAPH, ID, TL
 from threadline.observability import metrics
 
 if TYPE_CHECKING:
-    from threadline.kpi_parts import Group, Parts
+    from threadline.kpi.parts import Group, Parts
     from threadline.queries import NamedQuery
     from threadline.store import SelectResult, Store
 
@@ -86,7 +86,7 @@ def refresh(
     store: Store, activity: Any = None, partials: dict[str, dict[Group, Parts] | None] | None = None
 ) -> dict[str, int]:
     """Recompute every materialised KPI and replace the summary graph in one step; returns rows per KPI.
-    ``partials``: per KPI, its groups' partials already brought up to date (``threadline.kpi_delta``): only
+    ``partials``: per KPI, its groups' partials already brought up to date (``threadline.kpi.delta``): only
     the rows are recomputed from them; a KPI without them is recomputed from the data."""
 
     now = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
@@ -127,7 +127,7 @@ def _compute(
     view: Store, query: NamedQuery, partials: dict[Group, Parts] | None
 ) -> tuple[SelectResult, dict[Group, Parts] | None]:
     """A KPI's rows, and the partials they were computed from (None: the KPI is not kept incrementally)."""
-    from threadline import kpi_parts
+    from threadline.kpi import parts as kpi_parts
 
     declared = kpi_parts.declared(query.path)
     if declared is None:
@@ -141,7 +141,7 @@ def _compute(
 
 
 def _partial_triples(query: NamedQuery, node: str, partials: dict[Group, Parts]) -> list[ox.Triple]:
-    from threadline import kpi_parts
+    from threadline.kpi import parts as kpi_parts
 
     name, declared = query.name, kpi_parts.declared(query.path)
     assert declared is not None
@@ -157,7 +157,7 @@ def _partial_triples(query: NamedQuery, node: str, partials: dict[Group, Parts])
 def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Parts]]] | None:
     """The stored summary's activity count, whether it is marked outdated, and the partials of every KPI kept
     incrementally; None when there is no summary."""
-    from threadline import kpi_parts
+    from threadline.kpi import parts as kpi_parts
 
     head = store.select(
         f"SELECT ?n ?stale WHERE {{ GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}activities> ?n "
@@ -268,7 +268,7 @@ class Refresher:
     """Recomputes the summary in one background thread, so a load (or an HTTP write) returns without waiting for
     it — minutes at 100k units — and requests arriving while it runs fold into one more run.
 
-    Readers meanwhile get the previous summary, labelled as outdated (``threadline.sparql.named``), rather than
+    Readers meanwhile get the previous summary, labelled as outdated (``threadline.queries.routes``), rather than
     the plain aggregates, which take 4–40 s each at 100k units and can hit the endpoint's time limit."""
 
     def __init__(self) -> None:
@@ -354,9 +354,9 @@ def read(store: Store, name: str) -> SelectResult | None:
 
 
 def refresh_after_load(store: Store, activity: Any) -> None:
-    """``after_commit``: bring the summary up to date from what the load changed (``threadline.kpi_delta``),
+    """``after_commit``: bring the summary up to date from what the load changed (``threadline.kpi.delta``),
     else recompute it (in the background in the server)."""
-    from threadline import kpi_delta
+    from threadline.kpi import delta as kpi_delta
 
     if kpi_delta.apply(store, activity):
         return
@@ -369,8 +369,8 @@ def refresh_after_load(store: Store, activity: Any) -> None:
 def install() -> None:
     """Keep the summary fresh after every committed load, refreshing before the load returns (programmatic use;
     the CLI and server go through ``threadline.features.install``)."""
-    from threadline import kpi_delta
     from threadline.ingest import hooks
+    from threadline.kpi import delta as kpi_delta
 
     refresher.background = False
     hooks.before_commit(kpi_delta.plan_load)
@@ -378,8 +378,8 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    from threadline import kpi_delta
     from threadline.ingest import hooks
+    from threadline.kpi import delta as kpi_delta
 
     hooks.unregister(kpi_delta.plan_load)
     hooks.unregister(refresh_after_load)

@@ -9,7 +9,7 @@ split beside the query:
 
 - ``entity``: the variable naming the entity; ``reads``: the path steps from an entity whose triples its
   contribution reads (``forward`` predicates read as subject, ``inverse`` ones as object, ``depth`` steps) —
-  what ``threadline.kpi_delta`` walks to find the entities a load can have changed;
+  what ``threadline.kpi.delta`` walks to find the entities a load can have changed;
 - ``contribution``: a SELECT giving, per entity and group, the parts (``{{entities}}`` marks where a
   ``VALUES`` block restricts it to some entities);
 - ``groups``, ``parts`` (``sum``, ``min`` or ``max``) and ``count`` (the part that is zero when a group is

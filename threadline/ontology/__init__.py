@@ -1,6 +1,6 @@
 """The Threadline ontology as the engine sees it: where its Turtle lives and what its terms are.
 
-The offline HTML page (``threadline.ontology_page``) is rendered by hand rather than with pyLODE or Widoco
+The offline HTML page (``threadline.ontology.page``) is rendered by hand rather than with pyLODE or Widoco
 because plants are air-gapped: those tools link stylesheets, fonts or scripts from the internet (or need Java),
 while this page must be one self-contained document. rdflib does all the RDF parsing.
 """
@@ -72,7 +72,7 @@ def ontology_dir() -> Path:
         if not (path / ONTOLOGY_FILE).is_file():
             raise ConfigError(f"{ENV_DIR}={configured}: no {ONTOLOGY_FILE} in that directory")
         return path
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     for candidate in (package / "_data" / "ontology", package.parent / "ontology"):
         if (candidate / ONTOLOGY_FILE).is_file():
             return candidate
@@ -249,13 +249,3 @@ def vocabulary(graph: Graph | None = None) -> Vocabulary:
         classes=tuple(classes),
         properties=tuple(properties),
     )
-
-
-# --- HTML page ------------------------------------------------------------------------------------------------------
-
-
-def ontology_html() -> str:
-    """The readable offline HTML page of the ontology (see ``threadline.ontology_page``)."""
-    from threadline.ontology_page import ontology_html as render
-
-    return render()

@@ -6,9 +6,9 @@ for), the tarball's sha512 checked against the integrity committed in ``threadli
 the files listed there extracted into ``threadline/static/vendor/NAME/`` — a git-ignored folder that built
 wheels include. Nothing is loaded from a CDN at run time.
 
-    python -m threadline.vendor            # fetch what is missing (bin/setup runs this)
-    python -m threadline.vendor --check    # exit 1 if anything is missing
-    python -m threadline.vendor --pin NAME@VERSION   # print the integrity to commit for a new package
+    python -m threadline.web.vendor            # fetch what is missing (bin/setup runs this)
+    python -m threadline.web.vendor --check    # exit 1 if anything is missing
+    python -m threadline.web.vendor --pin NAME@VERSION   # print the integrity to commit for a new package
 
 Written by hand because no Python package vendors npm tarballs with integrity checks; it is 100 lines.
 """
@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # the package folder: static/ and vendor.json live there
 MANIFEST = HERE / "vendor.json"
 VENDOR_DIR = HERE / "static" / "vendor"
 
@@ -91,7 +91,7 @@ def fetch(package: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m threadline.vendor", description="Fetch front-end assets.")
+    parser = argparse.ArgumentParser(prog="python -m threadline.web.vendor", description="Fetch front-end assets.")
     parser.add_argument("--check", action="store_true", help="only report whether anything is missing")
     parser.add_argument("--pin", metavar="NAME@VERSION", help="print the integrity of a package to pin")
     args = parser.parse_args(argv)

@@ -26,6 +26,7 @@ from threadline.ontology import (
     ontology_dir,
     vocabulary,
 )
+from threadline.ontology.diagram import render_svg
 
 TURTLE, HTML = "text/turtle", "text/html"
 FORMATS = {"turtle": TURTLE, "ttl": TURTLE, "html": HTML}
@@ -77,8 +78,6 @@ def ontology_html() -> str:
 
 @functools.cache
 def _page(directory: str) -> str:  # cached per directory: the files do not change while the server runs
-    from threadline.diagram import render_svg
-
     vocab = vocabulary(load_graph())
     aligned = load_graph(alignments=True)
     parts = [

@@ -1,6 +1,6 @@
 """Maintain the KPI summary from what a load changed, instead of recomputing every KPI from the whole thread.
 
-Soundness. A KPI declared in ``queries/NAME.incremental.yaml`` (``threadline.kpi_parts``) is a sum, per group,
+Soundness. A KPI declared in ``queries/NAME.incremental.yaml`` (``threadline.kpi.parts``) is a sum, per group,
 of per-entity contributions, and an entity's contribution reads only triples met by following the declared
 ``reads`` steps from it: predicates read as subject (``forward``) or as object (``inverse``), ``depth`` steps
 deep. So a load can change the contribution of an entity E only if it adds or removes a triple (s, p, o) with p
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from threadline import kpi_parts
-from threadline.kpi_parts import Decomposition, Group, Parts
+from threadline.kpi import parts as kpi_parts
+from threadline.kpi.parts import Decomposition, Group, Parts
 from threadline.namespaces import BATCH_GRAPH_PREFIX
 from threadline.shacl.incremental import MAX_RESTRICTED, Scope, reach, retracted_by
 from threadline.shacl.model import to_rdflib, to_sparql
