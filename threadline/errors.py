@@ -9,6 +9,10 @@ HTTP status without knowing which library failed::
     ├── ConfigError              a setting is missing or malformed
     ├── StoreError               the store could not do what was asked
     │   ├── StoreUnavailable     a remote store did not answer / an on-disk store is locked
+    │   │   └── StoreBusy        another process held the store's writer lease for longer than we may wait
+    │   ├── WriteRefused         a write was refused, nothing written: its writer lease was lost, or another
+    │   │                        writer appended to the audit chain first (the lease was broken)
+    │   ├── ChainForked          two writers appended after the same audit entry: the write landed, verify fails
     │   ├── StoreVersionError    the store's recorded versions do not let this Threadline open it
     │   │   ├── StoreTooNew      a newer Threadline wrote it: upgrade Threadline
     │   │   └── MigrationNeeded  an older one wrote it: run ``threadline migrate``
@@ -44,6 +48,21 @@ class StoreError(ThreadlineError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached or opened (remote endpoint down, on-disk store locked)."""
+
+
+class StoreBusy(StoreUnavailable):
+    """Another process held the store's writer lease for longer than ``THREADLINE_STORE_LEASE_WAIT``: try again."""
+
+
+class WriteRefused(StoreError):
+    """A write to a store shared by several processes was refused before anything was written: this process lost
+    the store's writer lease (it stopped renewing it in time), or another writer appended to the audit chain in
+    the meantime (the lease was broken). Safe to retry."""
+
+
+class ChainForked(StoreError):
+    """Two writers appended to the audit chain after the same entry (the store's writer lease and the audit
+    guard were both defeated): the write landed, and ``threadline audit verify`` names the duplicate entry."""
 
 
 class StoreVersionError(StoreError):

@@ -16,6 +16,8 @@ CATALOG_GRAPH = GRAPH + "catalog"
 PROVENANCE_GRAPH = GRAPH + "provenance"
 BATCH_GRAPH_PREFIX = GRAPH + "batch/"
 STORE_GRAPH = GRAPH + "store"  # the store's own version record (threadline.upgrades.record); admins only
+LEASE_GRAPH = GRAPH + "lease"  # claims on a remote store shared by processes (threadline.store.lease); admins only
+AUDIT_GUARD_PREFIX = GRAPH + "audit-guard/"  # empty graphs guarding the audit chain's head (threadline.audit.guard)
 
 PREFIXES = {
     "tl": TL,

@@ -5,8 +5,9 @@ only) or an IRI ending in ``*`` (every graph whose IRI starts with the rest), e.
 ``https://w3id.org/threadline/graph/batch/erp/*``. No scopes means every data graph.
 
 The system graphs are governed by role, never by scope: the security graph (token hashes and metadata) and
-the store's version record (``graph/store``) are for ``admin`` only; the audit graph and the archive of
-replaced statements for ``compliance`` (and so admin).
+the store's version record (``graph/store``) and the writer leases of a shared store (``graph/lease``) are for
+``admin`` only; the audit graph, its guards and the archive of replaced statements for ``compliance`` (and so
+admin).
 Every read path must hand the store only the graphs ``may_read_graph`` allows (``visible_graphs``): the union
 default graph otherwise shows all of them.
 """
@@ -19,7 +20,7 @@ import pyoxigraph as ox
 
 from threadline.audit import ARCHIVE_PREFIX, AUDIT_GRAPH
 from threadline.auth.roles import AuthError, grants
-from threadline.namespaces import GRAPH, STORE_GRAPH
+from threadline.namespaces import AUDIT_GUARD_PREFIX, GRAPH, LEASE_GRAPH, STORE_GRAPH
 
 SECURITY_GRAPH = GRAPH + "security"
 
@@ -39,9 +40,9 @@ def check_scope(scope: str) -> str:
 
 def system_role(graph: str) -> str | None:
     """The role a system graph needs, or None for a data graph."""
-    if graph in (SECURITY_GRAPH, STORE_GRAPH):
+    if graph in (SECURITY_GRAPH, STORE_GRAPH, LEASE_GRAPH):
         return "admin"
-    if graph == AUDIT_GRAPH or graph.startswith(ARCHIVE_PREFIX):
+    if graph == AUDIT_GRAPH or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX)):
         return "compliance"
     return None
 

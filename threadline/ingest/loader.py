@@ -36,7 +36,7 @@ import pyoxigraph as ox
 
 from threadline import audit
 from threadline.audit.load import load_update
-from threadline.errors import IngestError, LoadError, StoreError
+from threadline.errors import ChainForked, IngestError, LoadError, StoreError, WriteRefused
 from threadline.ingest import delta, hooks
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
@@ -189,8 +189,13 @@ def _commit(store: Store, activity: Activity, staged: list[tuple[BatchResult, Pa
         raise
     activity.ended = now()
     try:
-        commit = _commit_update(activity, options.mode, graphs_by_key)
-        store.update(load_update(store, activity, options.mode, commit))
+        change = _commit_update(activity, options.mode, graphs_by_key)
+        audit.commit(store, load_update(store, activity, options.mode, change))
+    except ChainForked:
+        raise  # the load landed (its graphs are the thread's now): only the audit chain needs an inspector
+    except WriteRefused:
+        _drop(store, staged_graphs)
+        raise  # nothing was written, through no fault of the request: try again (HTTP 503)
     except StoreError as exc:
         _drop(store, staged_graphs)
         raise LoadError(f"could not commit the load: {exc}") from exc
