@@ -298,17 +298,31 @@ def test_a_holder_frozen_past_its_lease_is_refused_when_it_resumes(
     assert units_in(store) == ["SN-MEANWHILE"]
 
 
-def test_opening_the_store_leaves_another_process_load_in_flight_alone(
+def test_a_long_write_keeps_its_lease_and_an_open_meanwhile_leaves_its_staging_alone(
     store: RemoteStore, services: list[Service], tmp_path: Path
 ) -> None:
-    """Every open recovers; before staging claims it took the staged batch of a load running in another process
-    for a crash's leftovers and dropped it, and that load then committed a catalog entry over an empty graph."""
+    """The holder renews its lease while its gate runs past the first expiry, and a service's load waits for it.
+    Meanwhile another process opens the store (every open recovers): before staging claims that open took the
+    staged batch for a crash's leftovers and dropped it, and the load then committed a catalog entry over an
+    empty graph."""
     stalled = Stalled(store.url, tmp_path / "stalled")
-    open_store(store.url).close()
-    code, err = stalled.finish()
+    first = next(c for c in read_claims(store)[2] if f"pid {stalled.process.pid} " in c.holder and c.kind == "writer")
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(services[0].load, "units-later.csv", units("SN-LATER"))
+        deadline = time.monotonic() + WAIT
+        while read_claims(store)[0] <= first.expires:  # until the store's clock is past the first expiry
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert f"pid {stalled.process.pid} " in " ".join(writer_claims(store)), "the holder renewed its lease"
+        assert not waiting.done(), "the other load waits for the lease"
+        open_store(store.url).close()
+        code, err = stalled.finish()
+        answer = waiting.result(timeout=WAIT)
     assert code == 0, err[-2000:]
-    assert units_in(store) == ["SN-STALLED"]
-    assert len(entries(store)) == 1
+    assert answer.status_code == 200, answer.text
+    assert units_in(store) == ["SN-LATER", "SN-STALLED"]
+    chain = entries(store)
+    assert len(chain) == 2 and chain[1]["what"]["activity"] == answer.json()["activity"]  # it went second
 
 
 WRITER = """
