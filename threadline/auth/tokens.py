@@ -45,9 +45,13 @@ log = logging.getLogger(__name__)
 class UnknownToken(AuthError):
     """No token has this id."""
 
+    status = 404
+
 
 class AlreadyRevoked(AuthError):
     """The token was revoked before."""
+
+    status = 409
 
 
 @dataclass

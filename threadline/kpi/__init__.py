@@ -397,7 +397,7 @@ def refresh_command(store_url: str | None) -> None:
     import time
 
     from threadline.config import Settings
-    from threadline.errors import StoreUnavailable, ThreadlineError
+    from threadline.errors import StoreUnavailable
     from threadline.store import disk_path, open_store
     from threadline.store.published import latest
 
@@ -410,16 +410,12 @@ def refresh_command(store_url: str | None) -> None:
         path = disk_path(store_url if store_url is not None else settings.store)
         if path is not None and latest(path) is not None:
             # a refresh writes, and only the service may write to the store it holds; it refreshes after each load
-            raise click.ClickException(
+            raise StoreUnavailable(
                 f"the store at {path} is held by a running service, which refreshes the KPI summaries itself "
                 "after every load; read them with `threadline query NAME` or at /queries/NAME, or stop the "
                 "service to refresh from here"
             ) from exc
-        raise click.ClickException(str(exc)) from exc
-    except ThreadlineError as exc:
-        error = click.ClickException(str(exc))
-        error.exit_code = 2  # an error, as for every verb (docs/cli.md); 1 is "ran and found problems"
-        raise error from exc
+        raise
     for name, rows in counts.items():
         click.echo(f"{name}: {rows} rows")
     click.echo(f"refreshed in {time.perf_counter() - started:.2f} s", err=True)

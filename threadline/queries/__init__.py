@@ -42,6 +42,8 @@ FORMATS = {"json": JSON, "csv": CSV}
 class UnknownQuery(QueryError):
     """No named query has that name (HTTP 404)."""
 
+    status = 404
+
 
 def _instant(text: str) -> datetime:
     """An xsd:dateTime parameter as an instant. The thread records every time in UTC with a zone, and SPARQL

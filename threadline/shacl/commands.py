@@ -12,7 +12,7 @@ import click
 import pyoxigraph as ox
 
 from threadline.config import Settings
-from threadline.errors import StoreUnavailable, ThreadlineError
+from threadline.errors import StoreUnavailable
 from threadline.store import Store
 
 
@@ -58,18 +58,14 @@ def validate_command(
     """Validate the store or data files with SHACL; exit 0 conforms, 1 does not, 2 error."""
     from threadline.shacl import service
 
-    try:
-        settings = Settings()
-        if profile and shapes_files:
-            raise click.UsageError("give --profile or --shapes, not both")
-        shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
-        store, written = _data_store(data_files) if data_files else (_store(store_url, settings, allow_empty), None)
-        with store:  # closing releases the on-disk store's lock (and stops a crash cleanup, resumed next open)
-            outcome = service.validate(store, shapes, engine, written=written)
-            payload = service.render(outcome, shapes, fmt, store, written)
-    except ThreadlineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    settings = Settings()
+    if profile and shapes_files:
+        raise click.UsageError("give --profile or --shapes, not both")
+    shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
+    store, written = _data_store(data_files) if data_files else (_store(store_url, settings, allow_empty), None)
+    with store:  # closing releases the on-disk store's lock (and stops a crash cleanup, resumed next open)
+        outcome = service.validate(store, shapes, engine, written=written)
+        payload = service.render(outcome, shapes, fmt, store, written)
     if output is None:
         if fmt == "xlsx":
             click.echo("error: xlsx is binary; write it to a file with -o", err=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from threadline.errors import IngestError
 from threadline.ingest import hooks
@@ -69,9 +69,12 @@ class ValidationRejected(IngestError):
 
     def report_json(self) -> dict[str, object]:
         """The rejected load's report, as ``POST /validate`` returns JSON reports."""
+        return {"error": str(self), **self.details()}
+
+    def details(self) -> dict[str, Any]:
+        """The report beside the message: an HTTP client can act on each violation."""
         bad = [r for r in self.rows if r.severity == "Violation"]
         return {
-            "error": str(self),
             "profile": self.profile,
             "conforms": False,
             "resultCount": len(bad),

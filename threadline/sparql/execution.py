@@ -23,6 +23,9 @@ from threadline.store.recovery import dataset
 class ResultTooLarge(QueryError):
     """The answer has more rows (or triples) than the endpoint's limit."""
 
+    status = 422
+    header = "result-too-large"
+
 
 @dataclass
 class Job:

@@ -29,6 +29,9 @@ GRAPH_TYPES = [neg.TURTLE, neg.NTRIPLES, neg.JSONLD, neg.RDFXML, "application/n-
 class GraphNotFound(StoreError):
     """The graph named by the request does not exist (HTTP 404)."""
 
+    status = 404
+    public = True
+
 
 @dataclass(frozen=True)
 class Target:

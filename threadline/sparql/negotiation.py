@@ -73,6 +73,8 @@ SHORT = {
 class NotAcceptable(QueryError):
     """No format the client accepts fits the query's form (HTTP 406)."""
 
+    status = 406
+
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
     """``Accept`` as (media range, q) pairs; an absent header accepts anything."""

@@ -55,6 +55,8 @@ VIRTUOSO_SYSTEM_PREFIXES = (
 class PartialAnswer(StoreError):
     """The engine cut an answer short and said so only in a header: refused rather than served as whole."""
 
+    public = True  # names the engine's setting that cut it, which is what a client can work around
+
 
 @dataclass
 class Engine:
