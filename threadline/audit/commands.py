@@ -11,8 +11,10 @@ from pathlib import Path
 
 import click
 
+from threadline.store import Store
 
-def open_store(store_url: str | None):  # type: ignore[no-untyped-def]
+
+def open_store(store_url: str | None) -> Store:
     """The store named by ``--store`` or THREADLINE_STORE, with a crashed load's leftovers dropped."""
     from threadline.config import Settings
     from threadline.ingest import open_recovered

@@ -259,7 +259,7 @@ def map_command(
     check_terms(loaded, mapping)
     execution = loaded.execute(
         base_dir=base or mapping.parent,
-        on_error=on_error,  # type: ignore[arg-type]
+        on_error=on_error,
         base_iri=base_iri,
         require_records=not allow_empty,
     )

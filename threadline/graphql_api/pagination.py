@@ -101,10 +101,10 @@ async def fetch_page(info: Info, where: Where, first: int, after: str | None, cl
     keys: dict[str, str] = {}
     resources: dict[str, Resource] = {}
     for row in result.rows:
-        s = row[si].value  # type: ignore[union-attr]
-        keys[s] = row[ki].value  # type: ignore[union-attr]
+        s = row[si].value
+        keys[s] = row[ki].value
         resource = resources.get(s) or resources.setdefault(s, Resource(s))
-        resource.add(row[result.variables.index("p")].value, row[result.variables.index("o")])  # type: ignore[union-attr,arg-type]
+        resource.add(row[result.variables.index("p")].value, row[result.variables.index("o")])  # type: ignore[arg-type]  # p and o are bound by the query: never None
     ordered = sorted(resources, key=lambda s: keys[s])
     for s in ordered:
         loaders(info).describe.prime(s, resources[s])

@@ -57,7 +57,7 @@ class ThreadlineGraphQLRouter(GraphQLRouter):
     converts. Each becomes a 400 that says what is wrong, in the JSON error body every route answers.
     """
 
-    def should_render_graphql_ide(self, request: Request) -> bool:  # type: ignore[override]
+    def should_render_graphql_ide(self, request: Request) -> bool:  # type: ignore[override]  # strawberry types the request as its own adapter; FastAPI gives a Request
         return renders_ide(request)
 
     @overload

@@ -222,7 +222,7 @@ def rows_from_sparql_json(body: bytes) -> tuple[list[str], list[dict[str, Any]]]
     variables = document["head"]["vars"]
     rows = []
     for binding in document["results"]["bindings"]:
-        row = {}
+        row: dict[str, Any] = {}
         for name in variables:
             cell = binding.get(name)
             if cell is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pyoxigraph as ox
@@ -96,7 +97,7 @@ def _store(url: str | None, settings: Settings, allow_empty: bool) -> Store:
     return store
 
 
-def _data_store(files: tuple[Path, ...]):  # type: ignore[no-untyped-def]
+def _data_store(files: tuple[Path, ...]) -> tuple[Store, Any]:
     """An in-memory store holding the data files, and the data as written when the store would alter some of
     its literals (``engine.as_written``); parse errors name file and line."""
     from threadline.shacl.engine import as_written

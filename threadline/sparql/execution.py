@@ -96,7 +96,7 @@ def serialise(result: Any, job: Job) -> Answer:
 
 
 def _limited(items: Any, limit: int, what: str) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for item in items:
         if len(out) >= limit:
             raise ResultTooLarge(

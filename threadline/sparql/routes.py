@@ -98,7 +98,7 @@ class Runner:
 
 
 def runner(app: FastAPI) -> Runner:
-    return app.state.sparql_runner  # type: ignore[no-any-return]
+    return app.state.sparql_runner
 
 
 def _after_write(store: Store) -> None:

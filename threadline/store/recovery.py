@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 def uncommitted(native: ox.Store) -> frozenset[str]:
     """The graphs of ``native`` that no commit made part of the thread."""
-    return frozenset(solution[0].value for solution in native.query(UNCOMMITTED))  # type: ignore[union-attr]
+    return frozenset(solution[0].value for solution in native.query(UNCOMMITTED))  # type: ignore[union-attr]  # the query binds this cell: never None
 
 
 STORED_DEFAULT = ""  # how a dataset's graph list names the store's own default graph (not a named graph)
