@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from tests.conftest import LiveServer
 from tests.sparql_demo import REPO, DemoThread, demo_thread
 from threadline import kpi, queries
+from threadline.cli import main
 from threadline.config import Settings
 from threadline.errors import QueryError
 from threadline.queries.routes import register as register_named_queries
@@ -395,7 +396,7 @@ def test_cli(thread: DemoThread, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.output.splitlines() == ["boolean", "True"]
     table = runner.invoke(query_command, ["scrap-rate"])
     assert "FC-1000" in table.output
-    bad = runner.invoke(query_command, ["where-used"])
+    bad = runner.invoke(main, ["query", "where-used"])  # the `threadline` command's boundary: exit status 2
     assert bad.exit_code == 2 and "part" in bad.output
     assert command is not None
 
