@@ -204,8 +204,8 @@ def load(
     settings = Settings()
     store = _open(store_url)
     options = LoadOptions(
-        mode=mode,
-        on_error=on_error,
+        mode=mode,  # type: ignore[arg-type]  # click.Choice admits only the Literal's values
+        on_error=on_error,  # type: ignore[arg-type]  # click.Choice admits only the Literal's values
         agent=operator(actor),
         reject_dir=reject_dir or settings.var_dir / "rejects",
         dry_run=dry_run,
@@ -259,7 +259,7 @@ def map_command(
     check_terms(loaded, mapping)
     execution = loaded.execute(
         base_dir=base or mapping.parent,
-        on_error=on_error,
+        on_error=on_error,  # type: ignore[arg-type]  # click.Choice admits only the Literal's values
         base_iri=base_iri,
         require_records=not allow_empty,
     )

@@ -60,7 +60,7 @@ def wrap(resource: Resource | None, expected: type | None = None) -> Any:
     if cls not in _LAZY:
         _make_lazy(cls)
     # Not ``cls(r=...)``: the dataclass __init__ would store every scalar field's default, hiding its reader.
-    obj = cls.__new__(cls)
+    obj = cls.__new__(cls)  # type: ignore[call-overload]  # cls is one of the strawberry types in _TYPES
     obj.r = resource
     return obj
 

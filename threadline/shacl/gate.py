@@ -17,7 +17,7 @@ describes a load that did not happen; ``accept`` does nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -105,7 +105,9 @@ def _message(finding: Finding, system: str) -> str:
 class LoadGate:
     """``before_commit`` validates and may reject; ``after_commit`` stores accept-with-report evidence."""
 
-    def __init__(self, shapes_for: Callable[[str], Shapes], modes: dict[str, str], *, agent: str = "load-gate") -> None:
+    def __init__(
+        self, shapes_for: Callable[[str], Shapes], modes: Mapping[str, str], *, agent: str = "load-gate"
+    ) -> None:
         self.shapes_for = shapes_for
         self.modes = dict(modes)
         self.agent = agent
@@ -177,5 +179,5 @@ def _verdict(activity: Activity, profile: str, outcome: str, results: int) -> No
     )
 
 
-def make_gate(shapes_for: Callable[[str], Shapes], modes: dict[str, str], *, agent: str = "load-gate") -> LoadGate:
+def make_gate(shapes_for: Callable[[str], Shapes], modes: Mapping[str, str], *, agent: str = "load-gate") -> LoadGate:
     return LoadGate(shapes_for, modes, agent=agent)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pyoxigraph as ox
@@ -67,7 +68,7 @@ def read(store: Store, target: Target, media: str) -> bytes:
     if isinstance(store, EmbeddedStore):
         buffer = io.BytesIO()
         source = ox.DefaultGraph() if target.graph is None else iri(target.graph)
-        prefixes = {"prefixes": neg.TURTLE_PREFIXES} if fmt == ox.RdfFormat.TURTLE else {}
+        prefixes: dict[str, Any] = {"prefixes": neg.TURTLE_PREFIXES} if fmt == ox.RdfFormat.TURTLE else {}
         store.native.dump(buffer, fmt, from_graph=source, **prefixes)
         return buffer.getvalue()
     if isinstance(store, RemoteStore):

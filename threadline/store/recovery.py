@@ -75,7 +75,7 @@ def dataset(
             chosen["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         return chosen
     visible = [g for g in native.named_graphs() if g.value not in hidden]
-    default: list[ox.NamedNode | ox.DefaultGraph] = (
+    default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = (
         [*visible, ox.DefaultGraph()]
         if default_graphs is None
         else [graph_term(g) for g in default_graphs if g not in hidden]

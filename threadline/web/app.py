@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             app.state.store = await run_in_threadpool(open_recovered, None, settings)
         else:
             app.state.store = store
-            await run_in_threadpool(recover, store)
+            await run_in_threadpool(recover, app.state.store)
         from threadline import kpi
 
         kpi.refresher.serve(app.state.store)
