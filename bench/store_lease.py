@@ -39,7 +39,7 @@ from threadline.store.lease import Lease  # noqa: E402
 class Alone(RemoteStore):
     """A remote store handle that takes no lease and no guard: one process writes (the former behaviour)."""
 
-    def writer_lease(self) -> None:  # type: ignore[override]
+    def writer_lease(self) -> None:  # type: ignore[override]  # None: the embedded store's answer
         return None
 
 
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--no-virtuoso", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-lease-"))
-    servers: list[object] = []
+    servers: list[OxigraphServer | VirtuosoServer] = []
     engines: dict[str, str] = {}
     oxigraph = OxigraphServer(work / "oxigraph")
     servers.append(oxigraph)
@@ -116,7 +116,7 @@ def main() -> None:
                     print(f"  round {repetition + 1} {engine}: {step} {ms:.1f} ms", flush=True)
     finally:
         for server in servers:
-            server.stop()  # type: ignore[attr-defined]
+            server.stop()
     print(f"\n{args.writes} writes per repetition, {args.repeat} repetitions; ms per write, min / median / max\n")
     print("| engine | lease (take + give back) | audited write, shared | audited write, alone |")
     print("|---|---|---|---|")

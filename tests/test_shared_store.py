@@ -147,7 +147,7 @@ def store(store_url: str, services: list[Service]) -> Iterator[RemoteStore]:
 
 
 def data(store: Store) -> set[tuple[str, str, str]]:
-    return {tuple(str(term) for term in row) for row in store.select(DATA).rows}  # type: ignore[misc]
+    return {(str(s), str(p), str(o)) for s, p, o in store.select(DATA).rows}
 
 
 def units_in(store: Store) -> list[str]:

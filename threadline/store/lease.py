@@ -242,10 +242,13 @@ def read_claims(store: Store) -> tuple[datetime, float, list[Claim]]:
     claims = []
     for _, claim, expires, holder, kind in result.rows:
         when = _when(expires)
-        if claim is not None and when is not None and when > now:
-            who = holder.value if holder is not None else "?"  # type: ignore[union-attr]
-            claims.append(Claim(claim.value, kind.value if kind is not None else "", who, when))  # type: ignore[union-attr]
+        if isinstance(claim, ox.NamedNode) and when is not None and when > now:
+            claims.append(Claim(claim.value, _text(kind), _text(holder) or "?", when))
     return now, before, claims
+
+
+def _text(term: object) -> str:
+    return term.value if isinstance(term, ox.Literal) else ""
 
 
 def _busy(store: Store, others: list[Claim], waited: float) -> str:
