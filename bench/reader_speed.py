@@ -22,8 +22,10 @@ it, then:
    min-ratio = min / admin min;
    wall-clock time of the HTTP request (the client is on the same machine). Admin and the unscoped reader must
    give the same answer on every case (rows compared; a difference stops the run); the scoped reader's answers
-   are over its graphs only, and their row count is shown. A request that passes ``--timeout`` (or is refused
-   with 503 by the endpoint's own limit) shows as ``>T``. One warm-up round (not timed) publishes the snapshots.
+   are over its graphs only, and their row count is shown, with ``X-Threadline-Source`` for named queries (the
+   scoped reader gets a materialised indicator from the summary where its footprint lies within the scope). A
+   request that passes ``--timeout`` (or is refused with 503 by the endpoint's own limit) shows as ``>T``. One
+   warm-up round (not timed) publishes the snapshots.
 2. publication — on a copy of the store, with ``N`` reified archive statements added (``--archive``): the time
    to publish a base snapshot and a reader view after one small write (checkpoint + prune), alternating.
 3. scope-views (only with ``--only scope-views``) — what a per-scope view would cost to publish: pruning a
@@ -78,8 +80,11 @@ def prepare(units: int, seed: int, work: Path) -> Path:
             create_token(store, role, description=f"bench {role}", actor="bench")
         (root / "tokens").write_text("ok\n")
     from threadline import kpi
+    from threadline.kpi import footprint
 
-    if not kpi.fresh(store):  # as a service has it after a load: the materialised indicators' summary
+    # as a service has it after a load: the materialised indicators' summary, with their footprints (a summary
+    # from before footprints existed has none, so scoped readers would not get it)
+    if not kpi.fresh(store) or not footprint.recorded(store):
         started = time.perf_counter()
         kpi.refresh(store)
         print(f"[{units}] KPI summary refreshed in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -243,6 +248,8 @@ def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
     client = httpx.Client(base_url=service.url, timeout=args.timeout + 30)
     cases = [c for c in service_cases() if not args.cases or any(s in c[0] for s in args.cases)]
 
+    sources: dict[str, str] = {}  # mode -> X-Threadline-Source of its last answer (named queries)
+
     def request(mode: str, method: str, path: str, extra: dict[str, Any]) -> Any:
         headers = {"Authorization": f"Bearer {secrets[mode]}"}
         if extra.get("accept"):
@@ -253,6 +260,8 @@ def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
             raise TimeoutError(response.text[:200])
         if response.status_code != 200:
             raise SystemExit(f"{mode} {method} {path}: HTTP {response.status_code} {response.text[:300]}")
+        if "x-threadline-source" in response.headers:
+            sources[mode] = response.headers["x-threadline-source"]
         return answer(response)
 
     try:
@@ -273,7 +282,9 @@ def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
                 raise SystemExit(f"{label}: the admin got errors {answers['admin']}")
             if "admin" in answers and "reader" in answers and answers["admin"] != answers["reader"]:
                 raise SystemExit(f"{label}: the unscoped reader's answer differs from the admin's")
-            report(label, samples, args.timeout, {m: size(a) for m, a in answers.items()})
+            shown = {m: f"{size(a)}" + (f" ({sources[m]})" if m in sources else "") for m, a in answers.items()}
+            report(label, samples, args.timeout, shown)
+            sources.clear()
     finally:
         client.close()
         service.stop()
