@@ -355,18 +355,20 @@ def test_materialised_equals_plain(thread: DemoThread, name: str) -> None:
 
 
 def test_http_catalogue_and_runs(api: str, thread: DemoThread) -> None:
-    listing = httpx.get(f"{api}/queries").json()["queries"]
+    listing = httpx.get(f"{api}/queries", timeout=60).json()["queries"]  # generous: a loaded machine is slow
     assert {q["name"] for q in listing} == set(CATALOGUE)
     backward = next(q for q in listing if q["name"] == "genealogy-backward")
     assert backward["parameters"][0]["name"] == "serial" and backward["parameters"][0]["required"]
 
-    response = httpx.get(f"{api}/queries/fpy-by-revision")
+    response = httpx.get(f"{api}/queries/fpy-by-revision", timeout=60)
     assert response.headers["x-threadline-source"] == "materialised"
     body = response.json()
     assert body["rows"] == run(thread, "fpy-by-revision")
 
     serial = thread.manifest["groundTruth"]["exampleUnit"]["serial"]
-    csv_text = httpx.get(f"{api}/queries/genealogy-backward", params={"serial": serial, "format": "csv"}).text
+    csv_text = httpx.get(
+        f"{api}/queries/genealogy-backward", params={"serial": serial, "format": "csv"}, timeout=60
+    ).text
     assert csv_text.splitlines()[0] == "item,kind,identifier,part,supplier"
     assert len(csv_text.splitlines()) == 1 + len(run(thread, "genealogy-backward", serial=serial))
 
