@@ -3,6 +3,7 @@ scoped to one system's graphs, over HTTP with real tokens; and what publishing a
 
     .venv/bin/python bench/reader_speed.py [--units 1000 10000] [--reps 5] [--timeout 120] [--work var/bench-reader]
                                            [--archive 0 100000] [--only service|publication] [--cases SUBSTRING]
+                                           [--scope IRI_OR_PREFIX* ...]
 
 For each size: generate the demo exports (seed 42) and load them through the mapping pack into an on-disk store
 (kept under ``--work`` and reused: ``--work /work/bench-data`` keeps one 100k store for every run), ``optimize()``
@@ -10,7 +11,8 @@ it, then:
 
 1. service — the real app (``create_app``, every route) served by uvicorn on 127.0.0.1, one admin token
    (``THREADLINE_WRITE_TOKEN``), one unscoped ``reader`` token and one ``reader`` token scoped to
-   ``graph/batch/mes/*`` (made by ``create_token`` in the store, as an operator would), and for each case:
+   ``graph/batch/mes/*`` or ``--scope`` (made by ``create_token`` in the store, as an operator would), and for
+   each case:
      named   ``GET /queries/{name}`` for every query in ``queries/`` (required parameters at their examples);
      graphql ``POST /graphql`` for each of ``graphql/examples/*.graphql``;
      ds      the data-science page's notebook (docs/data-science.md): its ad-hoc SPARQL as
@@ -169,12 +171,12 @@ class Service:
         self.store.close()
 
 
-def tokens(store: Any) -> dict[str, str]:
-    """Bearer secrets: admin (the write token), an unscoped reader, a reader scoped to the MES batch graphs."""
+def tokens(store: Any, scopes: list[str]) -> dict[str, str]:
+    """Bearer secrets: admin (the write token), an unscoped reader, a reader scoped to ``scopes``."""
     from threadline.auth.tokens import create_token
 
     _, reader = create_token(store, "reader", description="bench reader", actor="bench")
-    _, scoped = create_token(store, "reader", scopes=[SCOPE], description="bench mes reader", actor="bench")
+    _, scoped = create_token(store, "reader", scopes=scopes, description="bench scoped reader", actor="bench")
     return {"admin": ADMIN, "reader": reader, "scoped": scoped}
 
 
@@ -242,9 +244,10 @@ def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
     import httpx
 
     service = Service(store_dir, args.timeout)
-    secrets = tokens(service.store)
+    secrets = tokens(service.store, args.scope)
     graphs = service.store.graphs()
-    print(f"  {len(graphs)} graphs; the scoped token reads {sum(1 for g in graphs if '/batch/mes/' in g)}")
+    inside = sum(1 for g in graphs if any(g.startswith(s[:-1]) if s.endswith("*") else g == s for s in args.scope))
+    print(f"  {len(graphs)} graphs; the scoped token ({' '.join(args.scope)}) reads {inside}")
     client = httpx.Client(base_url=service.url, timeout=args.timeout + 30)
     cases = [c for c in service_cases() if not args.cases or any(s in c[0] for s in args.cases)]
 
@@ -397,6 +400,7 @@ def main() -> None:
     parser.add_argument("--archive", type=int, nargs="*", default=[0, 100_000])
     parser.add_argument("--cases", nargs="*", default=[], help="only the cases whose label holds one of these")
     parser.add_argument("--only", choices=["service", "publication", "scope-views"], default=None)
+    parser.add_argument("--scope", nargs="+", default=[SCOPE], help="the scoped reader's scopes (IRIs, prefix*)")
     args = parser.parse_args()
     for units in args.units:
         store_dir = prepare(units, args.seed, args.work)

@@ -24,7 +24,7 @@ from threadline.sparql import access
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Job
 from threadline.sparql.routes import error, error_for, runner
-from threadline.store import Store
+from threadline.store import EmbeddedStore, Store
 from threadline.store.params import bind
 
 RESERVED = {"format", "timeout"}
@@ -75,6 +75,8 @@ async def _scoped_summary(request: Request, name: str, visible: list[str], statu
     snapshot; None when the summary is not their answer (the caller runs the plain query). While a refresh runs
     they get the previous summary as admins do, labelled outdated, if it was their answer when it was computed."""
     store: Store = request.app.state.store
+    if not isinstance(store, EmbeddedStore):  # footprints are only known on the embedded store
+        return None
     found = await run_in_threadpool(store.select, kpi.VARIABLES, {"__kpi": name})
     if not found.rows or found.rows[0][0] is None:
         return None
