@@ -20,14 +20,14 @@ from starlette.concurrency import run_in_threadpool
 
 from threadline.audit import writes
 from threadline.config import Settings
-from threadline.errors import EngineLimit, QueryError, QueryTimeout, StoreError
 from threadline.sparql import access, editor, graphstore, protocol, safety
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
-from threadline.sparql.execution import Answer, Job, ResultTooLarge
+from threadline.sparql.execution import Answer, Job
 from threadline.sparql.worker import Executor, ProcessExecutor, executor_for
 from threadline.store import EmbeddedStore, Store
 from threadline.store.snapshots import Snapshots
+from threadline.web.errors import error
 
 REASON_HEADER = "X-Threadline-Reason"
 DEFAULT_TIMEOUT = 30.0
@@ -98,32 +98,7 @@ class Runner:
 
 
 def runner(app: FastAPI) -> Runner:
-    return app.state.sparql_runner  # type: ignore[no-any-return]
-
-
-def error(status: int, message: str, position: str | None = None, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message, "position": position}, status_code=status, headers=headers or None)
-
-
-def error_for(exc: Exception) -> JSONResponse:
-    """One place that turns our exceptions into HTTP statuses."""
-    if isinstance(exc, protocol.ProtocolError):
-        return error(exc.status, str(exc))
-    if isinstance(exc, neg.NotAcceptable):
-        return error(406, str(exc))
-    if isinstance(exc, QueryTimeout):
-        return error(503, str(exc), **{"X-Threadline-Error": "timeout"})
-    if isinstance(exc, ResultTooLarge):
-        return error(422, str(exc), **{"X-Threadline-Error": "result-too-large"})
-    if isinstance(exc, graphstore.GraphNotFound):
-        return error(404, str(exc))
-    if isinstance(exc, QueryError):
-        return error(400, str(exc), exc.position)
-    if isinstance(exc, EngineLimit):
-        return error(501, str(exc), **{"X-Threadline-Error": "engine-limit"})
-    if isinstance(exc, StoreError):
-        return error(503, str(exc))
-    raise exc
+    return app.state.sparql_runner
 
 
 def _after_write(store: Store) -> None:
@@ -144,15 +119,12 @@ def register(app: FastAPI, settings: Settings) -> None:
     @app.api_route("/sparql", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     @app.api_route("/sparql/", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     async def sparql(request: Request) -> Response:
-        try:
-            operation = await protocol.read(request)
-            if operation.kind == "query":
-                return await _query(request, operation)
-            if operation.kind == "update":
-                return await _update(request, operation, settings)
-            return _editor(request)
-        except (QueryError, StoreError) as exc:
-            return error_for(exc)
+        operation = await protocol.read(request)
+        if operation.kind == "query":
+            return await _query(request, operation)
+        if operation.kind == "update":
+            return await _update(request, operation, settings)
+        return _editor(request)
 
     @app.get("/sparql/assets/{name}", include_in_schema=False)
     async def asset(name: str) -> Response:
@@ -261,10 +233,7 @@ def _reason(request: Request, given: str | None, what: str) -> str:
 
 def _graph_store_route(settings: Settings) -> Any:
     async def graph_store(request: Request) -> Response:
-        try:
-            return await _graph_store(request, settings)
-        except (QueryError, StoreError) as exc:
-            return error_for(exc)
+        return await _graph_store(request, settings)
 
     return graph_store
 

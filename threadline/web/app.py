@@ -14,22 +14,21 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from threadline import __version__
 from threadline.auth import Principal, require
 from threadline.config import Settings
-from threadline.errors import EngineLimit, IngestError, QueryError, SourceError, StoreError, ThreadlineError
 from threadline.ingest import routes as ingest_routes
 from threadline.observability import request_context
 from threadline.observability import routes as observability_routes
 from threadline.ontology import routes as ontology_routes
 from threadline.store import Store
 from threadline.web import body_limit
+from threadline.web import errors as web_errors
 from threadline.web import openapi as openapi_doc
-from threadline.web.errors import public
 
 Reader = Annotated[Principal, Depends(require("reader"))]
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -48,7 +47,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             app.state.store = await run_in_threadpool(open_recovered, None, settings)
         else:
             app.state.store = store
-            await run_in_threadpool(recover, store)
+            await run_in_threadpool(recover, app.state.store)
         from threadline import kpi
 
         kpi.refresher.serve(app.state.store)
@@ -70,7 +69,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
-    _errors(app, settings)
+    web_errors.install(app, settings)  # the one place an exception becomes an answer
     _routes(app, settings)
     ingest_routes.register(app, settings)
     openapi_doc.install(app)
@@ -101,40 +100,6 @@ def _features(app: FastAPI, settings: Settings) -> None:
     graphql.register(app, settings)
     sparql(app, settings)
     named_queries.register(app)  # after sparql: it runs through the endpoint's runner
-
-
-def _errors(app: FastAPI, settings: Settings) -> None:
-    @app.exception_handler(SourceError)
-    async def source_error(_: Request, exc: SourceError) -> JSONResponse:
-        # Uploads live in a temporary folder: name the file as the client sent it, not our path.
-        name = Path(exc.file).name if exc.file else None
-        where = ", ".join(p for p in (name, exc.locator, f"field {exc.field!r}" if exc.field else None) if p)
-        reason = public(exc.reason, settings)
-        detail = {"error": f"{where}: {reason}", "file": name, "locator": exc.locator, "field": exc.field}
-        return JSONResponse(detail, status_code=422)
-
-    @app.exception_handler(IngestError)
-    async def ingest_error(_: Request, exc: IngestError) -> JSONResponse:
-        # a load the validation gate rejects answers with its report, so the caller can act on it
-        body = exc.report_json() if hasattr(exc, "report_json") else {"error": public(str(exc), settings)}
-        return JSONResponse(body, status_code=422)
-
-    @app.exception_handler(QueryError)
-    async def query_error(_: Request, exc: QueryError) -> JSONResponse:
-        return JSONResponse({"error": public(str(exc), settings), "position": exc.position}, status_code=400)
-
-    @app.exception_handler(EngineLimit)
-    async def engine_limit(_: Request, exc: EngineLimit) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=501)
-
-    @app.exception_handler(StoreError)
-    async def store_error(_: Request, exc: StoreError) -> JSONResponse:
-        message = str(exc) if settings.debug else "the store could not complete the request"
-        return JSONResponse({"error": message}, status_code=503)
-
-    @app.exception_handler(ThreadlineError)
-    async def other_error(_: Request, exc: ThreadlineError) -> JSONResponse:
-        return JSONResponse({"error": public(str(exc), settings)}, status_code=400)
 
 
 def _routes(app: FastAPI, settings: Settings) -> None:
