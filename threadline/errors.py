@@ -18,7 +18,8 @@ HTTP status without knowing which library failed::
     ├── IngestError              anything that stops a load; the store is left exactly as before
     │   ├── MappingError         the mapping document itself is invalid (RML / YARRRML)
     │   ├── SourceError          a source record is bad: names file, row/line or path, and field
-    │   └── LoadError            the mapped batch could not be committed
+    │   ├── LoadError            the mapped batch could not be committed
+    │   └── InsufficientSpace    the load would not fit on the staging or store disk (HTTP 507)
     ├── ValidationError          SHACL shapes or data could not be validated (not: "data does not conform")
     ├── UnknownFormat            a ``format`` parameter names no format the route offers (HTTP 400)
     ├── SignatureError           a record cannot be signed as asked (its class or the meaning is not signable)
@@ -112,6 +113,17 @@ class SourceError(IngestError):
 
 class LoadError(IngestError):
     """The mapped batch could not be committed to the store."""
+
+
+class InsufficientSpace(IngestError):
+    """A load would not fit on a disk: refused before the store is written. Names the folder, the space the load
+    needs there and the space free (``threadline.ingest.space``)."""
+
+    def __init__(self, message: str, *, folder: str, needed: int, free: int) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.needed = needed
+        self.free = free
 
 
 class ValidationError(ThreadlineError):

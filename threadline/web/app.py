@@ -21,7 +21,15 @@ from starlette.concurrency import run_in_threadpool
 from threadline import __version__
 from threadline.auth import Principal, require
 from threadline.config import Settings
-from threadline.errors import EngineLimit, IngestError, QueryError, SourceError, StoreError, ThreadlineError
+from threadline.errors import (
+    EngineLimit,
+    IngestError,
+    InsufficientSpace,
+    QueryError,
+    SourceError,
+    StoreError,
+    ThreadlineError,
+)
 from threadline.ingest import routes as ingest_routes
 from threadline.observability import request_context
 from threadline.observability import routes as observability_routes
@@ -112,6 +120,12 @@ def _errors(app: FastAPI, settings: Settings) -> None:
         reason = public(exc.reason, settings)
         detail = {"error": f"{where}: {reason}", "file": name, "locator": exc.locator, "field": exc.field}
         return JSONResponse(detail, status_code=422)
+
+    @app.exception_handler(InsufficientSpace)
+    async def insufficient_space(_: Request, exc: InsufficientSpace) -> JSONResponse:
+        # the server's disk, not the request, is at fault: 507, and the client may retry once space is freed
+        body = {"error": public(str(exc), settings), "needed": exc.needed, "free": exc.free}
+        return JSONResponse(body, status_code=507)
 
     @app.exception_handler(IngestError)
     async def ingest_error(_: Request, exc: IngestError) -> JSONResponse:
