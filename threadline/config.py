@@ -144,6 +144,23 @@ class Settings(BaseSettings):
         default=Path("./var"),
         description="Working folder for demo exports, reject files and backups made by the service.",
     )
+    staging_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder where a load writes its mapped N-Triples (and the server its uploads) before they enter the "
+            "store; `load --staging-dir` overrides it. Unset: `<store>.staging` beside an on-disk store (same file "
+            "system, cleared of a crashed load's leftovers when the store is next opened), the system's temporary "
+            "folder for memory and remote stores."
+        ),
+    )
+    disk_reserve_bytes: int = Field(
+        default=64 << 20,
+        ge=0,
+        description=(
+            "Free space a load must leave on the staging and store file systems beyond what it is estimated to "
+            "use; a load that would not fit is refused before anything is written (CLI exit 2, HTTP 507)."
+        ),
+    )
     demo_units: int = Field(default=1000, description="Number of as-built units `threadline serve --demo` generates.")
     demo_seed: int = Field(default=42, description="Random seed of the demo thread generator.")
     actor: str | None = Field(

@@ -37,6 +37,7 @@ holds this drawing to the classes::
     │   ├── MappingError            the mapping document itself is invalid (RML / YARRRML)           422     2
     │   ├── SourceError             a bad source record: names file, row/line or path, field         422     2
     │   ├── LoadError               the mapped batch could not be committed                          422     2
+    │   ├── InsufficientSpace       the load would not fit on the staging or store disk: refused     507     2
     │   └── ValidationRejected      shacl.gate: the load gate refused it (body: its report)          422     2
     ├── ValidationError             shapes or data could not be validated (not: "does not conform")  400     2
     │   └── ShapesError             shacl.shapes: a shapes file cannot be read                       400     2
@@ -197,6 +198,22 @@ class SourceError(IngestError):
 
 class LoadError(IngestError):
     """The mapped batch could not be committed to the store."""
+
+
+class InsufficientSpace(IngestError):
+    """A load would not fit on a disk: refused before the store is written. Names the folder, the space the load
+    needs there and the space free (``threadline.ingest.space``)."""
+
+    def __init__(self, message: str, *, folder: str, needed: int, free: int) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.needed = needed
+        self.free = free
+
+    status = 507  # the server's disk, not the request, is at fault: the client may retry once space is freed
+
+    def details(self) -> dict[str, Any]:
+        return {"needed": self.needed, "free": self.free}
 
 
 class ValidationError(ThreadlineError):
