@@ -104,8 +104,9 @@ def _names(node: Any) -> set[str]:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if getattr(item, "name", None):
-                out.add(item.name)
+            name = getattr(item, "name", None)  # rdflib's CompValue: a dict with a name
+            if name:
+                out.add(name)
             stack.extend(item.values())
         elif isinstance(item, list | tuple) or type(item).__name__ == "ParseResults":
             stack.extend(item)
@@ -226,11 +227,11 @@ def stored_analysis(store: Store) -> dict[str, tuple[str, frozenset[str] | None]
     ).rows
     found: dict[str, tuple[str, set[str], bool]] = {}
     for name, key, predicate, unbounded in rows:
-        entry = found.setdefault(name.value, (key.value, set(), False))  # type: ignore[union-attr]
+        entry = found.setdefault(text(name), (text(key), set(), False))
         if predicate is not None:
-            entry[1].add(predicate.value)
+            entry[1].add(text(predicate))
         if unbounded is not None:
-            found[name.value] = (entry[0], entry[1], True)  # type: ignore[union-attr]
+            found[text(name)] = (entry[0], entry[1], True)
     return {name: (key, None if unbounded else frozenset(used)) for name, (key, used, unbounded) in found.items()}
 
 
@@ -265,3 +266,10 @@ def split(variables: list[str], rows: list[dict[str, Any]]) -> tuple[list[str], 
         return None
     kept = [v for v in variables if v not in MARKERS]
     return kept, [{v: row[v] for v in kept} for row in rows if row.get("__index") is not None]
+
+
+def text(term: object) -> str:
+    """The lexical value of an IRI, blank node or literal read from the summary (never a quoted triple there)."""
+    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+        return term.value
+    raise TypeError(f"expected an IRI or a literal in the KPI summary, got {term!r}")

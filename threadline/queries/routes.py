@@ -79,7 +79,7 @@ async def _scoped_summary(request: Request, name: str, visible: list[str], statu
     found = await run_in_threadpool(store.select, kpi.VARIABLES, {"__kpi": name})
     if not found.rows or found.rows[0][0] is None:
         return None
-    stored = found.rows[0][0].value.split()
+    stored = footprint.text(found.rows[0][0]).split()
     if not stored:
         return None
     text = footprint.guarded_read_query(name, stored, visible, fresh=status == "fresh")
