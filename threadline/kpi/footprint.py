@@ -205,7 +205,7 @@ def record(view: Store, queries: list[NamedQuery]) -> dict[str, Footprint]:
         values = " ".join(f"<{ox.NamedNode(p).value}>" for p in every)
         exists = f"VALUES ?p {{ {values} }} FILTER EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} }}"
         found = view.select(f"SELECT DISTINCT ?g ?p WHERE {{ GRAPH ?g {{ }} {exists} }}")
-        pairs = {(g.value, p.value) for g, p in found.rows}  # type: ignore[union-attr]
+        pairs = {(text(g), text(p)) for g, p in found.rows}
         stored = f"SELECT DISTINCT ?p WHERE {{ VALUES ?p {{ {values} }} FILTER EXISTS {{ ?s ?p ?o }} }}"
         in_default = set(view.select(stored, default_graphs=[STORED_DEFAULT]).values("p"))
     out: dict[str, Footprint] = {}
