@@ -24,8 +24,6 @@ from tests.sparql_demo import REPO, DemoThread, demo_thread
 from threadline import kpi, queries
 from threadline.config import Settings
 from threadline.errors import QueryError
-from threadline.queries.routes import register as register_named_queries
-from threadline.sparql import register
 from threadline.sparql.command import query_command
 from threadline.web.app import create_app
 
@@ -41,8 +39,6 @@ def thread() -> DemoThread:
 def api(thread: DemoThread) -> Iterator[str]:
     settings = Settings(store=thread.store.url)
     app = create_app(settings, store=thread.store)
-    register(app, settings)
-    register_named_queries(app)
     live = LiveServer(app)
     yield live.url
     live.stop()

@@ -16,7 +16,6 @@ import pytest
 from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
 from threadline.config import Settings
-from threadline.sparql import register
 from threadline.sparql.safety import ForbiddenOperation, check_query, check_update
 from threadline.store import open_store
 from threadline.web.app import create_app
@@ -49,7 +48,6 @@ def _serve(kind: str, tmp_path: Any, timeout: float = 2.0) -> tuple[LiveServer, 
     store.load(data, "http://e/graph", ox.RdfFormat.N_TRIPLES)
     settings = LimitedSettings(store=url, write_token=TOKEN, sparql_timeout=timeout)
     app = create_app(settings, store=store)
-    register(app, settings)
     return LiveServer(app), app
 
 

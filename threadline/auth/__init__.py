@@ -10,7 +10,6 @@ from __future__ import annotations
 from threadline.auth.guard import anonymous_read, principal_of, require
 from threadline.auth.principal import ANONYMOUS, SECURITY_GRAPH, Principal, check_scope, system_role
 from threadline.auth.roles import GRANTS, ROLES, AuthError, grants
-from threadline.auth.routes import register
 from threadline.auth.tokens import (
     AlreadyRevoked,
     TokenInfo,
@@ -42,7 +41,6 @@ __all__ = [
     "invalidate",
     "list_tokens",
     "principal_of",
-    "register",
     "require",
     "revoke_token",
     "system_role",

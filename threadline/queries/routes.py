@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -19,16 +19,20 @@ from threadline.errors import QueryError, StoreError, UnknownFormat
 from threadline.sparql import access
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Job
-from threadline.sparql.routes import error, error_for, runner
+from threadline.sparql.routes import error, error_for
+from threadline.sparql.runner import Runner
 from threadline.store import Store
 from threadline.store.params import bind
+from threadline.web import deps
 
 RESERVED = {"format", "timeout"}
+router = APIRouter(tags=["named queries"])
 
 
-async def run_named(request: Request, query: queries.NamedQuery, given: dict[str, str]) -> dict[str, Any]:
+async def run_named(
+    request: Request, store: Store, runner: Runner, query: queries.NamedQuery, given: dict[str, str]
+) -> dict[str, Any]:
     """Run ``query`` with the given parameters; returns variables, plain rows and where they came from."""
-    store: Store = request.app.state.store
     principal = await access.caller(request, "reader")
     default, named = await access.dataset(request, principal, [], [])
     bindings = query.bindings(given)
@@ -46,12 +50,12 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
         text=bind(text, params),
         form="SELECT",
         media=neg.JSON,
-        max_rows=runner(request.app).max_rows,
+        max_rows=runner.max_rows,
         default_graphs=default,
         named_graphs=named,
         view=access.reader_view(request, principal, (default, named)),
     )
-    answer = await runner(request.app).run(request, job)
+    answer = await runner.run(store, job)
     variables, rows = queries.rows_from_sparql_json(answer.body)
     return {
         "query": query.name,
@@ -63,36 +67,36 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
     }
 
 
-def register(app: FastAPI) -> None:
-    @app.get("/queries", tags=["named queries"])
-    async def catalogue(request: Request) -> dict[str, Any]:
-        """The named queries with their parameters (types, defaults, examples)."""
-        await access.caller(request, "reader")
-        found = await run_in_threadpool(queries.catalogue)
-        return {"queries": [q.describe() for q in found.values()]}
+@router.get("/queries")
+async def catalogue(request: Request) -> dict[str, Any]:
+    """The named queries with their parameters (types, defaults, examples)."""
+    await access.caller(request, "reader")
+    found = await run_in_threadpool(queries.catalogue)
+    return {"queries": [q.describe() for q in found.values()]}
 
-    @app.get("/queries/{name}", tags=["named queries"], responses={200: {"content": {"text/csv": {}}}})
-    async def run(request: Request, name: str) -> Response:
-        """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
-        ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
-        try:
-            media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
-            query = await run_in_threadpool(queries.get, name)
-            given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-            result = await run_named(request, query, given)
-        except queries.UnknownQuery as exc:
-            return error(404, str(exc))
-        except neg.NotAcceptable as exc:
-            return error(406, str(exc))
-        except UnknownFormat as exc:
-            return error(400, str(exc))
-        except (QueryError, StoreError) as exc:
-            return error_for(exc)
-        if media == queries.CSV:
-            body = queries.to_csv(result["variables"], result["rows"])
-            return PlainTextResponse(
-                body,
-                media_type="text/csv; charset=utf-8",
-                headers={"X-Threadline-Source": result["source"], "Vary": "Accept"},
-            )
-        return JSONResponse(result, headers={"X-Threadline-Source": result["source"], "Vary": "Accept"})
+
+@router.get("/queries/{name}", responses={200: {"content": {"text/csv": {}}}})
+async def run(request: Request, name: str, store: deps.Store, runner: deps.Runner) -> Response:
+    """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
+    ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
+    try:
+        media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
+        query = await run_in_threadpool(queries.get, name)
+        given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+        result = await run_named(request, store, runner, query, given)
+    except queries.UnknownQuery as exc:
+        return error(404, str(exc))
+    except neg.NotAcceptable as exc:
+        return error(406, str(exc))
+    except UnknownFormat as exc:
+        return error(400, str(exc))
+    except (QueryError, StoreError) as exc:
+        return error_for(exc)
+    if media == queries.CSV:
+        body = queries.to_csv(result["variables"], result["rows"])
+        return PlainTextResponse(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"X-Threadline-Source": result["source"], "Vary": "Accept"},
+        )
+    return JSONResponse(result, headers={"X-Threadline-Source": result["source"], "Vary": "Accept"})
