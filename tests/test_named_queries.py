@@ -24,7 +24,7 @@ from tests.sparql_demo import REPO, DemoThread, demo_thread
 from threadline import kpi, queries
 from threadline.config import Settings
 from threadline.errors import QueryError
-from threadline.sparql.command import query_command
+from threadline.sparql.commands import query_command
 from threadline.web.app import create_app
 
 CATALOGUE = queries.catalogue()
@@ -376,9 +376,9 @@ def test_http_errors(api: str) -> None:
 
 
 def test_cli(thread: DemoThread, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threadline.sparql.command as command
+    import threadline.sparql.commands as command
 
-    monkeypatch.setattr("threadline.store.open_store", lambda *a, **k: _Borrowed(thread.store))
+    monkeypatch.setattr("threadline.store.published.open_store", lambda *a, **k: _Borrowed(thread.store))
     runner = CliRunner()
     listing = runner.invoke(query_command, ["--list"])
     assert "genealogy-backward(serial:string)" in listing.output

@@ -16,8 +16,8 @@ import pytest
 from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
 from threadline.config import Settings
-from threadline.sparql.safety import ForbiddenOperation, check_query, check_update
 from threadline.store import open_store
+from threadline.store.safety import ForbiddenOperation, check_query, check_update
 from threadline.web.app import create_app
 
 TOKEN = "safety-token"
@@ -366,7 +366,7 @@ def test_the_sandbox_alone_stops_service_and_load(
 ) -> None:
     """With the parse check switched off, the engine still cannot reach the canary: memory-store query threads,
     the query worker processes of the on-disk store, and SPARQL Update all run with no network."""
-    from threadline.sparql import safety
+    from threadline.store import safety
 
     server, _ = _serve(kind, tmp_path)
     target, hits = canary

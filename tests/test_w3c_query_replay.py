@@ -41,8 +41,8 @@ from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 
 from tests.conftest import LiveServer, conformance_dir
-from threadline.auth.principal import system_role
 from threadline.config import Settings
+from threadline.namespaces import system_role
 from threadline.sparql import dataset as datasets
 from threadline.store import RemoteStore, open_store
 from threadline.web.app import create_app

@@ -38,10 +38,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from threadline.errors import ThreadlineError
-from threadline.namespaces import GRAPH, ID, TL, XSD
+from threadline.namespaces import AUDIT_GRAPH, ID, TL, XSD
 from threadline.store import Store
 
-AUDIT_GRAPH = GRAPH + "audit"
 ENTRY_PREFIX = ID + "audit/"
 GENESIS = "0" * 64
 

@@ -35,9 +35,9 @@ from typing import Literal
 import pyoxigraph as ox
 
 from threadline import audit
-from threadline.audit.load import load_update
 from threadline.errors import IngestError, LoadError, StoreError
 from threadline.ingest import delta, hooks
+from threadline.ingest.audit_entry import load_update
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, PROVENANCE_GRAPH, TL

@@ -17,12 +17,12 @@ from starlette.concurrency import run_in_threadpool
 
 from threadline.audit import writes
 from threadline.errors import EngineLimit, QueryError, QueryTimeout, StoreError
-from threadline.sparql import access, editor, graphstore, protocol, safety
+from threadline.sparql import access, editor, graphstore, protocol
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Job, ResultTooLarge
 from threadline.sparql.runner import Runner
-from threadline.store import Store
+from threadline.store import Store, safety
 from threadline.web import deps
 
 router = APIRouter()
