@@ -62,7 +62,10 @@ def test_sparql_counts_what_was_loaded(live) -> None:  # type: ignore[no-untyped
         "SELECT (COUNT(DISTINCT ?u) AS ?n) WHERE { ?u a tl:SerializedUnit }"
     )
     response = httpx.get(
-        f"{live.url}/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"}
+        f"{live.url}/sparql",
+        params={"query": query},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=60,  # on a busy shared machine this count over the whole thread once took 9 s (5 s default)
     )
     assert response.status_code == 200
     expected = live.manifest["counts"]["mes/units.csv"]
@@ -71,13 +74,14 @@ def test_sparql_counts_what_was_loaded(live) -> None:  # type: ignore[no-untyped
 
 def test_named_query_backward_genealogy(live) -> None:  # type: ignore[no-untyped-def]
     truth = live.manifest["groundTruth"]["exampleUnit"]
-    listed = httpx.get(f"{live.url}/queries", headers={"Accept": "application/json"}).json()
+    listed = httpx.get(f"{live.url}/queries", headers={"Accept": "application/json"}, timeout=60).json()
     names = [q["name"] for q in (listed["queries"] if isinstance(listed, dict) else listed)]
     assert "genealogy-backward" in names
     response = httpx.get(
         f"{live.url}/queries/genealogy-backward",
         params={"serial": truth["serial"]},
         headers={"Accept": "application/json"},
+        timeout=60,
     )
     if response.status_code == 501 and refused_for_engine_limit(live, [response.json()]):
         return
