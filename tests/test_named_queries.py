@@ -27,6 +27,9 @@ from threadline.errors import QueryError
 from threadline.sparql.commands import query_command
 from threadline.web.app import create_app
 
+# the first run starts the query worker processes: past httpx's 5 s default on a busy shared machine
+TIMEOUT = 60
+
 CATALOGUE = queries.catalogue()
 
 
@@ -351,27 +354,29 @@ def test_materialised_equals_plain(thread: DemoThread, name: str) -> None:
 
 
 def test_http_catalogue_and_runs(api: str, thread: DemoThread) -> None:
-    listing = httpx.get(f"{api}/queries").json()["queries"]
+    listing = httpx.get(f"{api}/queries", timeout=TIMEOUT).json()["queries"]
     assert {q["name"] for q in listing} == set(CATALOGUE)
     backward = next(q for q in listing if q["name"] == "genealogy-backward")
     assert backward["parameters"][0]["name"] == "serial" and backward["parameters"][0]["required"]
 
-    response = httpx.get(f"{api}/queries/fpy-by-revision")
+    response = httpx.get(f"{api}/queries/fpy-by-revision", timeout=TIMEOUT)
     assert response.headers["x-threadline-source"] == "materialised"
     body = response.json()
     assert body["rows"] == run(thread, "fpy-by-revision")
 
     serial = thread.manifest["groundTruth"]["exampleUnit"]["serial"]
-    csv_text = httpx.get(f"{api}/queries/genealogy-backward", params={"serial": serial, "format": "csv"}).text
+    csv_text = httpx.get(
+        f"{api}/queries/genealogy-backward", params={"serial": serial, "format": "csv"}, timeout=TIMEOUT
+    ).text
     assert csv_text.splitlines()[0] == "item,kind,identifier,part,supplier"
     assert len(csv_text.splitlines()) == 1 + len(run(thread, "genealogy-backward", serial=serial))
 
 
 def test_http_errors(api: str) -> None:
-    missing = httpx.get(f"{api}/queries/genealogy-backward")
+    missing = httpx.get(f"{api}/queries/genealogy-backward", timeout=TIMEOUT)
     assert missing.status_code == 400 and "serial" in missing.json()["error"]
-    assert httpx.get(f"{api}/queries/no-such-query").status_code == 404
-    bad = httpx.get(f"{api}/queries/capa-aging", params={"asOf": "soon"})
+    assert httpx.get(f"{api}/queries/no-such-query", timeout=TIMEOUT).status_code == 404
+    bad = httpx.get(f"{api}/queries/capa-aging", params={"asOf": "soon"}, timeout=TIMEOUT)
     assert bad.status_code == 400 and "asOf" in bad.json()["error"]
 
 

@@ -8,7 +8,7 @@ store and the runner in the lifespan, before the first request).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
@@ -18,15 +18,15 @@ from threadline.sparql.runner import Runner as QueryRunner
 
 
 def app_settings(request: Request) -> config.Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]  # Starlette's State is untyped
+    return cast(config.Settings, request.app.state.settings)  # Starlette's State is untyped
 
 
 def app_store(request: Request) -> stores.Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return cast(stores.Store, request.app.state.store)
 
 
 def app_runner(request: Request) -> QueryRunner:
-    return request.app.state.sparql_runner  # type: ignore[no-any-return]
+    return cast(QueryRunner, request.app.state.sparql_runner)
 
 
 Settings = Annotated[config.Settings, Depends(app_settings)]
