@@ -90,7 +90,7 @@ def test_writes_are_refused_without_a_configured_token(tmp_path: Path, serve_app
     server = serve_app(create_app(settings))
     response = httpx.post(f"{server.url}/ingest/mes", files={"files": ("units.csv", b"x", "text/csv")})
     assert response.status_code == 401
-    assert "integrator" in response.json()["detail"]
+    assert "integrator" in response.json()["error"]
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 

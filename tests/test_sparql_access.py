@@ -103,7 +103,7 @@ def test_writes_need_role_and_scope(service: dict[str, Any]) -> None:
         data={"update": "CLEAR ALL"},
         headers={"Authorization": f"Bearer {service['loader']}"},
     )
-    assert update.status_code == 403 and "admin" in update.json()["detail"]
+    assert update.status_code == 403 and "admin" in update.json()["error"]
 
 
 COUNT = "SELECT (COUNT(*) AS ?o) {from} WHERE {{ ?s ?p ?x }}"

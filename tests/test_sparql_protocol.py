@@ -234,7 +234,7 @@ def test_updates_refused_without_token(name: str, server: tuple[str, Store]) -> 
             base + _path(str(graph.value(req, HT.absolutePath))), headers=headers | auth, content=body
         )
         assert response.status_code == status, response.text
-        assert "token" in response.json()["detail"]
+        assert "token" in response.json()["error"]
     assert store.digest() == before
 
 

@@ -155,7 +155,7 @@ def head(store: Store) -> tuple[int, str]:
     if not result.rows:
         return 0, GENESIS
     seq, digest = result.rows[0]
-    return int(seq.value), digest.value  # type: ignore[union-attr]
+    return int(seq.value), digest.value  # type: ignore[union-attr]  # the query binds this cell: never None
 
 
 def entry_update(store: Store, *, action: str, actor: str, what: dict[str, Any], why: str | None) -> str:

@@ -143,7 +143,9 @@ def _prologue(found: list[Token]) -> list[Token]:
 def _segments(text: str) -> list[tuple[int, int, list[Token]]]:
     """(start, end, tokens) of each operation: the request split at top-level ``;``, empty tails dropped."""
     found = tokens(text)
-    segments, current, depth, start = [], [], 0, 0
+    segments: list[Any] = []
+    current: list[Any] = []
+    depth, start = 0, 0
     for token in found:
         if token.text in ("{", "["):
             depth += 1

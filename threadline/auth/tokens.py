@@ -21,7 +21,9 @@ import re
 import secrets
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -45,9 +47,13 @@ log = logging.getLogger(__name__)
 class UnknownToken(AuthError):
     """No token has this id."""
 
+    status = 404
+
 
 class AlreadyRevoked(AuthError):
     """The token was revoked before."""
+
+    status = 409
 
 
 @dataclass
@@ -171,7 +177,7 @@ def _rows(store: Store, token_id: str | None = None) -> dict[str, dict[str, obje
         token = tokens.setdefault(row["id"].value, {"scopes": set()})
         for name, term in row.items():
             if name == "scope":
-                token["scopes"].add(term.value)  # type: ignore[union-attr]
+                token["scopes"].add(term.value)
             elif name == "revoked":  # by value: an engine may write "0" for false (threadline.store.engines)
                 token[name] = truth(term)
             elif name != "id":
@@ -183,14 +189,14 @@ def _info(token_id: str, values: dict[str, object]) -> TokenInfo:
     return TokenInfo(
         token_id=token_id,
         role=str(values.get("role", "")),
-        scopes=sorted(values["scopes"]),  # type: ignore[arg-type]
+        scopes=sorted(values["scopes"]),
         description=str(values.get("description", "")),
         created_at=str(values.get("created_at", "")),
         created_by=str(values.get("created_by", "")),
         revoked=values.get("revoked") is not False,  # anything but an explicit false counts as revoked
-        revoked_at=values.get("revoked_at"),  # type: ignore[arg-type]
-        revoked_by=values.get("revoked_by"),  # type: ignore[arg-type]
-        revocation_reason=values.get("revocation_reason"),  # type: ignore[arg-type]
+        revoked_at=values.get("revoked_at"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
+        revoked_by=values.get("revoked_by"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
+        revocation_reason=values.get("revocation_reason"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
     )
 
 
@@ -214,7 +220,7 @@ def invalidate(store: Store) -> None:
     _cache.pop(store, None)
 
 
-def _cached(store: Store, key: str, ttl: float, compute):  # type: ignore[no-untyped-def]
+def _cached(store: Store, key: str, ttl: float, compute: Callable[[], Any]) -> Any:
     entries = _cache.setdefault(store, {})
     hit = entries.get(key)
     now = time.monotonic()

@@ -13,13 +13,16 @@ strawberry's default page would load them from a CDN.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, overload
 
 from cross_web import HTTPException  # what strawberry raises and answers as a status
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.websockets import WebSocket
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types.unset import UNSET
 
 from threadline.auth import require
 from threadline.graphql_api import ide
@@ -55,11 +58,28 @@ class ThreadlineGraphQLRouter(GraphQLRouter):
 
     ``decode_json`` refuses what strawberry would crash on (500): a body that is JSON but not an object (it
     calls ``.get`` on it), nesting past the parser's recursion limit, an integer of more digits than Python
-    converts. Each becomes a 400 that says what is wrong.
+    converts. Each becomes a 400 that says what is wrong, in the JSON error body every route answers.
     """
 
-    def should_render_graphql_ide(self, request: Request) -> bool:  # type: ignore[override]
+    def should_render_graphql_ide(self, request: Request) -> bool:  # type: ignore[override]  # strawberry types the request as its own adapter; FastAPI gives a Request
         return renders_ide(request)
+
+    @overload
+    async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response: ...
+
+    @overload
+    async def run(self, request: WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> WebSocket: ...
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Response | WebSocket:
+        """Strawberry answers a request it cannot read (not JSON, no query, wrong content type) in plain text:
+        raised as the app's own ``HTTPException`` instead, it is answered like every other error
+        (``threadline.web.errors``). Errors of a readable request stay in the GraphQL ``errors`` array."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            raise StarletteHTTPException(exc.status_code, exc.reason) from None
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide.page(PATH))

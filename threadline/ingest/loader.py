@@ -230,7 +230,7 @@ def _dry_run(store: Store, activity: Activity, staged: list[tuple[BatchResult, P
 
 def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, rejects: list) -> None:
     started = time.perf_counter()
-    execution = run.mapping.execute(  # type: ignore[attr-defined]
+    execution = run.mapping.execute(  # type: ignore[attr-defined]  # a mapping from load_mapping has execute; the plan types it as its base
         base_dir=run.mapping_path.parent,
         sources=run.sources,
         on_error=options.on_error,
@@ -322,9 +322,9 @@ def _catalog(store: Store) -> tuple[dict[str, str], dict[str, list[str]]]:
     hashes: dict[str, str] = {}
     graphs: dict[str, list[str]] = {}
     for graph, key, digest in result.rows:
-        graphs.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]
+        graphs.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]  # the query binds this cell: never None
         if digest is not None:
-            hashes[key.value] = digest.value  # type: ignore[union-attr]
+            hashes[key.value] = digest.value  # type: ignore[union-attr]  # the query binds this cell: never None
     return hashes, graphs
 
 
@@ -333,7 +333,7 @@ def open_recovered(url: str | None = None, settings: object | None = None) -> St
     this is ``open_store``, kept for the callers that name what they rely on."""
     from threadline.store import open_store
 
-    return open_store(url, settings)  # type: ignore[arg-type]
+    return open_store(url, settings)  # type: ignore[arg-type]  # a url of None means THREADLINE_STORE, as open_store reads it
 
 
 def recover(store: Store) -> list[str]:

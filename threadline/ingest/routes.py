@@ -88,8 +88,8 @@ async def ingest(
                 await run_in_threadpool(shutil.copyfileobj, upload.file, handle)
             paths.append(path)
         options = LoadOptions(
-            mode=mode,  # type: ignore[arg-type]
-            on_error=on_error,  # type: ignore[arg-type]
+            mode=mode,  # type: ignore[arg-type]  # checked against the Literal's values just above
+            on_error=on_error,  # type: ignore[arg-type]  # checked against the Literal's values just above
             agent=principal.actor,
             reject_dir=settings.var_dir / "rejects",
         )

@@ -171,24 +171,24 @@ def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Part
     paths = {q.name: q.path for q in materialised_queries()}
     declarations = {name: kpi_parts.declared(path) for name, path in paths.items()}
     out: dict[str, dict[Group, Parts]] = {
-        name.value: {}  # type: ignore[union-attr]
+        name.value: {}
         for name, digest in kept
-        if (d := declarations.get(name.value)) is not None and digest.value == d.digest  # type: ignore[union-attr]
+        if (d := declarations.get(name.value)) is not None and digest.value == d.digest
     }
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     rows = store.select(
         f"SELECT ?name ?s ?p ?o WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?s <{K}partialOf> ?name ; ?p ?o }} }}"
     ).rows
     for name, s, p, o in rows:
-        if p is not None and p.value.startswith(K):  # type: ignore[union-attr]
-            cells.setdefault((name.value, s.value), {})[p.value.removeprefix(K)] = o  # type: ignore[union-attr]
+        if p is not None and p.value.startswith(K):
+            cells.setdefault((name.value, s.value), {})[p.value.removeprefix(K)] = o
     for (name, _), values in cells.items():
         declared = declarations.get(name) if name in out else None
         if declared is None:
             continue
         group = tuple(values.get(g) for g in declared.groups)
         out[name][group] = {p: values.get(p) for p in declared.parts}
-    return int(head[0][0].value), head[0][1] is not None, out  # type: ignore[union-attr]
+    return int(head[0][0].value), head[0][1] is not None, out
 
 
 @contextlib.contextmanager
@@ -334,7 +334,7 @@ def read_query(store: Store, name: str) -> tuple[str, dict[str, Any]] | None:
     found = store.select(VARIABLES, {"__kpi": name})
     if not found.rows:
         return None
-    variables = found.rows[0][0].value.split()  # type: ignore[union-attr]
+    variables = found.rows[0][0].value.split()
     # the KPI's own variables are projected; ours carry a __ prefix no named query uses
     optional = " ".join(f"OPTIONAL {{ ?__row <{K}{v}> ?{v} }}" for v in variables)
     projection = " ".join(f"?{v}" for v in variables) or "?__row"
@@ -397,7 +397,7 @@ def refresh_command(store_url: str | None) -> None:
     import time
 
     from threadline.config import Settings
-    from threadline.errors import StoreUnavailable, ThreadlineError
+    from threadline.errors import StoreUnavailable
     from threadline.store import disk_path, open_store
     from threadline.store.published import latest
 
@@ -410,16 +410,12 @@ def refresh_command(store_url: str | None) -> None:
         path = disk_path(store_url if store_url is not None else settings.store)
         if path is not None and latest(path) is not None:
             # a refresh writes, and only the service may write to the store it holds; it refreshes after each load
-            raise click.ClickException(
+            raise StoreUnavailable(
                 f"the store at {path} is held by a running service, which refreshes the KPI summaries itself "
                 "after every load; read them with `threadline query NAME` or at /queries/NAME, or stop the "
                 "service to refresh from here"
             ) from exc
-        raise click.ClickException(str(exc)) from exc
-    except ThreadlineError as exc:
-        error = click.ClickException(str(exc))
-        error.exit_code = 2  # an error, as for every verb (docs/cli.md); 1 is "ran and found problems"
-        raise error from exc
+        raise
     for name, rows in counts.items():
         click.echo(f"{name}: {rows} rows")
     click.echo(f"refreshed in {time.perf_counter() - started:.2f} s", err=True)

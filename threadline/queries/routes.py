@@ -15,11 +15,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline import kpi, queries
-from threadline.errors import QueryError, StoreError, UnknownFormat
 from threadline.sparql import access
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Job
-from threadline.sparql.routes import error, error_for
 from threadline.sparql.runner import Runner
 from threadline.store import Store
 from threadline.store.params import bind
@@ -79,19 +77,10 @@ async def catalogue(request: Request) -> dict[str, Any]:
 async def run(request: Request, name: str, store: deps.Store, runner: deps.Runner) -> Response:
     """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
     ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
-    try:
-        media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
-        query = await run_in_threadpool(queries.get, name)
-        given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        result = await run_named(request, store, runner, query, given)
-    except queries.UnknownQuery as exc:
-        return error(404, str(exc))
-    except neg.NotAcceptable as exc:
-        return error(406, str(exc))
-    except UnknownFormat as exc:
-        return error(400, str(exc))
-    except (QueryError, StoreError) as exc:
-        return error_for(exc)
+    media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
+    query = await run_in_threadpool(queries.get, name)
+    given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    result = await run_named(request, store, runner, query, given)
     if media == queries.CSV:
         body = queries.to_csv(result["variables"], result["rows"])
         return PlainTextResponse(

@@ -68,8 +68,8 @@ def record_statements(store: Store, records: Iterable[str]) -> dict[str, list[tu
     found: dict[str, list[tuple[ox.NamedNode, object]]] = defaultdict(list)
     for start in range(0, len(keys), _CHUNK):
         nodes = [ox.NamedNode(k) for k in keys[start : start + _CHUNK]]
-        for s, p, o in store.select(RECORD_STATEMENTS, {"s": nodes}).rows:
-            found[s.value].append((p, o))  # type: ignore[union-attr,arg-type]
+        for s, p, o in store.select(RECORD_STATEMENTS, {"s": nodes}).rows:  # type: ignore[dict-item]  # a list of IRIs binds as VALUES
+            found[s.value].append((p, o))  # type: ignore[union-attr,arg-type]  # s is a bound IRI; p and o are terms
     return found
 
 

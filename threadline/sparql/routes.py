@@ -16,44 +16,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline.audit import writes
-from threadline.errors import EngineLimit, QueryError, QueryTimeout, StoreError
 from threadline.sparql import access, editor, graphstore, protocol
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
-from threadline.sparql.execution import Job, ResultTooLarge
+from threadline.sparql.execution import Job
 from threadline.sparql.runner import Runner
 from threadline.store import Store, safety
 from threadline.web import deps
+from threadline.web.errors import error
 
 router = APIRouter()
 
 REASON_HEADER = "X-Threadline-Reason"
 METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"]
-
-
-def error(status: int, message: str, position: str | None = None, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message, "position": position}, status_code=status, headers=headers or None)
-
-
-def error_for(exc: Exception) -> JSONResponse:
-    """One place that turns our exceptions into HTTP statuses."""
-    if isinstance(exc, protocol.ProtocolError):
-        return error(exc.status, str(exc))
-    if isinstance(exc, neg.NotAcceptable):
-        return error(406, str(exc))
-    if isinstance(exc, QueryTimeout):
-        return error(503, str(exc), **{"X-Threadline-Error": "timeout"})
-    if isinstance(exc, ResultTooLarge):
-        return error(422, str(exc), **{"X-Threadline-Error": "result-too-large"})
-    if isinstance(exc, graphstore.GraphNotFound):
-        return error(404, str(exc))
-    if isinstance(exc, QueryError):
-        return error(400, str(exc), exc.position)
-    if isinstance(exc, EngineLimit):
-        return error(501, str(exc), **{"X-Threadline-Error": "engine-limit"})
-    if isinstance(exc, StoreError):
-        return error(503, str(exc))
-    raise exc
 
 
 def _after_write(store: Store) -> None:
@@ -67,15 +42,12 @@ def _after_write(store: Store) -> None:
 @router.api_route("/sparql", methods=METHODS, include_in_schema=False)
 @router.api_route("/sparql/", methods=METHODS, include_in_schema=False)
 async def sparql(request: Request, store: deps.Store, runner: deps.Runner) -> Response:
-    try:
-        operation = await protocol.read(request)
-        if operation.kind == "query":
-            return await _query(request, operation, store, runner)
-        if operation.kind == "update":
-            return await _update(request, operation, store)
-        return _editor(request)
-    except (QueryError, StoreError) as exc:
-        return error_for(exc)
+    operation = await protocol.read(request)
+    if operation.kind == "query":
+        return await _query(request, operation, store, runner)
+    if operation.kind == "update":
+        return await _update(request, operation, store)
+    return _editor(request)
 
 
 @router.get("/sparql/assets/{name}", include_in_schema=False)
@@ -92,10 +64,7 @@ async def asset(name: str) -> Response:
 @router.api_route("/store/{rest:path}", methods=["GET", "HEAD", "PUT", "POST", "DELETE"], include_in_schema=False)
 @router.api_route("/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"], include_in_schema=False)
 async def graph_store(request: Request, store: deps.Store) -> Response:
-    try:
-        return await _graph_store(request, store)
-    except (QueryError, StoreError) as exc:
-        return error_for(exc)
+    return await _graph_store(request, store)
 
 
 def _editor(request: Request) -> Response:

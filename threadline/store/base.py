@@ -56,7 +56,7 @@ class SelectResult:
     def values(self, variable: str) -> list[str]:
         """The lexical values bound to one variable, skipping unbound rows."""
         index = self.variables.index(variable)
-        return [row[index].value for row in self.rows if row[index] is not None]  # type: ignore[union-attr]
+        return [row[index].value for row in self.rows if row[index] is not None]  # type: ignore[union-attr]  # the query binds this cell: never None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -191,7 +191,7 @@ class Store(ABC):
         """Quads per named graph (Threadline writes nothing to the default graph, which queries see as the
         union of all graphs, so it cannot be counted apart over the protocol)."""
         counts = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        return StoreStats({row[0].value: int(row[1].value) for row in counts.rows})  # type: ignore[union-attr]
+        return StoreStats({row[0].value: int(row[1].value) for row in counts.rows})  # type: ignore[union-attr]  # the query binds this cell: never None
 
     @abstractmethod
     def backup(self, target: Path) -> Path:

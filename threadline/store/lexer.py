@@ -53,9 +53,9 @@ def tokens(text: str) -> list[Token]:
         elif ch in "?$" and i + 1 < n and (m := _WORD.match(text, i + 1)):
             out.append(Token("var", text[i : m.end()], i))
             i = m.end()
-        elif (m := _prefixed_or_word(text, i)) is not None:
-            out.append(Token("word", text[i:m], i))
-            i = m
+        elif (end := _prefixed_or_word(text, i)) is not None:
+            out.append(Token("word", text[i:end], i))
+            i = end
         else:
             out.append(Token("punct", ch, i))
             i += 1

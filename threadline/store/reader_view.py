@@ -63,7 +63,7 @@ def view_for(principal: object, default: list[str] | None, named: list[str] | No
     whole = set(visible) | {STORED_DEFAULT}  # an unscoped caller may read the stored default graph too
     if default is None or named is None or set(default) != whole or set(named) != set(visible):
         return None
-    denied = frozenset(role for role in SYSTEM_ROLES if not principal.allows(role))  # type: ignore[attr-defined]
+    denied = frozenset(role for role in SYSTEM_ROLES if not principal.allows(role))  # type: ignore[attr-defined]  # a Principal, typed loosely to keep the store layer free of auth
     return View(denied) if denied else None
 
 

@@ -66,7 +66,7 @@ class RemoteStore(Store):
 
     def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
         try:
-            response = self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            response = self._client.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"store at {url} did not answer: {exc}") from exc
         return response
@@ -216,7 +216,7 @@ class RemoteStore(Store):
     @staticmethod
     def _triples(content: bytes) -> list[ox.Triple]:
         return [
-            ox.Triple(t.subject, t.predicate, engines.canonical(t.object))  # type: ignore[arg-type]
+            ox.Triple(t.subject, t.predicate, engines.canonical(t.object))
             for t in (q.triple for q in ox.parse(content, ox.RdfFormat.N_TRIPLES))
         ]
 

@@ -145,7 +145,7 @@ def _find(node: Any, names: set[str]) -> str | None:
     while stack:
         item = stack.pop()
         if getattr(item, "name", None) in names and isinstance(item, dict):
-            return item.name  # type: ignore[no-any-return]
+            return item.name  # type: ignore[attr-defined]  # rdflib's CompValue: a dict with a name
         if isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)) or type(item).__name__ == "ParseResults":

@@ -101,4 +101,4 @@ def confined(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     thread.join()
     if not ok:
         raise value
-    return value  # type: ignore[no-any-return]
+    return value

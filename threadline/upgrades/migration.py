@@ -128,7 +128,7 @@ def _count(store: Store, graph: str, term: str) -> int:
         "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { { ?s ?term ?o } UNION { ?s ?p ?term } } } GROUP BY ?g",
         {"term": _node(term), "g": _node(graph)},
     ).rows
-    return int(rows[0][1].value) if rows and rows[0][1] is not None else 0
+    return int(rows[0][1].value) if rows and rows[0][1] is not None else 0  # type: ignore[union-attr]  # a COUNT is a Literal
 
 
 def _rename_text(graph: str, rename: Rename) -> str:

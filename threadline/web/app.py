@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from threadline import __version__, features, kpi
 from threadline.auth import routes as tokens
 from threadline.config import STATIC_DIR, Settings
-from threadline.errors import EngineLimit, IngestError, QueryError, SourceError, StoreError, ThreadlineError
 from threadline.graphql_api import routes as graphql
 from threadline.ingest import open_recovered, recover
 from threadline.ingest import routes as ingest
@@ -36,9 +33,9 @@ from threadline.sparql.runner import Runner
 from threadline.store import Store
 from threadline.store import backup_routes as backups
 from threadline.web import body_limit
+from threadline.web import errors as web_errors
 from threadline.web import openapi as openapi_doc
 from threadline.web import routes as own
-from threadline.web.errors import public
 
 
 def routers(settings: Settings) -> list[APIRouter]:
@@ -69,7 +66,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             app.state.store = await run_in_threadpool(open_recovered, None, settings)
         else:
             app.state.store = store
-            await run_in_threadpool(recover, store)
+            await run_in_threadpool(recover, app.state.store)
         kpi.refresher.serve(app.state.store)
         start = bool(getattr(app.state, "start_query_workers", False))
         await run_in_threadpool(lambda: app.state.sparql_runner.prepare(app.state.store, start_workers=start))
@@ -95,7 +92,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.sparql_runner = Runner(settings)  # shared by /sparql and /queries; started in the lifespan
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
-    _errors(app, settings)
+    web_errors.install(app, settings)  # the one place an exception becomes an answer
     for router in routers(settings):
         app.include_router(router)
     openapi_doc.install(app)
@@ -103,37 +100,3 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     features.install(settings, server=True)  # the hooks that watch every load: validation gate, KPI summaries
     request_context.install(app)  # outermost: every answer, a 500 included, gets a request id and an access line
     return app
-
-
-def _errors(app: FastAPI, settings: Settings) -> None:
-    @app.exception_handler(SourceError)
-    async def source_error(_: Request, exc: SourceError) -> JSONResponse:
-        # Uploads live in a temporary folder: name the file as the client sent it, not our path.
-        name = Path(exc.file).name if exc.file else None
-        where = ", ".join(p for p in (name, exc.locator, f"field {exc.field!r}" if exc.field else None) if p)
-        reason = public(exc.reason, settings)
-        detail = {"error": f"{where}: {reason}", "file": name, "locator": exc.locator, "field": exc.field}
-        return JSONResponse(detail, status_code=422)
-
-    @app.exception_handler(IngestError)
-    async def ingest_error(_: Request, exc: IngestError) -> JSONResponse:
-        # a load the validation gate rejects answers with its report, so the caller can act on it
-        body = exc.report_json() if hasattr(exc, "report_json") else {"error": public(str(exc), settings)}
-        return JSONResponse(body, status_code=422)
-
-    @app.exception_handler(QueryError)
-    async def query_error(_: Request, exc: QueryError) -> JSONResponse:
-        return JSONResponse({"error": public(str(exc), settings), "position": exc.position}, status_code=400)
-
-    @app.exception_handler(EngineLimit)
-    async def engine_limit(_: Request, exc: EngineLimit) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=501)
-
-    @app.exception_handler(StoreError)
-    async def store_error(_: Request, exc: StoreError) -> JSONResponse:
-        message = str(exc) if settings.debug else "the store could not complete the request"
-        return JSONResponse({"error": message}, status_code=503)
-
-    @app.exception_handler(ThreadlineError)
-    async def other_error(_: Request, exc: ThreadlineError) -> JSONResponse:
-        return JSONResponse({"error": public(str(exc), settings)}, status_code=400)
