@@ -25,9 +25,7 @@ from threadline import kpi, queries
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.errors import QueryError
-from threadline.queries.routes import register as register_named_queries
-from threadline.sparql import register
-from threadline.sparql.command import query_command
+from threadline.sparql.commands import query_command
 from threadline.web.app import create_app
 
 CATALOGUE = queries.catalogue()
@@ -42,8 +40,6 @@ def thread() -> DemoThread:
 def api(thread: DemoThread) -> Iterator[str]:
     settings = Settings(store=thread.store.url)
     app = create_app(settings, store=thread.store)
-    register(app, settings)
-    register_named_queries(app)
     live = LiveServer(app)
     yield live.url
     live.stop()
@@ -385,9 +381,9 @@ def test_http_errors(api: str) -> None:
 
 
 def test_cli(thread: DemoThread, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threadline.sparql.command as command
+    import threadline.sparql.commands as command
 
-    monkeypatch.setattr("threadline.store.open_store", lambda *a, **k: _Borrowed(thread.store))
+    monkeypatch.setattr("threadline.store.published.open_store", lambda *a, **k: _Borrowed(thread.store))
     runner = CliRunner()
     listing = runner.invoke(query_command, ["--list"])
     assert "genealogy-backward(serial:string)" in listing.output

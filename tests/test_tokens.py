@@ -139,7 +139,6 @@ def probe(role: str):  # type: ignore[no-untyped-def]
 
 def serve(serve_app, store: Store, mode: str) -> str:  # type: ignore[no-untyped-def]
     app = create_app(AuthSettings(store="memory:", anonymous_read=mode), store=store)
-    auth.register(app, app.state.settings)
     for role in ("reader", "integrator", "compliance"):
         app.get(f"/probe/{role}")(probe(role))
     return serve_app(app).url

@@ -15,6 +15,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # served at /static (a wheel carries it)
+VENDOR_DIR = STATIC_DIR / "vendor"  # the front-end files fetched at set-up (threadline.web.vendor)
 
 
 def content_dir(name: str) -> Path:

@@ -38,13 +38,12 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from threadline.errors import ThreadlineError
-from threadline.namespaces import GRAPH, ID, TL, XSD
+from threadline.namespaces import AUDIT_GRAPH, ID, TL, XSD
 from threadline.store import Store
 
 if TYPE_CHECKING:
     from threadline.store.lease import Lease
 
-AUDIT_GRAPH = GRAPH + "audit"
 ENTRY_PREFIX = ID + "audit/"
 GENESIS = "0" * 64
 

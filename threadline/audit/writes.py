@@ -32,10 +32,10 @@ from threadline.audit.chain import AUDIT_GRAPH, entry_update, head, writer_lock
 from threadline.audit.guard import commit
 from threadline.errors import QueryError
 from threadline.namespaces import AUDIT_GUARD_PREFIX, GRAPH, LEASE_GRAPH, RDF, STORE_GRAPH, TL
-from threadline.sparql.safety import check_update
 from threadline.store import Store, sandbox
 from threadline.store.base import STAGING_PREFIX, new_staging_graph
 from threadline.store.lexer import Token, tokens
+from threadline.store.safety import check_update
 
 SYSTEM_GRAPHS = (GRAPH + "security", AUDIT_GRAPH, GRAPH + "signatures", STORE_GRAPH, LEASE_GRAPH)
 DEFAULT_GRAPH = "urn:threadline:default-graph"  # names the stored default graph in audit entries and archives

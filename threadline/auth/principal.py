@@ -18,11 +18,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from threadline.audit import ARCHIVE_PREFIX, AUDIT_GRAPH
 from threadline.auth.roles import AuthError, grants
-from threadline.namespaces import AUDIT_GUARD_PREFIX, GRAPH, LEASE_GRAPH, STORE_GRAPH
-
-SECURITY_GRAPH = GRAPH + "security"
+from threadline.namespaces import system_role
 
 
 def check_scope(scope: str) -> str:
@@ -36,15 +33,6 @@ def check_scope(scope: str) -> str:
     if ":" not in iri:
         raise AuthError(f"scope {scope!r} is not an absolute IRI")
     return scope
-
-
-def system_role(graph: str) -> str | None:
-    """The role a system graph needs, or None for a data graph."""
-    if graph in (SECURITY_GRAPH, STORE_GRAPH, LEASE_GRAPH):
-        return "admin"
-    if graph == AUDIT_GRAPH or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX)):
-        return "compliance"
-    return None
 
 
 @dataclass(frozen=True)

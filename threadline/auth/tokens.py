@@ -28,9 +28,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from threadline import audit
-from threadline.auth.principal import SECURITY_GRAPH, Principal, check_scope
+from threadline.auth.principal import Principal, check_scope
 from threadline.auth.roles import AuthError, check_role
-from threadline.namespaces import ID, TL, XSD
+from threadline.namespaces import ID, SECURITY_GRAPH, TL, XSD
 from threadline.observability import metrics
 from threadline.store import Store
 from threadline.store.engines import truth

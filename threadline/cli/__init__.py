@@ -405,7 +405,7 @@ def _add_feature_commands() -> None:
     from threadline.auth.commands import token_group
     from threadline.kpi import kpi_command
     from threadline.shacl.commands import validate_command
-    from threadline.sparql.command import query_command
+    from threadline.sparql.commands import query_command
     from threadline.upgrades.commands import migrate_command
 
     main.add_command(validate_command)

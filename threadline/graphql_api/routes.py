@@ -1,9 +1,13 @@
-"""Mount the GraphQL API and our offline GraphiQL page at ``/graphql``.
+"""The GraphQL API and our offline GraphiQL page at ``/graphql``: one router per app.
 
-``register(app, settings)`` is what ``create_app`` calls. Resolvers run on the event loop and await every
-store call in a worker thread (``Loaders.select``), so a slow trace never blocks
-other requests. The IDE page is ours (``ide.page``), served with vendored assets; strawberry's default page
-would load them from a CDN.
+Unlike the other features' routers, this one cannot be a module-level object: strawberry's router is built
+around a schema, and the schema carries the app's request limits (``build_schema(settings)``), as the IDE
+switch does. So ``router(settings)`` builds it, and ``create_app`` includes it with the others; the context
+getter is module-level and reads the store and settings from the app, like every other route.
+
+Resolvers run on the event loop and await every store call in a worker thread (``Loaders.select``), so a
+slow trace never blocks other requests. The IDE page is ours (``ide.page``), served with vendored assets;
+strawberry's default page would load them from a CDN.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 from typing import Any, overload
 
 from cross_web import HTTPException  # what strawberry raises and answers as a status
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -94,28 +98,25 @@ class ThreadlineGraphQLRouter(GraphQLRouter):
         return value
 
 
-def router(settings: Any) -> GraphQLRouter:
-    async def context(request: Request) -> GraphQLContext:
-        """Every operation needs the reader role; a scoped token sees only its graphs."""
-        store = request.app.state.store
-        if renders_ide(request):
-            return GraphQLContext(store, settings)  # the explorer page itself: no data
-        principal = await require("reader")(request)
-        if not principal.is_admin:
-            store = await run_in_threadpool(lambda: view_for(store, principal, thread_vocabulary_only=True))
-        return GraphQLContext(store, settings)
+async def context(request: Request) -> GraphQLContext:
+    """Every operation needs the reader role; a scoped token sees only its graphs."""
+    store, settings = request.app.state.store, request.app.state.settings
+    if renders_ide(request):
+        return GraphQLContext(store, settings)  # the explorer page itself: no data
+    principal = await require("reader")(request)
+    if not principal.is_admin:
+        store = await run_in_threadpool(lambda: view_for(store, principal, thread_vocabulary_only=True))
+    return GraphQLContext(store, settings)
 
-    return ThreadlineGraphQLRouter(
+
+def router(settings: Any) -> APIRouter:
+    """The API at ``PATH`` with ``settings``' limits (and, unless ``graphql_ide`` is false, the explorer)."""
+    api = ThreadlineGraphQLRouter(
         build_schema(settings),
         context_getter=context,
         graphql_ide="graphiql" if getattr(settings, "graphql_ide", True) else None,
         allow_queries_via_get=True,
     )
-
-
-def register(app: FastAPI, settings: Any) -> None:
-    """Serve the API (and, unless ``graphql_ide`` is false, the explorer) at ``/graphql``; idempotent."""
-    if getattr(app.state, "graphql_registered", False):
-        return
-    app.include_router(router(settings), prefix=PATH, include_in_schema=False)
-    app.state.graphql_registered = True
+    mounted = APIRouter()
+    mounted.include_router(api, prefix=PATH, include_in_schema=False)
+    return mounted

@@ -38,9 +38,9 @@ from typing import Literal
 import pyoxigraph as ox
 
 from threadline import audit
-from threadline.audit.load import load_update
 from threadline.errors import ChainForked, IngestError, LoadError, StoreError, WriteRefused
 from threadline.ingest import delta, hooks
+from threadline.ingest.audit_entry import load_update
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
 from threadline.ingest.space import STORE_PER_STAGED, Space, estimate, space_for

@@ -81,7 +81,7 @@ def predicates(text: str) -> frozenset[str] | None:
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
 
-    from threadline.sparql.safety import PARSE_LOCK
+    from threadline.store.safety import PARSE_LOCK
 
     try:
         with PARSE_LOCK:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -22,16 +22,19 @@ from threadline.kpi import footprint
 from threadline.sparql import access
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Job
-from threadline.sparql.routes import runner
+from threadline.sparql.runner import Runner
 from threadline.store import EmbeddedStore, Store
 from threadline.store.params import bind
+from threadline.web import deps
 
 RESERVED = {"format", "timeout"}
+router = APIRouter(tags=["named queries"])
 
 
-async def run_named(request: Request, query: queries.NamedQuery, given: dict[str, str]) -> dict[str, Any]:
+async def run_named(
+    request: Request, store: Store, runner: Runner, query: queries.NamedQuery, given: dict[str, str]
+) -> dict[str, Any]:
     """Run ``query`` with the given parameters; returns variables, plain rows and where they came from."""
-    store: Store = request.app.state.store
     principal = await access.caller(request, "reader")
     default, named = await access.dataset(request, principal, [], [])
     bindings = query.bindings(given)
@@ -40,7 +43,7 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
         text=bind(query.text, bindings),
         form="SELECT",
         media=neg.JSON,
-        max_rows=runner(request.app).max_rows,
+        max_rows=runner.max_rows,
         default_graphs=default,
         named_graphs=named,
         view=access.reader_view(request, principal, (default, named)),
@@ -49,7 +52,7 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
     source = "query"
     if status and named is not None and principal.scopes:
         # limited to some data graphs: the summary only where it provably is their answer (threadline.kpi.footprint)
-        found = await _scoped_summary(request, query.name, named, status)
+        found = await _scoped_summary(store, runner, query.name, named, status)
         if found is not None:
             return {"query": query.name, "title": query.title, **found}
     elif status:  # callers kept only from the system graphs, which hold no thread data, share the summary
@@ -57,7 +60,7 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
         if prepared is not None:
             job = dataclasses.replace(job, text=bind(*prepared))
             source = "materialised" if status == "fresh" else "materialised-outdated"
-    answer = await runner(request.app).run(request, job)
+    answer = await runner.run(store, job)
     variables, rows = queries.rows_from_sparql_json(answer.body)
     return {
         "query": query.name,
@@ -69,11 +72,12 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
     }
 
 
-async def _scoped_summary(request: Request, name: str, visible: list[str], status: str) -> dict[str, Any] | None:
+async def _scoped_summary(
+    store: Store, runner: Runner, name: str, visible: list[str], status: str
+) -> dict[str, Any] | None:
     """The summary's rows of ``name`` for a reader of the ``visible`` graphs, checked and read by one query on one
     snapshot; None when the summary is not their answer (the caller runs the plain query). While a refresh runs
     they get the previous summary as admins do, labelled outdated, if it was their answer when it was computed."""
-    store: Store = request.app.state.store
     if not isinstance(store, EmbeddedStore):  # footprints are only known on the embedded store
         return None
     found = await run_in_threadpool(store.select, kpi.VARIABLES, {"__kpi": name})
@@ -84,8 +88,7 @@ async def _scoped_summary(request: Request, name: str, visible: list[str], statu
         return None
     text = footprint.guarded_read_query(name, stored, visible, fresh=status == "fresh")
     # the text is ours and reads only the summary and the activity count, so it runs on the union of every graph
-    job = Job(text=text, form="SELECT", media=neg.JSON, max_rows=runner(request.app).max_rows)
-    answer = await runner(request.app).run(request, job)
+    answer = await runner.run(store, Job(text=text, form="SELECT", media=neg.JSON, max_rows=runner.max_rows))
     checked = footprint.split(*queries.rows_from_sparql_json(answer.body))
     if checked is None:
         return None
@@ -94,27 +97,27 @@ async def _scoped_summary(request: Request, name: str, visible: list[str], statu
     return {"source": source, "seconds": round(answer.seconds, 4), "variables": variables, "rows": rows}
 
 
-def register(app: FastAPI) -> None:
-    @app.get("/queries", tags=["named queries"])
-    async def catalogue(request: Request) -> dict[str, Any]:
-        """The named queries with their parameters (types, defaults, examples)."""
-        await access.caller(request, "reader")
-        found = await run_in_threadpool(queries.catalogue)
-        return {"queries": [q.describe() for q in found.values()]}
+@router.get("/queries")
+async def catalogue(request: Request) -> dict[str, Any]:
+    """The named queries with their parameters (types, defaults, examples)."""
+    await access.caller(request, "reader")
+    found = await run_in_threadpool(queries.catalogue)
+    return {"queries": [q.describe() for q in found.values()]}
 
-    @app.get("/queries/{name}", tags=["named queries"], responses={200: {"content": {"text/csv": {}}}})
-    async def run(request: Request, name: str) -> Response:
-        """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
-        ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
-        media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
-        query = await run_in_threadpool(queries.get, name)
-        given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        result = await run_named(request, query, given)
-        if media == queries.CSV:
-            body = queries.to_csv(result["variables"], result["rows"])
-            return PlainTextResponse(
-                body,
-                media_type="text/csv; charset=utf-8",
-                headers={"X-Threadline-Source": result["source"], "Vary": "Accept"},
-            )
-        return JSONResponse(result, headers={"X-Threadline-Source": result["source"], "Vary": "Accept"})
+
+@router.get("/queries/{name}", responses={200: {"content": {"text/csv": {}}}})
+async def run(request: Request, name: str, store: deps.Store, runner: deps.Runner) -> Response:
+    """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
+    ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
+    media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
+    query = await run_in_threadpool(queries.get, name)
+    given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    result = await run_named(request, store, runner, query, given)
+    if media == queries.CSV:
+        body = queries.to_csv(result["variables"], result["rows"])
+        return PlainTextResponse(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"X-Threadline-Source": result["source"], "Vary": "Accept"},
+        )
+    return JSONResponse(result, headers={"X-Threadline-Source": result["source"], "Vary": "Accept"})

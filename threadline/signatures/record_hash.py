@@ -33,14 +33,14 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from threadline.namespaces import BATCH_GRAPH_PREFIX, GRAPH, TL
+from threadline.namespaces import BATCH_GRAPH_PREFIX, GRAPH, STAGING_PREFIX, TL, is_data_graph
 from threadline.store import Store
-from threadline.store.base import STAGING_PREFIX
 
 HASH_FORM = "threadline-record-ntriples-sha256/1"
 _CHUNK = 1000
 
 # Statements of a batch of records (?s bound as VALUES) in data graphs only; see the module docstring.
+# ``namespaces.is_data_graph`` is the same test in Python.
 DATA_GRAPH = (
     f'(STRSTARTS(STR(?g), "{BATCH_GRAPH_PREFIX}") || !STRSTARTS(STR(?g), "{GRAPH}")) '
     f'&& !STRSTARTS(STR(?g), "{STAGING_PREFIX}")'
@@ -118,10 +118,3 @@ def complete_view(store: Store) -> bool:
         return True
     shown = set(visible)
     return all(g in shown for g in inner.graphs() if is_data_graph(g))
-
-
-def is_data_graph(graph: str) -> bool:
-    """A graph whose statements count towards a record's hash (the FILTER ``DATA_GRAPH``, in Python)."""
-    if graph.startswith(STAGING_PREFIX):
-        return False
-    return graph.startswith(BATCH_GRAPH_PREFIX) or not graph.startswith(GRAPH)

@@ -29,9 +29,8 @@ from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
-from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, TL
+from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, STAGING_PREFIX, TL
 
-STAGING_PREFIX = "urn:threadline:staging:"
 COMPACT_AFTER = 100_000  # removed quads after which the cleanup compacts the store
 CHUNK = 2_000  # quads per cleanup transaction: small enough to keep readers and writers unblocked
 

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from threadline.namespaces import STORE_GRAPH
-from threadline.signatures.record_hash import is_data_graph
+from threadline.namespaces import STORE_GRAPH, is_data_graph
 from threadline.store.base import Store
 from threadline.upgrades import record
 from threadline.upgrades.plan import Plan, baseline, plan

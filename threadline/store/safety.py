@@ -24,6 +24,10 @@ replacement keeps the structure pyoxigraph sees; outside them pyoxigraph rejects
 The small lexer (``threadline.store.lexer``) is still used for what is not a security decision: the query form
 for content negotiation and where to add the protocol's ``using-graph-uri`` as ``USING`` clauses (pyoxigraph's
 update API cannot take them as arguments); the final update text is checked again after those are added.
+
+It lives with the store, beside the sandbox and the lexer, rather than with the SPARQL endpoint: it guards what
+the engine runs, and the audit trail's writer (``threadline.audit.writes``), which sits below the endpoint,
+checks every update it sends.
 """
 
 from __future__ import annotations
