@@ -35,7 +35,7 @@ from threadline.namespaces import AUDIT_GUARD_PREFIX, GRAPH, LEASE_GRAPH, RDF, S
 from threadline.store import Store, sandbox
 from threadline.store.base import STAGING_PREFIX, new_staging_graph
 from threadline.store.lexer import Token, tokens
-from threadline.store.safety import check_update
+from threadline.store.safety import PARSE_LOCK, check_update
 
 SYSTEM_GRAPHS = (GRAPH + "security", AUDIT_GRAPH, GRAPH + "signatures", STORE_GRAPH, LEASE_GRAPH)
 DEFAULT_GRAPH = "urn:threadline:default-graph"  # names the stored default graph in audit entries and archives
@@ -98,7 +98,8 @@ def rewrite(text: str, archive: str, base: str | None = None, named: list[str] |
     from rdflib.plugins.sparql.parser import parseUpdate
 
     try:
-        operations = list(translateUpdate(parseUpdate(text), base=base).algebra)
+        with PARSE_LOCK:  # rdflib's grammar is not thread-safe: a KPI footprint parsed beside it broke this parse
+            operations = list(translateUpdate(parseUpdate(text), base=base).algebra)
     except Exception as exc:  # pyparsing and rdflib raise many kinds; nothing has run yet
         lineno, column = getattr(exc, "lineno", None), getattr(exc, "col", None)
         raise QueryError(

@@ -90,7 +90,10 @@ def _head(text: str, found: list[Token], last: int) -> str:
 def _parse(text: str) -> Any:
     from rdflib.plugins.sparql.parser import parseQuery
 
-    return parseQuery(text)
+    from threadline.store.safety import PARSE_LOCK
+
+    with PARSE_LOCK:  # rdflib's grammar is not thread-safe (threadline.store.safety)
+        return parseQuery(text)
 
 
 def requested(default: list[str], named: list[str], own: Clause | None) -> Dataset:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from threadline.errors import StoreVersionError
-from threadline.namespaces import ID, STORE_GRAPH, TL, XSD
+from threadline.namespaces import ID, LEASE_GRAPH, STORE_GRAPH, TL, XSD
 from threadline.store.base import Store
 from threadline.upgrades.versions import STORE_FORMAT, ontology_version, package_version
 
@@ -31,9 +31,10 @@ _READ = (
     f"OPTIONAL {{ <{STORE_RECORD}> <{TL}migratingTo> ?migrating }} }} }}"
 )
 # any statement but the record's (queries see the union of the graphs and the stored default graph as default)
-_ANY_DATA = (
+_ANY_DATA = (  # writer leases of other processes are no data either (threadline.store.lease)
     "ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } "
-    f"FILTER NOT EXISTS {{ GRAPH <{STORE_GRAPH}> {{ ?s ?p ?o }} }} }}"
+    f"FILTER NOT EXISTS {{ GRAPH <{STORE_GRAPH}> {{ ?s ?p ?o }} }} "
+    f"FILTER NOT EXISTS {{ GRAPH <{LEASE_GRAPH}> {{ ?s ?p ?o }} }} }}"
 )
 
 
@@ -76,7 +77,8 @@ def read(store: Store) -> StoreVersion | None:
 
 
 def has_data(store: Store) -> bool:
-    """Whether the store holds anything besides its version record (an empty store's record is no data)."""
+    """Whether the store holds anything besides its version record and lease claims (an empty store's record is
+    no data)."""
     return store.ask(_ANY_DATA)
 
 
