@@ -72,6 +72,23 @@ class Settings(BaseSettings):
         default=300.0,
         description="Remote store only: seconds to wait for one HTTP request to the store before giving up.",
     )
+    store_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Remote store only: how long the writer lease that makes Threadline processes sharing the store take "
+            "turns lasts unless renewed (every third of it, while a write runs). A process killed while writing "
+            "holds up the others' writes this long at most. Judged by the store's clock, so hosts need not agree."
+        ),
+    )
+    store_lease_wait: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Remote store only: seconds a write waits for the writer lease while another process holds it, before "
+            "it is refused (HTTP 503, try again)."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Address `threadline serve` listens on.")
     port: int = Field(default=8000, description="Port `threadline serve` listens on.")
     write_token: str | None = Field(
@@ -128,6 +145,23 @@ class Settings(BaseSettings):
     var_dir: Path = Field(
         default=Path("./var"),
         description="Working folder for demo exports, reject files and backups made by the service.",
+    )
+    staging_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder where a load writes its mapped N-Triples (and the server its uploads) before they enter the "
+            "store; `load --staging-dir` overrides it. Unset: `<store>.staging` beside an on-disk store (same file "
+            "system, cleared of a crashed load's leftovers when the store is next opened), the system's temporary "
+            "folder for memory and remote stores."
+        ),
+    )
+    disk_reserve_bytes: int = Field(
+        default=64 << 20,
+        ge=0,
+        description=(
+            "Free space a load must leave on the staging and store file systems beyond what it is estimated to "
+            "use; a load that would not fit is refused before anything is written (CLI exit 2, HTTP 507)."
+        ),
     )
     demo_units: int = Field(default=1000, description="Number of as-built units `threadline serve --demo` generates.")
     demo_seed: int = Field(default=42, description="Random seed of the demo thread generator.")

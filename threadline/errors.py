@@ -16,6 +16,9 @@ holds this drawing to the classes::
     ├── ConfigError                 a setting is missing or malformed                                400     2
     ├── StoreError                  the store could not do what was asked                            503*    2
     │   ├── StoreUnavailable        a remote store did not answer / an on-disk store is locked       503*    2
+    │   │   └── StoreBusy           another process held the writer lease past our wait: try again   503*    2
+    │   ├── WriteRefused            lease lost, or another writer appended first: nothing written    503     2
+    │   ├── ChainForked             two writers appended after one audit entry: this write landed    500     2
     │   ├── StoreVersionError       the store's recorded versions do not let us open it              503*    2
     │   │   ├── StoreTooNew         a newer Threadline wrote it: upgrade Threadline                  503*    2
     │   │   └── MigrationNeeded     an older one wrote it: run ``threadline migrate``                503*    2
@@ -34,6 +37,7 @@ holds this drawing to the classes::
     │   ├── MappingError            the mapping document itself is invalid (RML / YARRRML)           422     2
     │   ├── SourceError             a bad source record: names file, row/line or path, field         422     2
     │   ├── LoadError               the mapped batch could not be committed                          422     2
+    │   ├── InsufficientSpace       the load would not fit on the staging or store disk: refused     507     2
     │   └── ValidationRejected      shacl.gate: the load gate refused it (body: its report)          422     2
     ├── ValidationError             shapes or data could not be validated (not: "does not conform")  400     2
     │   └── ShapesError             shacl.shapes: a shapes file cannot be read                       400     2
@@ -85,6 +89,29 @@ class StoreError(ThreadlineError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached or opened (remote endpoint down, on-disk store locked)."""
+
+
+class StoreBusy(StoreUnavailable):
+    """Another process held the store's writer lease for longer than ``THREADLINE_STORE_LEASE_WAIT``: try again."""
+
+    hidden = "another process kept the store busy with its writes for longer than this write may wait: try again"
+
+
+class WriteRefused(StoreError):
+    """A write to a store shared by several processes was refused before anything was written: this process lost
+    the store's writer lease (it stopped renewing it in time), or another writer appended to the audit chain in
+    the meantime (the lease was broken). Safe to retry."""
+
+    public = True  # says what happened and to try again; names nothing of the server
+
+
+class ChainForked(StoreError):
+    """Two writers appended to the audit chain after the same entry (the store's writer lease and the audit
+    guard were both defeated): the write landed, and ``threadline audit verify`` names the duplicate entry. Not a
+    503: trying again would write the change twice."""
+
+    status = 500
+    public = True
 
 
 class StoreVersionError(StoreError):
@@ -171,6 +198,22 @@ class SourceError(IngestError):
 
 class LoadError(IngestError):
     """The mapped batch could not be committed to the store."""
+
+
+class InsufficientSpace(IngestError):
+    """A load would not fit on a disk: refused before the store is written. Names the folder, the space the load
+    needs there and the space free (``threadline.ingest.space``)."""
+
+    def __init__(self, message: str, *, folder: str, needed: int, free: int) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.needed = needed
+        self.free = free
+
+    status = 507  # the server's disk, not the request, is at fault: the client may retry once space is freed
+
+    def details(self) -> dict[str, Any]:
+        return {"needed": self.needed, "free": self.free}
 
 
 class ValidationError(ThreadlineError):

@@ -21,6 +21,8 @@ CATALOG_GRAPH = GRAPH + "catalog"
 PROVENANCE_GRAPH = GRAPH + "provenance"
 BATCH_GRAPH_PREFIX = GRAPH + "batch/"
 STORE_GRAPH = GRAPH + "store"  # the store's own version record (threadline.upgrades.record); admins only
+LEASE_GRAPH = GRAPH + "lease"  # claims on a remote store shared by processes (threadline.store.lease); admins only
+AUDIT_GUARD_PREFIX = GRAPH + "audit-guard/"  # empty graphs guarding the audit chain's head (threadline.audit.guard)
 SECURITY_GRAPH = GRAPH + "security"  # API tokens, hashed (threadline.auth.tokens); admins only
 AUDIT_GRAPH = GRAPH + "audit"  # the hash-chained audit trail (threadline.audit); compliance
 ARCHIVE_PREFIX = GRAPH + "archive/"  # statements a change replaced (threadline.audit.archive); compliance
@@ -38,9 +40,9 @@ PREFIXES = {
 
 def system_role(graph: str) -> str | None:
     """The role a system graph needs to be read, or None for a data graph (docs/security.md)."""
-    if graph in (SECURITY_GRAPH, STORE_GRAPH):
+    if graph in (SECURITY_GRAPH, STORE_GRAPH, LEASE_GRAPH):
         return "admin"
-    if graph == AUDIT_GRAPH or graph.startswith(ARCHIVE_PREFIX):
+    if graph == AUDIT_GRAPH or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX)):
         return "compliance"
     return None
 

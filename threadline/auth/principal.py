@@ -5,8 +5,9 @@ only) or an IRI ending in ``*`` (every graph whose IRI starts with the rest), e.
 ``https://w3id.org/threadline/graph/batch/erp/*``. No scopes means every data graph.
 
 The system graphs are governed by role, never by scope: the security graph (token hashes and metadata) and
-the store's version record (``graph/store``) are for ``admin`` only; the audit graph and the archive of
-replaced statements for ``compliance`` (and so admin).
+the store's version record (``graph/store``) and the writer leases of a shared store (``graph/lease``) are for
+``admin`` only; the audit graph, its guards and the archive of replaced statements for ``compliance`` (and so
+admin).
 Every read path must hand the store only the graphs ``may_read_graph`` allows (``visible_graphs``): the union
 default graph otherwise shows all of them.
 """

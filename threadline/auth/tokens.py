@@ -106,7 +106,7 @@ def create_token(
     what = {"graphs": [SECURITY_GRAPH], "token": token_id, "role": role, "scopes": scopes, "description": description}
     with audit.writer_lock(store):
         entry = audit.entry_update(store, action="token-create", actor=actor, what=what, why=None)
-        store.update(change + " ;\n" + entry)
+        audit.commit(store, change + " ;\n" + entry)
     invalidate(store)
     _changed("created", token_id, role, actor)
     return token_id, secret
@@ -131,7 +131,7 @@ def revoke_token(store: Store, token_id: str, *, actor: str, reason: str) -> Tok
         )
         what = {"graphs": [SECURITY_GRAPH], "token": token_id, "role": current.role}
         entry = audit.entry_update(store, action="token-revoke", actor=actor, what=what, why=reason)
-        store.update(change + " ;\n" + entry)
+        audit.commit(store, change + " ;\n" + entry)
     invalidate(store)
     _changed("revoked", token_id, current.role, actor)
     return _find(store, token_id)

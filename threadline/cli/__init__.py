@@ -185,6 +185,13 @@ def _print_tools(host: str, port: int) -> None:
     help="Person responsible for the load, as the audit trail records it (default: THREADLINE_ACTOR, else the "
     "operating-system user).",
 )
+@click.option(
+    "--staging-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the mapped N-Triples before they enter the store (default: THREADLINE_STAGING_DIR, else "
+    "<store>.staging beside an on-disk store).",
+)
 @store_option
 def load(
     system: str,
@@ -195,6 +202,7 @@ def load(
     reject_dir: Path | None,
     dry_run: bool,
     actor: str | None,
+    staging_dir: Path | None,
     store_url: str | None,
 ) -> None:
     """Map SYSTEM's export FILES (or folders) with the mapping pack and load them as one batch."""
@@ -208,6 +216,8 @@ def load(
         on_error=on_error,  # type: ignore[arg-type]  # click.Choice admits only the Literal's values
         agent=operator(actor),
         reject_dir=reject_dir or settings.var_dir / "rejects",
+        staging_dir=staging_dir or settings.staging_dir,
+        disk_reserve=settings.disk_reserve_bytes,
         dry_run=dry_run,
     )
     started = time.perf_counter()

@@ -79,7 +79,9 @@ def _build(settings: Settings, root: Path, url: str, units: int, seed: int, cons
                 system,
                 [exports / system],
                 ingest_dir=settings.ingest_dir,
-                options=LoadOptions(agent=operator()),
+                options=LoadOptions(
+                    agent=operator(), staging_dir=settings.staging_dir, disk_reserve=settings.disk_reserve_bytes
+                ),
             )
     finally:
         store.close()

@@ -2,8 +2,11 @@
 
 A load runs in three phases, so that bad input never reaches the store and a crash never leaves half a load:
 
-1. **map**: every mapping runs over its files into a temporary N-Triples file. All source errors (malformed
-   rows, missing fields, bad lexical forms, invalid IRIs) surface here, before the store is touched.
+1. **map**: every mapping runs over its files into an N-Triples file in the staging folder (``<store>.staging``
+   beside an on-disk store, or ``THREADLINE_STAGING_DIR``). All source errors (malformed rows, missing fields,
+   bad lexical forms, invalid IRIs) surface here, before the store is touched; so does a load too large for
+   the staging or the store's disk (``threadline.ingest.space``: checked before mapping, while mapping and
+   before staging).
 2. **stage**: each batch is written into a fresh named graph of its own (``graph/batch/...``) with the
    backend's fastest bulk path. Staged graphs are invisible to the catalog until committed.
 3. **commit**: ONE SPARQL update retires what the batch supersedes, registers the new graphs in the catalog
@@ -35,11 +38,12 @@ from typing import Literal
 import pyoxigraph as ox
 
 from threadline import audit
-from threadline.errors import IngestError, LoadError, StoreError
+from threadline.errors import ChainForked, IngestError, LoadError, StoreError, WriteRefused
 from threadline.ingest import delta, hooks
 from threadline.ingest.audit_entry import load_update
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
+from threadline.ingest.space import STORE_PER_STAGED, Space, estimate, space_for
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, PROVENANCE_GRAPH, TL
 from threadline.observability import metrics
 from threadline.store import Store
@@ -57,7 +61,8 @@ class LoadOptions:
     agent: str = "threadline"
     reject_dir: Path | None = None
     progress: Progress | None = None
-    tmp_dir: Path | None = None
+    staging_dir: Path | None = None  # None: beside an on-disk store, else the system's temporary folder
+    disk_reserve: int = 64 << 20  # bytes a load must leave free on the staging and store disks
     dry_run: bool = False
 
 
@@ -139,18 +144,23 @@ def _load(
         started=now(),
     )
     committed, _ = _catalog(store)
-    with tempfile.TemporaryDirectory(dir=options.tmp_dir, prefix="threadline-load-") as tmp:
+    space = space_for(store, options.staging_dir, options.disk_reserve)
+    for index, run in enumerate(runs):
+        batch = BatchResult(run, f"{BATCH_GRAPH_PREFIX}{system}/{activity.activity_id}/{index}", run.content_hash())
+        batch.skipped = committed.get(run.batch_key) == batch.content_hash and options.mode == "snapshot"
+        activity.batches.append(batch)
+    space.check(*estimate(source for b in activity.batches if not b.skipped for source in b.run.source_files()))
+    with tempfile.TemporaryDirectory(dir=space.staging, prefix="threadline-load-") as tmp:
         staged: list[tuple[BatchResult, Path]] = []
         rejects: list[tuple[str, object]] = []
-        for index, run in enumerate(runs):
-            batch = BatchResult(run, f"{BATCH_GRAPH_PREFIX}{system}/{activity.activity_id}/{index}", run.content_hash())
-            activity.batches.append(batch)
-            if committed.get(run.batch_key) == batch.content_hash and options.mode == "snapshot":
-                batch.skipped = True
+        for index, batch in enumerate(activity.batches):
+            if batch.skipped:
                 continue
             out = Path(tmp) / f"batch-{index}.nt"
-            _map(run, out, batch, options, rejects)
+            _map(batch.run, out, batch, options, rejects, space)
             staged.append((batch, out))
+        written = sum(path.stat().st_size for _, path in staged)
+        space.check(0, int(written * STORE_PER_STAGED))  # exact now: before the store is written
         if options.dry_run:
             _dry_run(store, activity, staged, options)
             activity.ended = now()
@@ -189,8 +199,13 @@ def _commit(store: Store, activity: Activity, staged: list[tuple[BatchResult, Pa
         raise
     activity.ended = now()
     try:
-        commit = _commit_update(activity, options.mode, graphs_by_key)
-        store.update(load_update(store, activity, options.mode, commit))
+        change = _commit_update(activity, options.mode, graphs_by_key)
+        audit.commit(store, load_update(store, activity, options.mode, change))
+    except ChainForked:
+        raise  # the load landed (its graphs are the thread's now): only the audit chain needs an inspector
+    except WriteRefused:
+        _drop(store, staged_graphs)
+        raise  # nothing was written, through no fault of the request: try again (HTTP 503)
     except StoreError as exc:
         _drop(store, staged_graphs)
         raise LoadError(f"could not commit the load: {exc}") from exc
@@ -228,7 +243,7 @@ def _dry_run(store: Store, activity: Activity, staged: list[tuple[BatchResult, P
             _drop(store, activity.staged_graphs)
 
 
-def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, rejects: list) -> None:
+def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, rejects: list, space: Space) -> None:
     started = time.perf_counter()
     execution = run.mapping.execute(  # type: ignore[attr-defined]  # a mapping from load_mapping has execute; the plan types it as its base
         base_dir=run.mapping_path.parent,
@@ -238,13 +253,15 @@ def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, r
         require_records=True,  # 0 records from a non-empty file is the wrong file, never a successful load
     )
     count = 0
-    with out.open("w", encoding="utf-8", newline="\n") as handle:
+    with space.writing(out) as handle:
         write = handle.write
         for line in execution:
             write(line)
             count += 1
-            if options.progress is not None and not count % 50_000:
-                options.progress(run.batch_key, execution.stats.records)
+            if not count % 50_000:
+                space.still_fits()  # the estimate is a ratio: never let staging fill the disk
+                if options.progress is not None:
+                    options.progress(run.batch_key, execution.stats.records)
     batch.records = execution.stats.records
     batch.triples = count
     batch.rejected = execution.stats.rejected
@@ -261,6 +278,7 @@ def _stage_all(store: Store, staged: list[tuple[BatchResult, Path]]) -> None:
             done.append(batch.graph)
             if path.stat().st_size:
                 store.stage(path, batch.graph, ox.RdfFormat.N_TRIPLES)
+            path.unlink()  # in the store now: give its disk space back before the next batch grows the store
     except (StoreError, OSError) as exc:
         _drop(store, done)
         raise LoadError(f"could not write the batch to the store: {exc}") from exc

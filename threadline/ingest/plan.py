@@ -45,6 +45,14 @@ class MappingRun:
         key = f"{self.system}/{self.mapping_path.name}"
         return f"{key}/{self.identity}" if self.identity else key
 
+    def source_files(self) -> list[tuple[Path, str | None]]:
+        """Each file this run reads, with the compression its mapping declares for it (for the space check)."""
+        specs = _sources(self.mapping)  # type: ignore[arg-type]  # held as object: mapping objects are opaque to callers
+        return [
+            (path, next((spec.compression for spec in specs.get(location, []) if spec.compression), None))
+            for location, path in self.sources.items()
+        ]
+
     def content_hash(self) -> str:
         """sha256 over the mapping and every source, in a fixed order: equal hash, equal batch."""
         sha = hashlib.sha256(file_sha256(self.mapping_path).encode())

@@ -1,10 +1,11 @@
 """HTTP: ``POST /ingest/{system}`` — load uploaded source exports through a system's mapping pack.
 
-Uploads are written under their client-given base names into a fresh temporary folder, because the
-mapping pack matches files to mappings by name. A name is used only if it is a plain file name: ``..``
-(whose ``Path.name`` is itself) would write over the folder, and two uploads of one name would silently
-keep only the last. The load runs in a worker thread with the app's input limits bound
-(``threadline.mapping.limits``), so the limits of ``create_app(settings)`` hold, not only the environment's.
+Uploads are written under their client-given base names into a fresh folder inside the load's staging folder
+(``threadline.ingest.space``: beside an on-disk store, not ``/tmp``), because the mapping pack matches files to
+mappings by name. A name is used only if it is a plain file name: ``..`` (whose ``Path.name`` is itself) would
+write over the folder, and two uploads of one name would silently keep only the last. The load runs in a worker
+thread with the app's input limits bound (``threadline.mapping.limits``), so the limits of
+``create_app(settings)`` hold, not only the environment's.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _reject_file(path: Path | None, settings: Any) -> str | None:
 
 @router.post(
     "/ingest/{system}",
-    responses=error_responses(401, 403, 404, 413, 422),
+    responses=error_responses(401, 403, 404, 413, 422, 507),
 )
 async def ingest(
     system: str,
@@ -71,6 +72,7 @@ async def ingest(
 ) -> dict[str, Any]:
     """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
     from threadline.ingest import LoadOptions, describe
+    from threadline.ingest.space import space_for
     from threadline.namespaces import BATCH_GRAPH_PREFIX
 
     if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
@@ -79,7 +81,8 @@ async def ingest(
         raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
     if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
         raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
-    with tempfile.TemporaryDirectory(prefix="threadline-upload-") as tmp:
+    staging = space_for(store, settings.staging_dir, settings.disk_reserve_bytes).staging
+    with tempfile.TemporaryDirectory(prefix="threadline-upload-", dir=staging) as tmp:
         paths = []
         seen: set[str] = set()
         for upload in files:
@@ -92,6 +95,8 @@ async def ingest(
             on_error=on_error,  # type: ignore[arg-type]  # checked against the Literal's values just above
             agent=principal.actor,
             reject_dir=settings.var_dir / "rejects",
+            staging_dir=settings.staging_dir,
+            disk_reserve=settings.disk_reserve_bytes,
         )
         activity = await run_in_threadpool(_load, store, system, paths, settings, options)
     return {

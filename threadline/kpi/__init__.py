@@ -12,6 +12,10 @@ After a load, the KPIs that declare how they decompose (``queries/NAME.increment
 per-group partials (``threadline.kpi.parts``), from which the rows are recomputed; it falls back to this
 module's full recompute whenever it cannot be sure.
 
+Each refresh also records every KPI's footprint, the graphs holding the quads it can match
+(``threadline.kpi.footprint``): a reader limited to some data graphs gets the summary only when the footprint
+lies within them, since only then is the summary its plain answer.
+
 The summary records how many ingest activities the store held when it was computed; when that number differs
 (a load happened and the hook was not installed, or failed), readers fall back to the plain query. Writes
 through the SPARQL endpoint or the Graph Store Protocol mark it outdated (``kpi:staleSince``) for the same
@@ -56,14 +60,22 @@ K = "https://w3id.org/threadline/kpi#"
 SUMMARY = ID + "kpi/summary"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
-ACTIVITIES = f"SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE {{ ?a a <{TL}IngestActivity> }}"
-FRESH = f"""ASK {{
-  GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}activities> ?n FILTER NOT EXISTS {{ <{SUMMARY}> <{K}staleSince> ?t }} }}
+ACTIVITIES = f"SELECT (COUNT(DISTINCT ?__a) AS ?__n) WHERE {{ ?__a a <{TL}IngestActivity> }}"
+# the freshness rule, once: also checked inside the guarded reads of ``threadline.kpi.footprint`` (hence the
+# ``__`` variables, which no named query uses)
+FRESH_PATTERN = f"""{{
+  GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}activities> ?__n FILTER NOT EXISTS {{ <{SUMMARY}> <{K}staleSince> ?__t }} }}
   {{ {ACTIVITIES} }}
 }}"""
+FRESH = f"ASK {FRESH_PATTERN}"
 VARIABLES = f"""SELECT ?variables WHERE {{
   GRAPH <{KPI_GRAPH}> {{ ?q <{K}name> ?__kpi ; <{K}variables> ?variables }}
 }}"""
+
+
+def node_of(name: str) -> str:
+    """The summary's resource for the KPI ``name`` (its rows are ``{node}/{index}``)."""
+    return f"{ID}kpi/{name}"
 
 
 def materialised_queries() -> list[NamedQuery]:
@@ -89,6 +101,8 @@ def refresh(
     ``partials``: per KPI, its groups' partials already brought up to date (``threadline.kpi.delta``): only
     the rows are recomputed from them; a KPI without them is recomputed from the data."""
 
+    from threadline.kpi import footprint
+
     now = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
     queries = materialised_queries()
     given = partials or {}
@@ -96,17 +110,19 @@ def refresh(
     with _quiet_view(store) if quick else _consistent_view(store) as view:
         activities = view.select(ACTIVITIES).rows[0][0]
         results = [(query, *_compute(view, query, given.get(query.name))) for query in queries]
+        footprints = footprint.record(view, queries)
     triples = [
         _t(SUMMARY, K + "activities", activities),
         _t(SUMMARY, K + "refreshedAt", now),
     ]
     counts: dict[str, int] = {}
     for query, result, kept in results:
-        node = f"{ID}kpi/{query.name}"
+        node = node_of(query.name)
         triples += [
             _t(node, K + "name", ox.Literal(query.name)),
             _t(node, K + "variables", ox.Literal(" ".join(result.variables))),
             _t(node, K + "refreshedAt", now),
+            *footprints[query.name].triples(query.name),
         ]
         for index, row in enumerate(result.rows):
             subject = f"{node}/{index}"

@@ -225,7 +225,7 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
         }
         change = f"INSERT DATA {{ GRAPH <{SIGNATURES_GRAPH}> {{\n" + "\n".join(lines) + "\n} }"
         entry = audit.entry_update(store, action="signature", actor=principal.actor, what=what, why=reason)
-        store.update(change + " ;\n" + entry)
+        audit.commit(store, change + " ;\n" + entry)
     return signature
 
 

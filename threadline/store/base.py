@@ -25,13 +25,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyoxigraph as ox
 
+from threadline.namespaces import AUDIT_GUARD_PREFIX, LEASE_GRAPH
 from threadline.store.params import Bindable, bind
 from threadline.store.recovery import ANY_GRAPH, STAGING_PREFIX, UNCOMMITTED
 
+if TYPE_CHECKING:
+    from threadline.store.lease import Lease
+
+MECHANICS = (LEASE_GRAPH, AUDIT_GUARD_PREFIX)  # graphs that order writers on a shared store, not data
 _BNODE = re.compile(rb"_:[A-Za-z0-9_\-.]+")
 _MOD = 1 << 256
 
@@ -84,6 +89,11 @@ class Store(ABC):
     any_graph: str = ANY_GRAPH
     # whether the backend runs the SHACL engine's compiled queries (``threadline.shacl.service`` falls back)
     compiles_shapes: bool = True
+
+    def writer_lease(self) -> Lease | None:
+        """A lease that makes writers in different processes take turns (``threadline.store.lease``), or None when
+        one process has the store to itself (the embedded store: RocksDB lets one process open it)."""
+        return None
 
     def require(self, *capabilities: str) -> None:  # noqa: B027 - optional hook
         """Refuse (``EngineLimit``) what the backend is known to answer wrongly; the embedded store can do all."""
@@ -185,7 +195,10 @@ class Store(ABC):
         """Serialise the dataset (or one graph) to ``out``."""
 
     def graphs(self) -> list[str]:
-        return sorted(self.select(f"SELECT DISTINCT ?g WHERE {{ {self.any_graph} }}").values("g"))
+        """The named graphs, but for those that only order writers (``MECHANICS``: lease claims, empty audit guards),
+        which an engine that keeps empty graphs (Oxigraph) would otherwise list after every write."""
+        found = self.select(f"SELECT DISTINCT ?g WHERE {{ {self.any_graph} }}").values("g")
+        return sorted(g for g in found if not g.startswith(MECHANICS))
 
     def stats(self) -> StoreStats:
         """Quads per named graph (Threadline writes nothing to the default graph, which queries see as the

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import pyoxigraph as ox
 
 from threadline.errors import QueryError, StoreError, StoreUnavailable
+from threadline.store import leftovers
 from threadline.store.base import QueryResult, SelectResult, Store, StoreStats
 from threadline.store.recovery import Cleaner, dataset, uncommitted
 
@@ -58,6 +59,7 @@ class EmbeddedStore(Store):
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(path))
+                leftovers.clear(path)  # held for writing now: what earlier holders left beside it is nobody's
         except OSError as exc:
             raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
         if read_only:

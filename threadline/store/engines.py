@@ -146,7 +146,8 @@ def canonical(term: Term | None) -> Term | None:
         match = _PADDED_FRACTION.fullmatch(term.value)
         if match:
             fraction = match["fraction"].rstrip("0")
-            return ox.Literal(match["head"] + (f".{fraction}" if fraction else "") + match["zone"], datatype=DATETIME)
+            text = match["head"] + (f".{fraction}" if fraction else "") + (match["zone"] or "")
+            return ox.Literal(text, datatype=DATETIME)
     return term
 
 

@@ -43,7 +43,7 @@ from threadline.store.lexer import Token, tokens, unescape
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|\\(.)")
 _SAFE = re.compile(r"[A-Za-z0-9_]")
-_parse_lock = threading.Lock()  # pyparsing grammars hold state (packrat cache): one parse at a time
+PARSE_LOCK = threading.Lock()  # pyparsing grammars hold state (packrat cache): one parse at a time, everywhere
 
 
 class ForbiddenOperation(QueryError):
@@ -116,7 +116,7 @@ def _verdict(text: str, update: bool) -> tuple[str, str, str | None] | None:
     view = neutral(text)
     what = "update" if update else "query"
     try:
-        with _parse_lock:
+        with PARSE_LOCK:
             tree = (UpdateUnit if update else Query).parse_string(view, parse_all=True)
     except ParseBaseException as exc:
         return (

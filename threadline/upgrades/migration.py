@@ -100,7 +100,7 @@ def apply(
     }
     with audit.writer_lock(store):
         entry = audit.entry_update(store, action="migrate", actor=actor, what=what, why=None)
-        store.update(record.write_text(steps.target) + " ;\n" + entry)
+        audit.commit(store, record.write_text(steps.target) + " ;\n" + entry)
     return outcome
 
 

@@ -9,14 +9,14 @@ the OpenAPI document. GraphQL execution errors stay in the GraphQL ``errors`` ar
 
 Messages from the loader and the mapping engine name files by path, which on the CLI is what the operator
 wants. Over HTTP ``public`` rewrites them: the mapping pack relative to the project (``ingest/erp/…``),
-uploads by the name the client gave (never the temporary folder), and the service's working folder dropped.
+uploads by the name the client gave (never the staging folder they wait in), and the service's working folder
+and the store's parent folder dropped (a full disk is named as ``store.staging``, not by its server path).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from threadline.errors import SourceError, ThreadlineError
+from threadline.store import disk_path
 
 log = logging.getLogger("threadline.errors")
 ERROR_HEADER = "X-Threadline-Error"
@@ -47,6 +48,7 @@ DESCRIPTIONS = {
     "``locator``, ``field``) or a load the validation gate rejects (its report)",
     501: "The store's engine is known to answer this wrongly (docs/stores.md): refused rather than answered",
     503: "The store is unavailable or the query ran out of time",
+    507: "The load would not fit on the server's staging or store disk (names the space needed and free)",
 }
 
 
@@ -132,8 +134,7 @@ def _no_userinfo(exc: Exception) -> str:
     return re.sub(r"(?<=://)[^/@\s]+@", "***@", str(exc))
 
 
-_TMP = {tempfile.gettempdir(), str(Path(tempfile.gettempdir()).resolve())}
-_UPLOAD = re.compile("(?:" + "|".join(map(re.escape, _TMP)) + r")/threadline-upload-[^/\s]+/")
+_UPLOAD = re.compile(r"(?:/[^/\s]+)*/threadline-upload-[^/\s]+/")  # an upload folder, wherever staging is
 
 
 def public(message: str, settings: Any) -> str:
@@ -147,14 +148,16 @@ def public(message: str, settings: Any) -> str:
 def _folders(settings: Any) -> list[tuple[str, str]]:
     """Server folders, longest first, and what a client sees in their place."""
     out: dict[str, str] = {}
-    for name in ("ingest_dir", "shapes_dir", "queries_dir", "ontology_dir"):
+    for name in ("ingest_dir", "shapes_dir", "queries_dir", "ontology_dir", "staging_dir"):
         folder = getattr(settings, name, None)
         if folder is not None:
             path = Path(folder)
             for variant in {str(path), str(path.resolve())}:
                 out[variant] = path.name + "/"
-    var_dir = getattr(settings, "var_dir", None)
-    if var_dir is not None:
-        for variant in {str(Path(var_dir).resolve()), str(Path(var_dir).absolute())}:
-            out[variant] = ""
+    store = disk_path(str(getattr(settings, "store", "") or "memory:"))
+    # the store's folder (and ``<store>.staging`` beside it) by name; var_dir dropped
+    for folder in (store.parent if store is not None else None, getattr(settings, "var_dir", None)):
+        if folder is not None and len(Path(folder).resolve().parts) > 1:  # never the root folder itself
+            for variant in {str(Path(folder).resolve()), str(Path(folder).absolute())}:
+                out[variant] = ""
     return sorted(out.items(), key=lambda item: -len(item[0]))
