@@ -31,8 +31,8 @@ holds this drawing to the classes::
     │       ├── NotAcceptable       sparql.negotiation: no format the client accepts                 406     2
     │       ├── ProtocolError       sparql.protocol: not SPARQL 1.1 Protocol (``status`` varies)     400     2
     │       ├── UnknownQuery        queries: no named query of that name                             404     2
-    │       ├── ForbiddenOperation  sparql.safety: the text asks for SERVICE or LOAD                 400     2
-    │       └── Unverifiable        sparql.safety: SERVICE or LOAD where the checker cannot read     400     2
+    │       ├── ForbiddenOperation  store.safety: the text asks for SERVICE or LOAD                 400     2
+    │       └── Unverifiable        store.safety: SERVICE or LOAD where the checker cannot read     400     2
     ├── IngestError                 anything that stops a load; the store is left as before          422     2
     │   ├── MappingError            the mapping document itself is invalid (RML / YARRRML)           422     2
     │   ├── SourceError             a bad source record: names file, row/line or path, field         422     2

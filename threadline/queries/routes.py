@@ -88,8 +88,7 @@ async def _scoped_summary(
         return None
     text = footprint.guarded_read_query(name, stored, visible, fresh=status == "fresh")
     # the text is ours and reads only the summary and the activity count, so it runs on the union of every graph
-    job = Job(text=text, form="SELECT", media=neg.JSON, max_rows=runner.max_rows)
-    answer = await runner.run(store, job)
+    answer = await runner.run(store, Job(text=text, form="SELECT", media=neg.JSON, max_rows=runner.max_rows))
     checked = footprint.split(*queries.rows_from_sparql_json(answer.body))
     if checked is None:
         return None
