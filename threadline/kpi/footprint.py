@@ -104,8 +104,9 @@ def _names(node: Any) -> set[str]:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if getattr(item, "name", None):
-                out.add(item.name)
+            name = getattr(item, "name", None)
+            if name:
+                out.add(name)
             stack.extend(item.values())
         elif isinstance(item, list | tuple) or type(item).__name__ == "ParseResults":
             stack.extend(item)
@@ -204,7 +205,7 @@ def record(view: Store, queries: list[NamedQuery]) -> dict[str, Footprint]:
         values = " ".join(f"<{ox.NamedNode(p).value}>" for p in every)
         exists = f"VALUES ?p {{ {values} }} FILTER EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} }}"
         found = view.select(f"SELECT DISTINCT ?g ?p WHERE {{ GRAPH ?g {{ }} {exists} }}")
-        pairs = {(g.value, p.value) for g, p in found.rows}  # type: ignore[union-attr]
+        pairs = {(g, p) for g, p in ((_value(g), _value(p)) for g, p in found.rows) if g and p}
         stored = f"SELECT DISTINCT ?p WHERE {{ VALUES ?p {{ {values} }} FILTER EXISTS {{ ?s ?p ?o }} }}"
         in_default = set(view.select(stored, default_graphs=[STORED_DEFAULT]).values("p"))
     out: dict[str, Footprint] = {}
@@ -225,13 +226,21 @@ def stored_analysis(store: Store) -> dict[str, tuple[str, frozenset[str] | None]
         f"OPTIONAL {{ ?q <{READS}> ?p }} OPTIONAL {{ ?q <{UNBOUNDED}> ?any }} }} }}"
     ).rows
     found: dict[str, tuple[str, set[str], bool]] = {}
-    for name, key, predicate, unbounded in rows:
-        entry = found.setdefault(name.value, (key.value, set(), False))  # type: ignore[union-attr]
+    for row in rows:
+        name, key, predicate, unbounded = (_value(term) for term in row)
+        if name is None or key is None:
+            continue
+        entry = found.setdefault(name, (key, set(), False))
         if predicate is not None:
-            entry[1].add(predicate.value)
+            entry[1].add(predicate)
         if unbounded is not None:
-            found[name.value] = (entry[0], entry[1], True)  # type: ignore[union-attr]
+            found[name] = (entry[0], entry[1], True)
     return {name: (key, None if unbounded else frozenset(used)) for name, (key, used, unbounded) in found.items()}
+
+
+def _value(term: object) -> str | None:
+    """An IRI's or literal's text; None for an unbound cell."""
+    return term.value if isinstance(term, ox.NamedNode | ox.Literal) else None
 
 
 def guarded_read_query(name: str, variables: list[str], visible: list[str], *, fresh: bool) -> str:

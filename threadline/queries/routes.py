@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pyoxigraph as ox
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -77,9 +78,8 @@ async def _scoped_summary(request: Request, name: str, visible: list[str], statu
     if not isinstance(store, EmbeddedStore):  # footprints are only known on the embedded store
         return None
     found = await run_in_threadpool(store.select, kpi.VARIABLES, {"__kpi": name})
-    if not found.rows or found.rows[0][0] is None:
-        return None
-    stored = found.rows[0][0].value.split()
+    cell = found.rows[0][0] if found.rows else None
+    stored = cell.value.split() if isinstance(cell, ox.Literal) else []
     if not stored:
         return None
     text = footprint.guarded_read_query(name, stored, visible, fresh=status == "fresh")
