@@ -235,6 +235,11 @@ def stored_analysis(store: Store) -> dict[str, tuple[str, frozenset[str] | None]
     return {name: (key, None if unbounded else frozenset(used)) for name, (key, used, unbounded) in found.items()}
 
 
+def _value(term: object) -> str | None:
+    """An IRI's or literal's text; None for an unbound cell."""
+    return term.value if isinstance(term, ox.NamedNode | ox.Literal) else None
+
+
 def guarded_read_query(name: str, variables: list[str], visible: list[str], *, fresh: bool) -> str:
     """A query giving the stored rows of ``name`` (as ``threadline.kpi.read_query``) with two more columns:
     ``?__ok``, true on every row when the summary answers for a reader of the ``visible`` graphs (and, with
