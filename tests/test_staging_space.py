@@ -20,7 +20,7 @@ from threadline.config import Settings
 from threadline.errors import InsufficientSpace
 from threadline.ingest import LoadOptions, hooks, load_files
 from threadline.ingest.provenance import Activity
-from threadline.ingest.space import STAGED_PER_INPUT
+from threadline.ingest.space import STAGED_PER_INPUT, STORE_PER_STAGED
 from threadline.store import EmbeddedStore, Store, open_store
 from threadline.store.leftovers import staging_root
 from threadline.web.app import create_app
@@ -172,3 +172,19 @@ def test_http_answers_507_naming_no_server_path(tmp_path: Path, pack: Path, serv
     assert body["needed"] > body["free"] and str(tmp_path) not in response.text
     assert store.digest() == before
     assert not list(staging_root(Path(url)).glob("threadline-upload-*"))
+
+
+def test_a_store_disk_too_small_for_the_staged_triples_is_refused_before_they_enter_it(  # type: ignore[no-untyped-def]
+    tmp_path: Path, pack: Path, tiny_disk
+) -> None:
+    disk = tiny_disk(8 * 1024)
+    store = EmbeddedStore(disk / "store")
+    export = _units(tmp_path, 11_000)  # about 250 kB: the estimate fits the store's disk, the real output does not
+    staging = tmp_path / "staging"
+    with pytest.raises(InsufficientSpace) as refused:
+        _load(store, pack, export, staging_dir=staging, disk_reserve=0)
+    assert refused.value.folder == str(disk / "store")
+    estimated = export.stat().st_size * STAGED_PER_INPUT * STORE_PER_STAGED
+    assert estimated < refused.value.free < refused.value.needed  # refused on the staged size, after mapping
+    assert store.stats().triples == 0 and list(staging.iterdir()) == []
+    store.close()
