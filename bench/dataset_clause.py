@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from threadline import queries  # noqa: E402
-from threadline.sparql import dataset, safety  # noqa: E402
+from threadline.sparql import dataset  # noqa: E402
+from threadline.store import safety  # noqa: E402
 
 
 def with_from(text: str) -> str:

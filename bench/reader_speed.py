@@ -3,6 +3,7 @@ scoped to one system's graphs, over HTTP with real tokens; and what publishing a
 
     .venv/bin/python bench/reader_speed.py [--units 1000 10000] [--reps 5] [--timeout 120] [--work var/bench-reader]
                                            [--archive 0 100000] [--only service|publication] [--cases SUBSTRING]
+                                           [--scope IRI_OR_PREFIX* ...]
 
 For each size: generate the demo exports (seed 42) and load them through the mapping pack into an on-disk store
 (kept under ``--work`` and reused: ``--work /work/bench-data`` keeps one 100k store for every run), ``optimize()``
@@ -10,7 +11,8 @@ it, then:
 
 1. service — the real app (``create_app``, every route) served by uvicorn on 127.0.0.1, one admin token
    (``THREADLINE_WRITE_TOKEN``), one unscoped ``reader`` token and one ``reader`` token scoped to
-   ``graph/batch/mes/*`` (made by ``create_token`` in the store, as an operator would), and for each case:
+   ``graph/batch/mes/*`` or ``--scope`` (made by ``create_token`` in the store, as an operator would), and for
+   each case:
      named   ``GET /queries/{name}`` for every query in ``queries/`` (required parameters at their examples);
      graphql ``POST /graphql`` for each of ``graphql/examples/*.graphql``;
      ds      the data-science page's notebook (docs/data-science.md): its ad-hoc SPARQL as
@@ -22,8 +24,10 @@ it, then:
    min-ratio = min / admin min;
    wall-clock time of the HTTP request (the client is on the same machine). Admin and the unscoped reader must
    give the same answer on every case (rows compared; a difference stops the run); the scoped reader's answers
-   are over its graphs only, and their row count is shown. A request that passes ``--timeout`` (or is refused
-   with 503 by the endpoint's own limit) shows as ``>T``. One warm-up round (not timed) publishes the snapshots.
+   are over its graphs only, and their row count is shown, with ``X-Threadline-Source`` for named queries (the
+   scoped reader gets a materialised indicator from the summary where its footprint lies within the scope). A
+   request that passes ``--timeout`` (or is refused with 503 by the endpoint's own limit) shows as ``>T``. One
+   warm-up round (not timed) publishes the snapshots.
 2. publication — on a copy of the store, with ``N`` reified archive statements added (``--archive``): the time
    to publish a base snapshot and a reader view after one small write (checkpoint + prune), alternating.
 3. scope-views (only with ``--only scope-views``) — what a per-scope view would cost to publish: pruning a
@@ -78,8 +82,11 @@ def prepare(units: int, seed: int, work: Path) -> Path:
             create_token(store, role, description=f"bench {role}", actor="bench")
         (root / "tokens").write_text("ok\n")
     from threadline import kpi
+    from threadline.kpi import footprint
 
-    if not kpi.fresh(store):  # as a service has it after a load: the materialised indicators' summary
+    # as a service has it after a load: the materialised indicators' summary, with their footprints (a summary
+    # from before footprints existed has none, so scoped readers would not get it)
+    if not kpi.fresh(store) or not footprint.recorded(store):
         started = time.perf_counter()
         kpi.refresh(store)
         print(f"[{units}] KPI summary refreshed in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -164,12 +171,12 @@ class Service:
         self.store.close()
 
 
-def tokens(store: Any) -> dict[str, str]:
-    """Bearer secrets: admin (the write token), an unscoped reader, a reader scoped to the MES batch graphs."""
+def tokens(store: Any, scopes: list[str]) -> dict[str, str]:
+    """Bearer secrets: admin (the write token), an unscoped reader, a reader scoped to ``scopes``."""
     from threadline.auth.tokens import create_token
 
     _, reader = create_token(store, "reader", description="bench reader", actor="bench")
-    _, scoped = create_token(store, "reader", scopes=[SCOPE], description="bench mes reader", actor="bench")
+    _, scoped = create_token(store, "reader", scopes=scopes, description="bench scoped reader", actor="bench")
     return {"admin": ADMIN, "reader": reader, "scoped": scoped}
 
 
@@ -237,11 +244,14 @@ def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
     import httpx
 
     service = Service(store_dir, args.timeout)
-    secrets = tokens(service.store)
+    secrets = tokens(service.store, args.scope)
     graphs = service.store.graphs()
-    print(f"  {len(graphs)} graphs; the scoped token reads {sum(1 for g in graphs if '/batch/mes/' in g)}")
+    inside = sum(1 for g in graphs if any(g.startswith(s[:-1]) if s.endswith("*") else g == s for s in args.scope))
+    print(f"  {len(graphs)} graphs; the scoped token ({' '.join(args.scope)}) reads {inside}")
     client = httpx.Client(base_url=service.url, timeout=args.timeout + 30)
     cases = [c for c in service_cases() if not args.cases or any(s in c[0] for s in args.cases)]
+
+    sources: dict[str, str] = {}  # mode -> X-Threadline-Source of its last answer (named queries)
 
     def request(mode: str, method: str, path: str, extra: dict[str, Any]) -> Any:
         headers = {"Authorization": f"Bearer {secrets[mode]}"}
@@ -253,6 +263,8 @@ def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
             raise TimeoutError(response.text[:200])
         if response.status_code != 200:
             raise SystemExit(f"{mode} {method} {path}: HTTP {response.status_code} {response.text[:300]}")
+        if "x-threadline-source" in response.headers:
+            sources[mode] = response.headers["x-threadline-source"]
         return answer(response)
 
     try:
@@ -273,7 +285,9 @@ def bench_service(store_dir: Path, args: argparse.Namespace) -> None:
                 raise SystemExit(f"{label}: the admin got errors {answers['admin']}")
             if "admin" in answers and "reader" in answers and answers["admin"] != answers["reader"]:
                 raise SystemExit(f"{label}: the unscoped reader's answer differs from the admin's")
-            report(label, samples, args.timeout, {m: size(a) for m, a in answers.items()})
+            shown = {m: f"{size(a)}" + (f" ({sources[m]})" if m in sources else "") for m, a in answers.items()}
+            report(label, samples, args.timeout, shown)
+            sources.clear()
     finally:
         client.close()
         service.stop()
@@ -386,6 +400,7 @@ def main() -> None:
     parser.add_argument("--archive", type=int, nargs="*", default=[0, 100_000])
     parser.add_argument("--cases", nargs="*", default=[], help="only the cases whose label holds one of these")
     parser.add_argument("--only", choices=["service", "publication", "scope-views"], default=None)
+    parser.add_argument("--scope", nargs="+", default=[SCOPE], help="the scoped reader's scopes (IRIs, prefix*)")
     args = parser.parse_args()
     for units in args.units:
         store_dir = prepare(units, args.seed, args.work)

@@ -25,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyoxigraph as ox
 
-from threadline.sparql import safety
-from threadline.store import sandbox
+from threadline.store import safety, sandbox
 
 QUERY = (
     "PREFIX ex: <http://x/>\nSELECT ?unit ?lot WHERE {{ ?unit ex:consumed ?lot . ?lot a ex:Lot ; ex:{word} ?v . "

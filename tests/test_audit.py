@@ -217,8 +217,8 @@ def test_a_write_never_waits_for_another_stores_writer(memory: Store, tmp_path: 
     disk = EmbeddedStore(tmp_path / "store")
     second = EmbeddedStore(tmp_path / "store", read_only=True)
     try:
-        assert audit.writer_lock(disk) is audit.writer_lock(second)
-        assert audit.writer_lock(disk) is not audit.writer_lock(memory)
+        with audit.writer_lock(disk):
+            assert audit.writer_lock(second).held() and not audit.writer_lock(memory).held()
     finally:
         second.close()
         disk.close()

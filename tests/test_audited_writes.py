@@ -67,6 +67,14 @@ def test_delete_where_archives_exactly_what_it_deletes(store: Store) -> None:
     assert audit.verify(store).intact
 
 
+def test_an_update_with_a_prologue_runs_on_every_backend(store: Store) -> None:
+    """On a remote store the audit guard goes in front of the update, after its PREFIX/BASE (Oxigraph reads a
+    prologue only at the head of a request)."""
+    _update(store, f'PREFIX ex: <{EX}>\nBASE <{EX}>\nINSERT DATA {{ GRAPH <g1> {{ ex:d ex:p "4" }} }}')
+    assert (f"<{EX}d>", f"<{EX}p>", lit("4")) in _triples(store, G1)
+    assert audit.verify(store).intact
+
+
 def test_modify_with_with_and_prefixes_archives_the_instantiated_template(store: Store) -> None:
     if type(store).__name__ == "RemoteStore":
         pytest.skip("remote store: `oxigraph serve --union-default-graph` refuses updates with USING or WITH")

@@ -131,7 +131,7 @@ def test_upload_names_that_are_not_file_names_are_422(live, name: str) -> None: 
 
 def test_two_uploads_of_one_name_are_refused_not_overwritten(live) -> None:  # type: ignore[no-untyped-def]
     response = post(live, ("units.csv", GOOD.encode()), ("units.csv", b"serial,status,completed,drawing\n"))
-    assert response.status_code == 422 and "both named 'units.csv'" in response.json()["detail"]
+    assert response.status_code == 422 and "both named 'units.csv'" in response.json()["error"]
     assert live.store.stats().triples == 0
 
 
@@ -141,7 +141,7 @@ def test_error_bodies_name_no_server_paths(live, pack: Path) -> None:  # type: i
     message = unread.json()["error"]
     assert "no mapping in ingest/mes reads parts.csv" in message, message
     unknown = httpx.post(f"{live.url}/ingest/plm", files={"files": ("x.csv", b"a\n")}, headers=AUTH, timeout=30)
-    assert unknown.status_code == 404 and "unknown source system" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "unknown source system" in unknown.json()["error"]
     for response in (unread, unknown):
         for secret in (str(pack), str(pack.parent), tempfile.gettempdir(), "threadline-upload-"):
             assert secret not in response.text, response.text

@@ -12,8 +12,6 @@ from tests.conftest import LiveServer
 from tests.genealogy_oracle import units_containing
 from tests.sparql_demo import REPO, DemoThread, demo_thread
 from threadline.config import Settings
-from threadline.queries.routes import register as register_named_queries
-from threadline.sparql import register
 from threadline.web.app import create_app
 
 
@@ -22,8 +20,6 @@ def endpoint() -> Iterator[tuple[str, DemoThread]]:
     thread = demo_thread()
     settings = Settings(store=thread.store.url)
     app = create_app(settings, store=thread.store)
-    register(app, settings)
-    register_named_queries(app)
     live = LiveServer(app)
     yield live.url + "/sparql", thread
     live.stop()

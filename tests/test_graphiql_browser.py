@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import DemoThread, PageWatch
 from threadline.config import Settings
-from threadline.graphql_api import ide, routes
+from threadline.graphql_api import ide
 from threadline.web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -24,7 +24,6 @@ def explorer(demo_thread: DemoThread, serve_app):  # type: ignore[no-untyped-def
         pytest.skip(f"vendored GraphiQL files missing ({ide.missing_assets()}): run python -m threadline.web.vendor")
     settings = Settings(store="memory:")
     app = create_app(settings, store=demo_thread.store)
-    routes.register(app, settings)
     return serve_app(app)
 
 

@@ -12,7 +12,7 @@ from tests.conftest import DemoThread
 from tests.test_graphql_roundtrips import CountingStore
 from threadline.config import Settings
 from threadline.errors import StoreError
-from threadline.graphql_api import execute, routes
+from threadline.graphql_api import execute
 from threadline.store.base import QueryResult
 from threadline.web.app import create_app
 
@@ -138,8 +138,6 @@ def test_internal_errors_are_masked_outside_debug(demo_thread: DemoThread) -> No
 def test_over_http(demo_thread: DemoThread, serve_app) -> None:  # type: ignore[no-untyped-def]
     app_settings = Settings(store="memory:")
     app = create_app(app_settings, store=demo_thread.store)
-    routes.register(app, app_settings)
-    routes.register(app, app_settings)  # idempotent
     server = serve_app(app)
     ok = httpx.post(f"{server.url}/graphql", json={"query": '{ unit(serial: "FC-0000001") { serialNumber } }'})
     assert ok.status_code == 200 and ok.json()["data"]["unit"]["serialNumber"] == "FC-0000001"

@@ -19,8 +19,6 @@ from threadline.auth import SECURITY_GRAPH, Principal
 from threadline.auth.tokens import create_token
 from threadline.config import Settings
 from threadline.namespaces import STORE_GRAPH
-from threadline.queries.routes import register as register_named_queries
-from threadline.sparql import register
 from threadline.store import open_store
 from threadline.store.reader_view import View, view_for
 from threadline.store.recovery import STORED_DEFAULT
@@ -49,8 +47,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     _, erp_only = create_token(store, "reader", scopes=[ERP], description="erp only", actor="test")
     settings = Settings(store=str(path), write_token=ADMIN)
     app = create_app(settings, store=store)
-    register(app, settings)
-    register_named_queries(app)
     live = LiveServer(app)
     yield {"url": live.url, "path": path, "reader": reader, "compliance": compliance, "erp": erp_only}
     live.stop()

@@ -22,7 +22,6 @@ import pytest
 from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
 from threadline.config import Settings
-from threadline.sparql import register
 from threadline.store import open_store
 from threadline.web.app import create_app
 
@@ -152,7 +151,6 @@ def endpoint() -> Iterator[tuple[str, Any]]:
     store.load(DATA.encode(), "http://e/graph", ox.RdfFormat.N_TRIPLES)
     settings = Settings(store="memory:", write_token=TOKEN)
     app = create_app(settings, store=store)
-    register(app, settings)
     server = LiveServer(app)
     yield server.url + "/sparql", store
     server.stop()

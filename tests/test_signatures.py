@@ -239,13 +239,13 @@ def test_refusals_leave_no_trace(plant: Plant) -> None:
     nobody = plant.http.post("/signatures", json={**revision, "password": "x"})
     assert nobody.status_code == 401 and nobody.headers["www-authenticate"].startswith("Bearer")
     wrong_role = plant.sign("quality", revision)
-    assert wrong_role.status_code == 403 and "'engineer'" in wrong_role.json()["detail"]
+    assert wrong_role.status_code == 403 and "'engineer'" in wrong_role.json()["error"]
     reader = plant.sign("reader", {"capa": keys["capa"], "meaning": "closed"})
-    assert reader.status_code == 403 and "'compliance'" in reader.json()["detail"]
+    assert reader.status_code == 403 and "'compliance'" in reader.json()["error"]
     no_password = plant.http.post("/signatures", json=revision, headers=plant.bearer("engineer"))
-    assert no_password.status_code == 401 and "re-authentication" in no_password.json()["detail"]
+    assert no_password.status_code == 401 and "re-authentication" in no_password.json()["error"]
     other_token = plant.sign("engineer", revision, password=plant.secrets["admin"])
-    assert other_token.status_code == 401 and "re-authentication failed" in other_token.json()["detail"]
+    assert other_token.status_code == 401 and "re-authentication failed" in other_token.json()["error"]
     mistyped = plant.sign("engineer", revision, password=plant.secrets["engineer"][:-1] + "?")
     assert mistyped.status_code == 401
     bootstrap = plant.http.post(
@@ -253,24 +253,24 @@ def test_refusals_leave_no_trace(plant: Plant) -> None:
         json={**revision, "password": "bootstrap-secret"},
         headers={"Authorization": "Bearer bootstrap-secret"},
     )
-    assert bootstrap.status_code == 403 and "shared" in bootstrap.json()["detail"]  # nobody's in particular
+    assert bootstrap.status_code == 403 and "shared" in bootstrap.json()["error"]  # nobody's in particular
     unnamed = plant.sign("unnamed", revision)
-    assert unnamed.status_code == 403 and "printed name" in unnamed.json()["detail"]
+    assert unnamed.status_code == 403 and "printed name" in unnamed.json()["error"]
 
     unknown = plant.sign("engineer", {"revision": {"part": keys["part"], "revision": "Z"}, "meaning": "released"})
-    assert unknown.status_code == 404 and "revision 'Z'" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "revision 'Z'" in unknown.json()["error"]
     no_record = plant.sign("engineer", {"record": "https://w3id.org/threadline/id/rev/NOPE/A", "meaning": "released"})
     assert no_record.status_code == 404
     not_an_iri = plant.sign("engineer", {"record": "not an IRI", "meaning": "released"})
-    assert not_an_iri.status_code == 422 and "IRI" in not_an_iri.json()["detail"]
+    assert not_an_iri.status_code == 422 and "IRI" in not_an_iri.json()["error"]
     out_of_scope = plant.sign("scoped", revision)  # the PLM's revisions are outside an ERP-scoped token
     assert out_of_scope.status_code == 404
     bad_meaning = plant.sign("quality", {"capa": keys["capa"], "meaning": "released"})
     assert bad_meaning.status_code == 422
-    assert bad_meaning.json()["detail"] == "a CAPA can be signed as 'closed', 'approved', 'reviewed', not 'released'"
+    assert bad_meaning.json()["error"] == "a CAPA can be signed as 'closed', 'approved', 'reviewed', not 'released'"
     unit = plant.manifest["groundTruth"]["exampleUnit"]["serial"]
     not_signable = plant.sign("admin", {"record": f"https://w3id.org/threadline/id/unit/{unit}", "meaning": "approved"})
-    assert not_signable.status_code == 422 and "SerializedUnit" in not_signable.json()["detail"]
+    assert not_signable.status_code == 422 and "SerializedUnit" in not_signable.json()["error"]
     two_names = plant.sign("quality", {"capa": keys["capa"], "ncr": keys["ncr"], "meaning": "approved"})
     assert two_names.status_code == 422
 

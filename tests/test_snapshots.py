@@ -90,7 +90,7 @@ def test_workers_see_each_committed_write_and_never_a_half_staged_load(disk_stor
 
 def test_the_first_query_does_not_wait_for_a_load_that_started_before_it(disk_store: EmbeddedStore) -> None:
     from threadline.config import Settings
-    from threadline.sparql.routes import Runner
+    from threadline.sparql.runner import Runner
 
     _insert(disk_store, "a")
     runner = Runner(Settings(store=f"oxigraph:{disk_store.path}"))

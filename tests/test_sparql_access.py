@@ -16,7 +16,6 @@ from tests.conftest import LiveServer
 from threadline.auth import SECURITY_GRAPH
 from threadline.auth.tokens import create_token
 from threadline.config import Settings
-from threadline.sparql import register
 from threadline.store import open_store
 from threadline.web.app import create_app
 
@@ -36,7 +35,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     _, loader = create_token(store, "integrator", scopes=[ERP], description="erp loader", actor="test")
     settings = Settings(store=url, write_token=ADMIN)
     app = create_app(settings, store=store)
-    register(app, settings)
     live = LiveServer(app)
     yield {"url": live.url, "reader": reader, "erp": erp_only, "loader": loader}
     live.stop()
@@ -105,7 +103,7 @@ def test_writes_need_role_and_scope(service: dict[str, Any]) -> None:
         data={"update": "CLEAR ALL"},
         headers={"Authorization": f"Bearer {service['loader']}"},
     )
-    assert update.status_code == 403 and "admin" in update.json()["detail"]
+    assert update.status_code == 403 and "admin" in update.json()["error"]
 
 
 COUNT = "SELECT (COUNT(*) AS ?o) {from} WHERE {{ ?s ?p ?x }}"
@@ -231,7 +229,6 @@ def test_a_remote_stores_default_graph_refuses_graph_store_writes(oxigraph_serve
     store = open_store(oxigraph_server.url)
     settings = Settings(store=oxigraph_server.url, write_token=ADMIN)
     app = create_app(settings, store=store)
-    register(app, settings)
     live = LiveServer(app)
     try:
         headers = {

@@ -13,7 +13,6 @@ import pytest
 
 from tests.conftest import LiveServer
 from threadline.config import Settings
-from threadline.sparql import register
 from threadline.store import open_store
 from threadline.web.app import create_app
 
@@ -38,7 +37,6 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store.load(DATA, "https://w3id.org/threadline/graph/test", ox.RdfFormat.N_TRIPLES)
     settings = Settings(store=url)
     app = create_app(settings, store=store)
-    register(app, settings)
     live = LiveServer(app)
     yield live.url + "/sparql"
     live.stop()

@@ -28,7 +28,6 @@ from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from tests.conftest import LiveServer, conformance_dir
 from threadline.config import Settings
-from threadline.sparql import register
 from threadline.store import Store, open_store
 from threadline.web.app import create_app
 
@@ -103,7 +102,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     store = open_store(url)
     settings = Settings_(write_token=TOKEN, store=url)
     app = create_app(settings, store=store)
-    register(app, settings)
     live = LiveServer(app)
     yield live.url, store
     live.stop()
@@ -236,7 +234,7 @@ def test_updates_refused_without_token(name: str, server: tuple[str, Store]) -> 
             base + _path(str(graph.value(req, HT.absolutePath))), headers=headers | auth, content=body
         )
         assert response.status_code == status, response.text
-        assert "token" in response.json()["detail"]
+        assert "token" in response.json()["error"]
     assert store.digest() == before
 
 

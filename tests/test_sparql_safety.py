@@ -16,9 +16,8 @@ import pytest
 from tests.canary import canary as serve_canary
 from tests.conftest import LiveServer
 from threadline.config import Settings
-from threadline.sparql import register
-from threadline.sparql.safety import ForbiddenOperation, check_query, check_update
 from threadline.store import open_store
+from threadline.store.safety import ForbiddenOperation, check_query, check_update
 from threadline.web.app import create_app
 
 TOKEN = "safety-token"
@@ -49,7 +48,6 @@ def _serve(kind: str, tmp_path: Any, timeout: float = 2.0) -> tuple[LiveServer, 
     store.load(data, "http://e/graph", ox.RdfFormat.N_TRIPLES)
     settings = LimitedSettings(store=url, write_token=TOKEN, sparql_timeout=timeout)
     app = create_app(settings, store=store)
-    register(app, settings)
     return LiveServer(app), app
 
 
@@ -368,7 +366,7 @@ def test_the_sandbox_alone_stops_service_and_load(
 ) -> None:
     """With the parse check switched off, the engine still cannot reach the canary: memory-store query threads,
     the query worker processes of the on-disk store, and SPARQL Update all run with no network."""
-    from threadline.sparql import safety
+    from threadline.store import safety
 
     server, _ = _serve(kind, tmp_path)
     target, hits = canary

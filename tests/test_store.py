@@ -177,6 +177,7 @@ def test_datetimes_read_back_from_an_engine_in_canonical_form() -> None:
         "2026-12-07T06:57:01Z": "2026-12-07T06:57:01Z",
         "2026-12-07T06:57:01.123456Z": "2026-12-07T06:57:01.123456Z",
         "2026-12-07T06:57:01.500+02:00": "2026-12-07T06:57:01.5+02:00",
+        "2026-12-07T06:57:01.246440": "2026-12-07T06:57:01.24644",  # no zone: Virtuoso's NOW() (read failed)
     }
     for given, expected in cases.items():
         term = canonical(ox.Literal(given, datatype=DATETIME))

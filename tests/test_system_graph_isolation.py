@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import REPO, load_demo
 from threadline.audit import writes
 from threadline.auth import create_token
-from threadline.auth.principal import Principal, system_role
+from threadline.auth.principal import Principal
 from threadline.graphql_api import execute
-from threadline.namespaces import RDF
+from threadline.namespaces import RDF, system_role
 from threadline.store import EmbeddedStore, Store
 from threadline.store.scoped import ScopedStore, view_for
 

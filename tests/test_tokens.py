@@ -139,7 +139,6 @@ def probe(role: str):  # type: ignore[no-untyped-def]
 
 def serve(serve_app, store: Store, mode: str) -> str:  # type: ignore[no-untyped-def]
     app = create_app(AuthSettings(store="memory:", anonymous_read=mode), store=store)
-    auth.register(app, app.state.settings)
     for role in ("reader", "integrator", "compliance"):
         app.get(f"/probe/{role}")(probe(role))
     return serve_app(app).url
@@ -160,7 +159,7 @@ def test_require_over_http(client: httpx.Client, memory_store: Store) -> None:
     assert client.get("/probe/reader").json() == {"role": "reader", "token": None, "actor": "anonymous"}
     refused = client.get("/probe/integrator")
     assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
-    assert "integrator" in refused.json()["detail"]
+    assert "integrator" in refused.json()["error"]
 
     _, admin = auth.create_token(memory_store, "admin", description="ops", actor="root")  # as the CLI does
     assert client.get("/probe/reader").status_code == 401  # auto: off once a token exists
@@ -169,7 +168,7 @@ def test_require_over_http(client: httpx.Client, memory_store: Store) -> None:
     _, integrator = auth.create_token(memory_store, "integrator", actor="root")
     assert client.get("/probe/reader", headers=bearer(reader)).json()["token"] == reader_id
     forbidden = client.get("/probe/integrator", headers=bearer(reader))
-    assert forbidden.status_code == 403 and "'reader'" in forbidden.json()["detail"]
+    assert forbidden.status_code == 403 and "'reader'" in forbidden.json()["error"]
     assert client.get("/probe/integrator", headers=bearer(integrator)).json()["role"] == "integrator"
     assert client.get("/probe/compliance", headers=bearer(admin)).json()["role"] == "admin"
     wrong = client.get("/probe/reader", headers=bearer(reader[:-2] + "xx"))

@@ -190,12 +190,9 @@ def test_alternating_loads_keep_one_audit_chain(two: TwoServices) -> None:
     assert two.audit_intact() == (True, 4)
 
 
-@pytest.mark.xfail(
-    reason="audit.writer_lock(store) serialises writers within one process only: loads through two "
-    "services at the same moment can fork the audit chain (docs/stores.md, open defect)",
-    strict=False,
-)
 def test_simultaneous_loads_through_two_services(two: TwoServices) -> None:
+    """Before the store-held writer lease (``threadline.store.lease``) this forked the audit chain; the same with
+    two service processes: tests/test_shared_store.py."""
     one, other = two.servers
     threads = [threading.Thread(target=two.load, args=(s, n)) for s, n in ((one, 1), (other, 2), (one, 3), (other, 4))]
     for thread in threads:

@@ -41,10 +41,9 @@ from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 
 from tests.conftest import LiveServer, conformance_dir
-from threadline.auth.principal import system_role
 from threadline.config import Settings
+from threadline.namespaces import system_role
 from threadline.sparql import dataset as datasets
-from threadline.sparql import register
 from threadline.store import RemoteStore, open_store
 from threadline.web.app import create_app
 
@@ -202,7 +201,6 @@ class Server:
             self.store.update("CLEAR ALL")  # the session's shared `oxigraph serve`
         settings = Settings(write_token=TOKEN, store=url, sparql_timeout=30.0)
         app = create_app(settings, store=self.store)
-        register(app, settings)
         self.live = LiveServer(app)
         self.client = httpx.Client(base_url=self.live.url, timeout=60)
         self.loaded: set[str] = set()

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import PageWatch
 from threadline.config import Settings
-from threadline.sparql import editor, register
+from threadline.sparql import editor
 from threadline.store import open_store
 from threadline.web.app import create_app
 
@@ -30,7 +30,6 @@ def test_yasgui_runs_a_query_offline(browser: object, serve_app: object, tmp_pat
     store.load(DATA, "https://w3id.org/threadline/graph/test", ox.RdfFormat.N_TRIPLES)
     settings = Settings(store=store.url)
     app = create_app(settings, store=store)
-    register(app, settings)
     server = serve_app(app)  # type: ignore[operator]
     page = browser.new_page()  # type: ignore[attr-defined]
     watch = PageWatch(page)

@@ -15,6 +15,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # served at /static (a wheel carries it)
+VENDOR_DIR = STATIC_DIR / "vendor"  # the front-end files fetched at set-up (threadline.web.vendor)
 
 
 def content_dir(name: str) -> Path:
@@ -69,6 +71,23 @@ class Settings(BaseSettings):
     store_timeout: float = Field(
         default=300.0,
         description="Remote store only: seconds to wait for one HTTP request to the store before giving up.",
+    )
+    store_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Remote store only: how long the writer lease that makes Threadline processes sharing the store take "
+            "turns lasts unless renewed (every third of it, while a write runs). A process killed while writing "
+            "holds up the others' writes this long at most. Judged by the store's clock, so hosts need not agree."
+        ),
+    )
+    store_lease_wait: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Remote store only: seconds a write waits for the writer lease while another process holds it, before "
+            "it is refused (HTTP 503, try again)."
+        ),
     )
     host: str = Field(default="127.0.0.1", description="Address `threadline serve` listens on.")
     port: int = Field(default=8000, description="Port `threadline serve` listens on.")

@@ -1,4 +1,9 @@
-"""The IRIs Threadline mints: ontology terms, data identifiers and the graphs the loader manages."""
+"""The IRIs Threadline mints: ontology terms, data identifiers and named graphs, and which graphs are whose.
+
+``system_role`` and ``is_data_graph`` classify graphs by IRI alone. They live here, at the bottom of the
+package, because every layer asks: the store prunes reader views by them, auth decides who reads what,
+signatures hash only data graphs and migrations rewrite only data graphs.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,12 @@ CATALOG_GRAPH = GRAPH + "catalog"
 PROVENANCE_GRAPH = GRAPH + "provenance"
 BATCH_GRAPH_PREFIX = GRAPH + "batch/"
 STORE_GRAPH = GRAPH + "store"  # the store's own version record (threadline.upgrades.record); admins only
+LEASE_GRAPH = GRAPH + "lease"  # claims on a remote store shared by processes (threadline.store.lease); admins only
+AUDIT_GUARD_PREFIX = GRAPH + "audit-guard/"  # empty graphs guarding the audit chain's head (threadline.audit.guard)
+SECURITY_GRAPH = GRAPH + "security"  # API tokens, hashed (threadline.auth.tokens); admins only
+AUDIT_GRAPH = GRAPH + "audit"  # the hash-chained audit trail (threadline.audit); compliance
+ARCHIVE_PREFIX = GRAPH + "archive/"  # statements a change replaced (threadline.audit.archive); compliance
+STAGING_PREFIX = "urn:threadline:staging:"  # graphs written but not yet committed (threadline.store.recovery)
 
 PREFIXES = {
     "tl": TL,
@@ -25,6 +36,23 @@ PREFIXES = {
     "rdf": RDF,
     "rdfs": RDFS,
 }
+
+
+def system_role(graph: str) -> str | None:
+    """The role a system graph needs to be read, or None for a data graph (docs/security.md)."""
+    if graph in (SECURITY_GRAPH, STORE_GRAPH, LEASE_GRAPH):
+        return "admin"
+    if graph == AUDIT_GRAPH or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX)):
+        return "compliance"
+    return None
+
+
+def is_data_graph(graph: str) -> bool:
+    """A graph of thread data: a batch graph or any graph outside ``GRAPH``, never a staging graph. What a
+    record's hash counts (``threadline.signatures.record_hash``) and what a migration rewrites."""
+    if graph.startswith(STAGING_PREFIX):
+        return False
+    return graph.startswith(BATCH_GRAPH_PREFIX) or not graph.startswith(GRAPH)
 
 
 def data_iri(kind: str, *keys: str) -> str:

@@ -27,6 +27,7 @@ from threadline.audit.chain import (
     writer_lock,
 )
 from threadline.audit.export import export
+from threadline.audit.guard import commit
 from threadline.audit.verify import Broken, VerifyResult, verify
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "archive_iri",
     "archived_triples",
     "canonical",
+    "commit",
     "entry_hash",
     "entry_update",
     "export",

@@ -22,10 +22,9 @@ import tempfile
 
 import pyoxigraph as ox
 
-from threadline.namespaces import GRAPH, RDF, TL
+from threadline.namespaces import ARCHIVE_PREFIX, RDF, TL
 from threadline.store import Store
 
-ARCHIVE_PREFIX = GRAPH + "archive/"
 _BNODE = re.compile(rb"_:[A-Za-z0-9_\-.]+")  # as in Store.digest: labels are backend-internal
 _MOD = 1 << 256
 

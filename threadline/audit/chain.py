@@ -10,13 +10,13 @@ Each entry's hash covers a canonical serialisation of all its fields, including 
 so altering, removing or reordering any stored entry breaks the chain at that entry (``verify`` names it).
 
 Single writer: the head of the chain (last sequence number and hash) is read from the store, so two writers
-appending at once would both take the same sequence number. Every writer in the process therefore holds the
-store's ``writer_lock(store)`` from reading the head until its update has run; ``entry_update`` refuses to run
-without it. The lock belongs to the store (to its URL: two handles on one remote or on-disk store share it; each
-in-memory store has its own), never to the process: a write to one store must not wait for another store's.
-Across processes the embedded on-disk store is already exclusive (RocksDB lock); a remote store must have one
-writing Threadline process (see docs/security.md), and a violation shows up in ``verify`` as a duplicate
-sequence number rather than passing silently.
+appending at once would both take the same sequence number. Every writer therefore holds ``writer_lock(store)``
+from reading the head until its update has run (``commit``); ``entry_update`` refuses to run without it. The
+lock belongs to the store (to its URL: two handles on one remote or on-disk store share it; each in-memory store
+has its own), never to the process: a write to one store must not wait for another store's. Across processes the
+embedded on-disk store is already exclusive (RocksDB lock), so the lock is a thread lock and nothing more there;
+on a remote store, which several processes may share, the outermost holder in each process also takes the
+store's writer lease (``threadline.store.lease``), and ``commit`` guards the append (``threadline.audit.guard``).
 
 Canonical form, by hand because it is a dozen lines and must be recomputable by an inspector with any JSON
 tool: the JSON object ``{"action", "actor", "previous", "sequence", "time", "what", "why"}`` with keys sorted,
@@ -33,15 +33,17 @@ import json
 import threading
 import weakref
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from threadline.errors import ThreadlineError
-from threadline.namespaces import GRAPH, ID, TL, XSD
+from threadline.namespaces import AUDIT_GRAPH, ID, TL, XSD
 from threadline.store import Store
 
-AUDIT_GRAPH = GRAPH + "audit"
+if TYPE_CHECKING:
+    from threadline.store.lease import Lease
+
 ENTRY_PREFIX = ID + "audit/"
 GENESIS = "0" * 64
 
@@ -78,31 +80,77 @@ class AuditError(ThreadlineError):
     """An audit entry cannot be made (missing reason, unknown action, lock not held, bad ``what``)."""
 
 
-class _WriterLock:
-    """A re-entrant lock that knows whether the current thread holds it (``threading.RLock`` does not say)."""
+class _ProcessLock:
+    """A re-entrant lock that knows whether the current thread holds it (``threading.RLock`` does not say), and
+    what its holder has taken with it: the store's writer lease, the entry made and not yet committed."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._owner: int | None = None
-        self._depth = 0
+        self.depth = 0
+        self.lease: Lease | None = None
+        self.pending: dict[str, Any] | None = None
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if not self._lock.acquire(blocking, timeout):
-            return False
+    def acquire(self) -> None:
+        self._lock.acquire()
         self._owner = threading.get_ident()
-        self._depth += 1
-        return True
+        self.depth += 1
 
     def release(self) -> None:
-        self._depth -= 1
-        if not self._depth:
+        self.depth -= 1
+        if not self.depth:
             self._owner = None
         self._lock.release()
 
     def held(self) -> bool:
         return self._owner == threading.get_ident()
 
-    def __enter__(self) -> _WriterLock:
+
+class WriterLock:
+    """``writer_lock(store)``: the store's process lock, plus — when the outermost holder takes it on a store that
+    several processes may share — the store's writer lease, taken after the process lock so that the threads of
+    one process queue here rather than at the store."""
+
+    def __init__(self, shared: _ProcessLock, store: Store) -> None:
+        self._shared, self._store = shared, store
+
+    def acquire(self) -> None:
+        self._shared.acquire()
+        if self._shared.depth > 1:
+            return
+        try:
+            lease = self._store.writer_lease()
+            if lease is not None:
+                lease.acquire()
+        except BaseException:
+            self._shared.release()
+            raise
+        self._shared.lease, self._shared.pending = lease, None
+
+    def release(self) -> None:
+        if self._shared.depth == 1:
+            lease, self._shared.lease, self._shared.pending = self._shared.lease, None, None
+            if lease is not None:
+                lease.release()
+        self._shared.release()
+
+    def held(self) -> bool:
+        return self._shared.held()
+
+    @property
+    def lease(self) -> Lease | None:
+        """The store's writer lease while this thread holds the lock on a shared store; None otherwise."""
+        return self._shared.lease if self.held() else None
+
+    def remember(self, entry: dict[str, Any]) -> None:
+        self._shared.pending = entry
+
+    def take_pending(self) -> dict[str, Any] | None:
+        """The entry ``entry_update`` made under this lock and no update has carried yet (then forgotten)."""
+        entry, self._shared.pending = self._shared.pending, None
+        return entry
+
+    def __enter__(self) -> WriterLock:
         self.acquire()
         return self
 
@@ -110,20 +158,22 @@ class _WriterLock:
         self.release()
 
 
-_by_url: dict[str, _WriterLock] = {}
-_by_store: weakref.WeakKeyDictionary[Store, _WriterLock] = weakref.WeakKeyDictionary()  # in-memory stores
+_by_url: dict[str, _ProcessLock] = {}
+_by_store: weakref.WeakKeyDictionary[Store, _ProcessLock] = weakref.WeakKeyDictionary()  # in-memory stores
 _locks_guard = threading.Lock()
 
 
-def writer_lock(store: Store) -> _WriterLock:
+def writer_lock(store: Store) -> WriterLock:
     """The lock of ``store``'s audit chain (see the module docstring): hold it from reading the head of the chain
     until the update carrying the entry has run."""
     from threadline.store import MEMORY_URLS
 
     with _locks_guard:
         if store.url in MEMORY_URLS:
-            return _by_store.setdefault(store, _WriterLock())
-        return _by_url.setdefault(store.url, _WriterLock())
+            shared = _by_store.setdefault(store, _ProcessLock())
+        else:
+            shared = _by_url.setdefault(store.url, _ProcessLock())
+    return WriterLock(shared, store)
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -156,15 +206,17 @@ def head(store: Store) -> tuple[int, str]:
     if not result.rows:
         return 0, GENESIS
     seq, digest = result.rows[0]
-    return int(seq.value), digest.value  # type: ignore[union-attr]
+    return int(seq.value), digest.value  # type: ignore[union-attr]  # the query binds this cell: never None
 
 
 def entry_update(store: Store, *, action: str, actor: str, what: dict[str, Any], why: str | None) -> str:
     """SPARQL Update text appending one entry; append it to the update that makes the change, and run that
-    update before calling this again (both while holding ``writer_lock(store)``)."""
-    if not writer_lock(store).held():
+    update with ``audit.commit`` before calling this again (both while holding ``writer_lock(store)``)."""
+    lock = writer_lock(store)
+    if not lock.held():
         raise AuditError("audit entries are made while holding audit.writer_lock(store) (single-writer chain)")
     entry = make_entry(store, action=action, actor=actor, what=what, why=why)
+    lock.remember(entry)
     return insert_text(entry)
 
 

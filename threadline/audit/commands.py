@@ -1,7 +1,7 @@
 """``threadline audit verify`` and ``threadline audit export``.
 
 Exit status of ``verify``: 0 the chain is intact, 1 it is broken (the first broken entry is named), 2 the
-check could not run (store unreachable, ...), as for every other verb.
+check could not run (store unreachable, ...): the ``threadline`` command's error boundary, as for every verb.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from threadline.errors import ThreadlineError
+from threadline.store import Store
 
 
-def open_store(store_url: str | None):  # type: ignore[no-untyped-def]
+def open_store(store_url: str | None) -> Store:
     """The store named by ``--store`` or THREADLINE_STORE, with a crashed load's leftovers dropped."""
     from threadline.config import Settings
     from threadline.ingest import open_recovered
@@ -33,12 +33,8 @@ def verify_command(store_url: str | None) -> None:
     """Recompute the hash chain; exit 0 intact, 1 broken (names the first broken entry)."""
     from threadline.audit import verify
 
-    try:
-        with open_store(store_url) as store:
-            result = verify(store)
-    except ThreadlineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    with open_store(store_url) as store:
+        result = verify(store)
     if result.intact:
         click.echo(str(result))
         click.echo("Record the head hash outside the store: it is what shows a truncated trail.")
@@ -58,9 +54,6 @@ def export_command(fmt: str, output: Path, store_url: str | None) -> None:
     try:
         with open_store(store_url) as store:
             result = export(store, fmt, output)
-    except ThreadlineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
     except OSError as exc:
         click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
         sys.exit(2)

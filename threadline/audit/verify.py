@@ -61,8 +61,8 @@ def read_entries(store: Store) -> dict[str, list[dict[str, Any]]]:
     )
     entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in result.rows:
-        values = {name: None if term is None else term.value for name, term in zip(result.variables, row, strict=True)}
-        entries[values.pop("e")].append(values)
+        values = {name: None if term is None else term.value for name, term in zip(result.variables, row, strict=True)}  # type: ignore[union-attr]  # audit rows hold IRIs and literals, never triples
+        entries[values.pop("e")].append(values)  # type: ignore[index]  # every audit entry has ?e
     return entries
 
 

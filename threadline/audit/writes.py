@@ -29,21 +29,22 @@ import pyoxigraph as ox
 
 from threadline.audit.archive import ARCHIVE_PREFIX, archive_iri, preserve_update
 from threadline.audit.chain import AUDIT_GRAPH, entry_update, head, writer_lock
+from threadline.audit.guard import commit
 from threadline.errors import QueryError
-from threadline.namespaces import GRAPH, RDF, STORE_GRAPH, TL
-from threadline.sparql.safety import check_update
+from threadline.namespaces import AUDIT_GUARD_PREFIX, GRAPH, LEASE_GRAPH, RDF, STORE_GRAPH, TL
 from threadline.store import Store, sandbox
 from threadline.store.base import STAGING_PREFIX, new_staging_graph
 from threadline.store.lexer import Token, tokens
+from threadline.store.safety import check_update
 
-SYSTEM_GRAPHS = (GRAPH + "security", AUDIT_GRAPH, GRAPH + "signatures", STORE_GRAPH)
+SYSTEM_GRAPHS = (GRAPH + "security", AUDIT_GRAPH, GRAPH + "signatures", STORE_GRAPH, LEASE_GRAPH)
 DEFAULT_GRAPH = "urn:threadline:default-graph"  # names the stored default graph in audit entries and archives
 MAX_TEXT_IN_ENTRY = 65_536  # longer update texts are recorded by hash and size only
 REPLACE = "\x00replace\x00"  # marks archive text that replaces its operation instead of preceding it
 
 
 def is_system_graph(graph: str) -> bool:
-    return graph in SYSTEM_GRAPHS or graph.startswith(ARCHIVE_PREFIX)
+    return graph in SYSTEM_GRAPHS or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX))
 
 
 @dataclass
@@ -86,9 +87,9 @@ def _run_update(store: Store, text: str) -> None:
     from threadline.store import EmbeddedStore
 
     if isinstance(store, EmbeddedStore):
-        sandbox.confined(store.update, text)
+        commit(store, text, run=lambda guarded: sandbox.confined(store.update, guarded))
     else:
-        store.update(text)
+        commit(store, text)
 
 
 def rewrite(text: str, archive: str, base: str | None = None, named: list[str] | None = None) -> Plan:
@@ -143,7 +144,9 @@ def _prologue(found: list[Token]) -> list[Token]:
 def _segments(text: str) -> list[tuple[int, int, list[Token]]]:
     """(start, end, tokens) of each operation: the request split at top-level ``;``, empty tails dropped."""
     found = tokens(text)
-    segments, current, depth, start = [], [], 0, 0
+    segments: list[Any] = []
+    current: list[Any] = []
+    depth, start = 0, 0
     for token in found:
         if token.text in ("{", "["):
             depth += 1
@@ -333,7 +336,7 @@ def replace_graph(
                     details["archive"] = archive_iri(graph)
                 entry = entry_update(store, action=action, actor=actor, what=details, why=why)
                 keep = preserve_update(store, [graph]) + " ;\n" if preserve else ""
-                store.update(f"{keep}MOVE SILENT GRAPH <{staging}> TO GRAPH <{graph}> ;\n{entry}")
+                commit(store, f"{keep}MOVE SILENT GRAPH <{staging}> TO GRAPH <{graph}> ;\n{entry}")
         except BaseException:
             store.drop_graph(staging)
             raise
@@ -349,7 +352,7 @@ def add_to_graph(store: Store, graph: str, data: bytes, fmt: ox.RdfFormat, *, ac
                 what = {"graphs": [graph], "sha256_added": hashlib.sha256(data).hexdigest()}
                 entry = entry_update(store, action="insert", actor=actor, what=what, why=None)
                 move = f"ADD SILENT GRAPH <{staging}> TO GRAPH <{graph}> ;\nDROP SILENT GRAPH <{staging}>"
-                store.update(f"{move} ;\n{entry}")
+                commit(store, f"{move} ;\n{entry}")
         except BaseException:
             store.drop_graph(staging)
             raise
@@ -360,7 +363,7 @@ def delete_graph(store: Store, graph: str, *, actor: str, reason: str | None) ->
     with writer_lock(store):
         what = {"graphs": [graph], "archive": archive_iri(graph)}
         entry = entry_update(store, action="delete", actor=actor, what=what, why=reason)
-        store.update(f"{preserve_update(store, [graph])} ;\nDROP GRAPH <{graph}> ;\n{entry}")
+        commit(store, f"{preserve_update(store, [graph])} ;\nDROP GRAPH <{graph}> ;\n{entry}")
 
 
 def default_graph_write(store: Store, triples: bytes | None, *, replace: bool, actor: str, reason: str | None) -> None:
@@ -379,4 +382,4 @@ def default_graph_write(store: Store, triples: bytes | None, *, replace: bool, a
         if triples is not None:
             what["sha256_after" if replace else "sha256_added"] = hashlib.sha256(triples).hexdigest()
         entry = entry_update(store, action=action, actor=actor, what=what, why=reason)
-        store.update(" ;\n".join([*parts, entry]))
+        commit(store, " ;\n".join([*parts, entry]))

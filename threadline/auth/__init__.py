@@ -8,9 +8,8 @@ list, revoke, authenticate; stored hashed in the security graph), ``guard`` (the
 from __future__ import annotations
 
 from threadline.auth.guard import anonymous_read, principal_of, require
-from threadline.auth.principal import ANONYMOUS, SECURITY_GRAPH, Principal, check_scope, system_role
+from threadline.auth.principal import ANONYMOUS, Principal, check_scope
 from threadline.auth.roles import GRANTS, ROLES, AuthError, grants
-from threadline.auth.routes import register
 from threadline.auth.tokens import (
     AlreadyRevoked,
     TokenInfo,
@@ -22,6 +21,7 @@ from threadline.auth.tokens import (
     list_tokens,
     revoke_token,
 )
+from threadline.namespaces import SECURITY_GRAPH, system_role
 
 __all__ = [
     "ANONYMOUS",
@@ -42,7 +42,6 @@ __all__ = [
     "invalidate",
     "list_tokens",
     "principal_of",
-    "register",
     "require",
     "revoke_token",
     "system_role",

@@ -8,14 +8,12 @@ is how the first admin token is made.
 from __future__ import annotations
 
 import getpass
-import sys
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from threadline.auth.roles import ROLES
-from threadline.errors import ThreadlineError
 
 store_option = click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
 
@@ -34,11 +32,6 @@ def operator(explicit: str | None = None) -> str:
         return "unknown-os-user"
 
 
-def _fail(exc: Exception) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
-
-
 @click.group(name="token")
 def token_group() -> None:
     """API tokens: create (secret shown once), list, revoke."""
@@ -54,11 +47,8 @@ def create_command(role: str, scopes: tuple[str, ...], description: str, store_u
     from threadline.audit.commands import open_store
     from threadline.auth.tokens import create_token
 
-    try:
-        with open_store(store_url) as store:
-            token_id, secret = create_token(store, role, scopes=list(scopes), description=description, actor=operator())
-    except ThreadlineError as exc:
-        _fail(exc)
+    with open_store(store_url) as store:
+        token_id, secret = create_token(store, role, scopes=list(scopes), description=description, actor=operator())
     click.echo(f"token {token_id} ({role}) created; its secret follows and will not be shown again:", err=True)
     click.echo(secret)
 
@@ -70,11 +60,8 @@ def list_command(store_url: str | None) -> None:
     from threadline.audit.commands import open_store
     from threadline.auth.tokens import list_tokens
 
-    try:
-        with open_store(store_url) as store:
-            tokens = list_tokens(store)
-    except ThreadlineError as exc:
-        _fail(exc)
+    with open_store(store_url) as store:
+        tokens = list_tokens(store)
     table = Table("id", "role", "scopes", "description", "created", "by", "status")
     for t in tokens:
         status = f"revoked {t.revoked_at} by {t.revoked_by}: {t.revocation_reason}" if t.revoked else "active"
@@ -93,9 +80,6 @@ def revoke_command(token_id: str, reason: str, store_url: str | None) -> None:
     from threadline.audit.commands import open_store
     from threadline.auth.tokens import revoke_token
 
-    try:
-        with open_store(store_url) as store:
-            revoke_token(store, token_id, actor=operator(), reason=reason)
-    except ThreadlineError as exc:
-        _fail(exc)
+    with open_store(store_url) as store:
+        revoke_token(store, token_id, actor=operator(), reason=reason)
     click.echo(f"token {token_id} revoked")

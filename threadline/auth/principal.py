@@ -5,8 +5,9 @@ only) or an IRI ending in ``*`` (every graph whose IRI starts with the rest), e.
 ``https://w3id.org/threadline/graph/batch/erp/*``. No scopes means every data graph.
 
 The system graphs are governed by role, never by scope: the security graph (token hashes and metadata) and
-the store's version record (``graph/store``) are for ``admin`` only; the audit graph and the archive of
-replaced statements for ``compliance`` (and so admin).
+the store's version record (``graph/store``) and the writer leases of a shared store (``graph/lease``) are for
+``admin`` only; the audit graph, its guards and the archive of replaced statements for ``compliance`` (and so
+admin).
 Every read path must hand the store only the graphs ``may_read_graph`` allows (``visible_graphs``): the union
 default graph otherwise shows all of them.
 """
@@ -17,11 +18,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from threadline.audit import ARCHIVE_PREFIX, AUDIT_GRAPH
 from threadline.auth.roles import AuthError, grants
-from threadline.namespaces import GRAPH, STORE_GRAPH
-
-SECURITY_GRAPH = GRAPH + "security"
+from threadline.namespaces import system_role
 
 
 def check_scope(scope: str) -> str:
@@ -35,15 +33,6 @@ def check_scope(scope: str) -> str:
     if ":" not in iri:
         raise AuthError(f"scope {scope!r} is not an absolute IRI")
     return scope
-
-
-def system_role(graph: str) -> str | None:
-    """The role a system graph needs, or None for a data graph."""
-    if graph in (SECURITY_GRAPH, STORE_GRAPH):
-        return "admin"
-    if graph == AUDIT_GRAPH or graph.startswith(ARCHIVE_PREFIX):
-        return "compliance"
-    return None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ GRANTS: dict[str, frozenset[str]] = {
 class AuthError(ThreadlineError):
     """A token cannot be created, found or revoked as asked (unknown role, bad scope, unknown token)."""
 
+    status = 422
+
 
 def check_role(role: str) -> str:
     if role not in GRANTS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -18,8 +18,10 @@ from threadline.auth.guard import require
 from threadline.auth.principal import Principal
 from threadline.auth.roles import ROLES, AuthError
 from threadline.auth.tokens import AlreadyRevoked, UnknownToken, create_token, list_tokens, revoke_token
+from threadline.web import deps
 
 Admin = Annotated[Principal, Depends(require("admin"))]
+router = APIRouter(tags=["admin"])
 
 
 class TokenRequest(BaseModel):
@@ -28,50 +30,42 @@ class TokenRequest(BaseModel):
     description: str = Field(default="", description="Whose token this is and what for (shown in the audit).")
 
 
-def register(app: FastAPI, settings: object) -> None:
-    """Add the token administration routes to ``app`` (once)."""
-    if getattr(app.state, "auth_routes", False):
-        return
-    app.state.auth_routes = True
+@router.post("/admin/tokens", status_code=201)
+async def create(body: TokenRequest, admin: Admin, store: deps.Store) -> JSONResponse:
+    """Create a token; the response holds its secret, which is never shown again."""
+    try:
+        token_id, secret = await run_in_threadpool(
+            lambda: create_token(store, body.role, scopes=body.scopes, description=body.description, actor=admin.actor)
+        )
+    except AuthError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    payload = {
+        "id": token_id,
+        "secret": secret,
+        "role": body.role,
+        "scopes": sorted(set(body.scopes)),
+        "description": body.description,
+        "note": "the secret is shown once; store it now",
+    }
+    return JSONResponse(payload, status_code=201, headers={"Cache-Control": "no-store"})
 
-    @app.post("/admin/tokens", status_code=201, tags=["admin"])
-    async def create(request: Request, body: TokenRequest, admin: Admin) -> JSONResponse:
-        """Create a token; the response holds its secret, which is never shown again."""
-        store = request.app.state.store
-        try:
-            token_id, secret = await run_in_threadpool(
-                lambda: create_token(
-                    store, body.role, scopes=body.scopes, description=body.description, actor=admin.actor
-                )
-            )
-        except AuthError as exc:
-            raise HTTPException(422, str(exc)) from exc
-        payload = {
-            "id": token_id,
-            "secret": secret,
-            "role": body.role,
-            "scopes": sorted(set(body.scopes)),
-            "description": body.description,
-            "note": "the secret is shown once; store it now",
-        }
-        return JSONResponse(payload, status_code=201, headers={"Cache-Control": "no-store"})
 
-    @app.get("/admin/tokens", tags=["admin"])
-    async def listing(request: Request, admin: Admin) -> dict[str, Any]:
-        """Every token, revoked ones included; never a secret or its hash."""
-        tokens = await run_in_threadpool(list_tokens, request.app.state.store)
-        return {"tokens": [asdict(token) for token in tokens]}
+@router.get("/admin/tokens")
+async def listing(admin: Admin, store: deps.Store) -> dict[str, Any]:
+    """Every token, revoked ones included; never a secret or its hash."""
+    tokens = await run_in_threadpool(list_tokens, store)
+    return {"tokens": [asdict(token) for token in tokens]}
 
-    @app.delete("/admin/tokens/{token_id}", tags=["admin"])
-    async def revoke(request: Request, token_id: str, admin: Admin, reason: str | None = None) -> dict[str, Any]:
-        """Revoke a token; ``reason`` is required and goes into the audit trail."""
-        if not reason or not reason.strip():
-            raise HTTPException(422, "a reason is required to revoke a token: DELETE /admin/tokens/{id}?reason=...")
-        store = request.app.state.store
-        try:
-            token = await run_in_threadpool(lambda: revoke_token(store, token_id, actor=admin.actor, reason=reason))
-        except UnknownToken as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except AlreadyRevoked as exc:
-            raise HTTPException(409, str(exc)) from exc
-        return asdict(token)
+
+@router.delete("/admin/tokens/{token_id}")
+async def revoke(token_id: str, admin: Admin, store: deps.Store, reason: str | None = None) -> dict[str, Any]:
+    """Revoke a token; ``reason`` is required and goes into the audit trail."""
+    if not reason or not reason.strip():
+        raise HTTPException(422, "a reason is required to revoke a token: DELETE /admin/tokens/{id}?reason=...")
+    try:
+        token = await run_in_threadpool(lambda: revoke_token(store, token_id, actor=admin.actor, reason=reason))
+    except UnknownToken as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except AlreadyRevoked as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return asdict(token)

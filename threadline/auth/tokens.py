@@ -21,14 +21,16 @@ import re
 import secrets
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
 from threadline import audit
-from threadline.auth.principal import SECURITY_GRAPH, Principal, check_scope
+from threadline.auth.principal import Principal, check_scope
 from threadline.auth.roles import AuthError, check_role
-from threadline.namespaces import ID, TL, XSD
+from threadline.namespaces import ID, SECURITY_GRAPH, TL, XSD
 from threadline.observability import metrics
 from threadline.store import Store
 from threadline.store.engines import truth
@@ -45,9 +47,13 @@ log = logging.getLogger(__name__)
 class UnknownToken(AuthError):
     """No token has this id."""
 
+    status = 404
+
 
 class AlreadyRevoked(AuthError):
     """The token was revoked before."""
+
+    status = 409
 
 
 @dataclass
@@ -100,7 +106,7 @@ def create_token(
     what = {"graphs": [SECURITY_GRAPH], "token": token_id, "role": role, "scopes": scopes, "description": description}
     with audit.writer_lock(store):
         entry = audit.entry_update(store, action="token-create", actor=actor, what=what, why=None)
-        store.update(change + " ;\n" + entry)
+        audit.commit(store, change + " ;\n" + entry)
     invalidate(store)
     _changed("created", token_id, role, actor)
     return token_id, secret
@@ -125,7 +131,7 @@ def revoke_token(store: Store, token_id: str, *, actor: str, reason: str) -> Tok
         )
         what = {"graphs": [SECURITY_GRAPH], "token": token_id, "role": current.role}
         entry = audit.entry_update(store, action="token-revoke", actor=actor, what=what, why=reason)
-        store.update(change + " ;\n" + entry)
+        audit.commit(store, change + " ;\n" + entry)
     invalidate(store)
     _changed("revoked", token_id, current.role, actor)
     return _find(store, token_id)
@@ -171,7 +177,7 @@ def _rows(store: Store, token_id: str | None = None) -> dict[str, dict[str, obje
         token = tokens.setdefault(row["id"].value, {"scopes": set()})
         for name, term in row.items():
             if name == "scope":
-                token["scopes"].add(term.value)  # type: ignore[union-attr]
+                token["scopes"].add(term.value)
             elif name == "revoked":  # by value: an engine may write "0" for false (threadline.store.engines)
                 token[name] = truth(term)
             elif name != "id":
@@ -183,14 +189,14 @@ def _info(token_id: str, values: dict[str, object]) -> TokenInfo:
     return TokenInfo(
         token_id=token_id,
         role=str(values.get("role", "")),
-        scopes=sorted(values["scopes"]),  # type: ignore[arg-type]
+        scopes=sorted(values["scopes"]),
         description=str(values.get("description", "")),
         created_at=str(values.get("created_at", "")),
         created_by=str(values.get("created_by", "")),
         revoked=values.get("revoked") is not False,  # anything but an explicit false counts as revoked
-        revoked_at=values.get("revoked_at"),  # type: ignore[arg-type]
-        revoked_by=values.get("revoked_by"),  # type: ignore[arg-type]
-        revocation_reason=values.get("revocation_reason"),  # type: ignore[arg-type]
+        revoked_at=values.get("revoked_at"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
+        revoked_by=values.get("revoked_by"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
+        revocation_reason=values.get("revocation_reason"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
     )
 
 
@@ -214,7 +220,7 @@ def invalidate(store: Store) -> None:
     _cache.pop(store, None)
 
 
-def _cached(store: Store, key: str, ttl: float, compute):  # type: ignore[no-untyped-def]
+def _cached(store: Store, key: str, ttl: float, compute: Callable[[], Any]) -> Any:
     entries = _cache.setdefault(store, {})
     hit = entries.get(key)
     now = time.monotonic()

@@ -1,15 +1,14 @@
 """The ``threadline`` command: verbs people know from ``oxigraph`` (serve, load, dump, backup, ...).
 
 Every verb opens the store named by ``--store`` or ``THREADLINE_STORE``; errors from below arrive as
-``ThreadlineError`` and become one red line and exit status 2 (1 is reserved for "ran, but found problems").
+``ThreadlineError`` and ``Verbs``, the command group, is the one place that turns them into one red line and
+the class's exit status (``threadline.errors``: 2; 1 is reserved for "ran, but found problems").
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,16 @@ out = Console()
 DUMP_FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
 
 
-def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ThreadlineError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-            sys.exit(2)
+class Verbs(click.Group):
+    """The CLI's error boundary: a ``ThreadlineError`` from any verb, a feature's verbs included, is printed as
+    one line (never as rich markup: a message may hold brackets) and exits with the class's ``exit_code``."""
 
-    return wrapper
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ThreadlineError as exc:
+            click.echo(click.style("error:", fg="red", bold=True) + f" {exc}", err=True)
+            sys.exit(exc.exit_code)
 
 
 def _open(store_url: str | None) -> Store:
@@ -73,7 +72,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Verbs, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--version",
     is_flag=True,
@@ -101,7 +100,6 @@ def main() -> None:
 @click.option("--units", type=int, default=None, help="With --demo: number of as-built units.")
 @click.option("--seed", type=int, default=None, help="With --demo: generator seed.")
 @click.option("--fresh", is_flag=True, help="With --demo: discard the kept demo store and generate it again.")
-@_fail_cleanly
 def serve(
     host: str | None,
     port: int | None,
@@ -195,7 +193,6 @@ def _print_tools(host: str, port: int) -> None:
     "<store>.staging beside an on-disk store).",
 )
 @store_option
-@_fail_cleanly
 def load(
     system: str,
     files: tuple[Path, ...],
@@ -215,8 +212,8 @@ def load(
     settings = Settings()
     store = _open(store_url)
     options = LoadOptions(
-        mode=mode,
-        on_error=on_error,
+        mode=mode,  # type: ignore[arg-type]  # click.Choice admits only the Literal's values
+        on_error=on_error,  # type: ignore[arg-type]  # click.Choice admits only the Literal's values
         agent=operator(actor),
         reject_dir=reject_dir or settings.var_dir / "rejects",
         staging_dir=staging_dir or settings.staging_dir,
@@ -261,7 +258,6 @@ def load(
 )
 @click.option("--base-iri", default=None, help="Base IRI for relative IRIs (default: the mapping's own base).")
 @click.option("--allow-empty", is_flag=True, help="Accept 0 records from a non-empty source file (default: error).")
-@_fail_cleanly
 def map_command(
     mapping: Path, base: Path | None, output: Path | None, on_error: str, base_iri: str | None, allow_empty: bool
 ) -> None:
@@ -273,7 +269,7 @@ def map_command(
     check_terms(loaded, mapping)
     execution = loaded.execute(
         base_dir=base or mapping.parent,
-        on_error=on_error,  # type: ignore[arg-type]
+        on_error=on_error,  # type: ignore[arg-type]  # click.Choice admits only the Literal's values
         base_iri=base_iri,
         require_records=not allow_empty,
     )
@@ -292,7 +288,6 @@ def map_command(
 
 @main.command()
 @store_option
-@_fail_cleanly
 def stats(store_url: str | None) -> None:
     """Count triples per named graph."""
     with _open_reading(store_url) as store:
@@ -316,7 +311,6 @@ def stats(store_url: str | None) -> None:
     default=None,
     help="File to write (default: standard output).",
 )
-@_fail_cleanly
 def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None) -> None:
     """Write the whole dataset (or one graph) as N-Quads or TriG."""
     with _open_reading(store_url) as store:
@@ -336,7 +330,6 @@ def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None
     default=None,
     help="Folder for backups (default: THREADLINE_VAR_DIR/backups).",
 )
-@_fail_cleanly
 def backup(store_url: str | None, target: Path | None) -> None:
     """Write a consistent, verified copy of the store (safe while the service runs)."""
     from threadline.errors import StoreUnavailable
@@ -370,7 +363,6 @@ def _running_store_snapshot(store_url: str | None) -> Store:
     help="On-disk store folder to rebuild (default: THREADLINE_STORE).",
 )
 @click.option("--force", is_flag=True, help="Replace a non-empty store (stop the service first).")
-@_fail_cleanly
 def restore(backup_path: Path, store_path: Path | None, force: bool) -> None:
     """Rebuild an on-disk store from BACKUP and verify it holds exactly what was backed up."""
     from threadline.store.backup import restore as restore_backup
@@ -395,7 +387,6 @@ def demo() -> None:
     required=True,
     help="Folder to write the PLM/ERP/MES/QMS exports and manifest.json into.",
 )
-@_fail_cleanly
 def demo_generate(units: int, seed: int, out_dir: Path) -> None:
     """Write the exports a plant's PLM, ERP, MES and QMS would produce, with seeded compliance gaps."""
     from threadline.demo import generate
@@ -414,7 +405,7 @@ def _add_feature_commands() -> None:
     from threadline.auth.commands import token_group
     from threadline.kpi import kpi_command
     from threadline.shacl.commands import validate_command
-    from threadline.sparql.command import query_command
+    from threadline.sparql.commands import query_command
     from threadline.upgrades.commands import migrate_command
 
     main.add_command(validate_command)

@@ -49,8 +49,8 @@ def print_summary(activity: Activity) -> None:
     for row in rows:
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
     if len(rows) > 1:
-        totals = (f"{sum(int(r[k]) for r in rows):,}" for k in ("records", "triples", "rejected"))  # type: ignore[call-overload]
-        table.add_row("total", *totals, f"{sum(float(r['seconds']) for r in rows):.3f}", "")  # type: ignore[arg-type]
+        totals = (f"{sum(int(r[k]) for r in rows):,}" for k in ("records", "triples", "rejected"))  # type: ignore[call-overload]  # rows are the loader's dicts of numbers
+        table.add_row("total", *totals, f"{sum(float(r['seconds']) for r in rows):.3f}", "")  # type: ignore[arg-type,misc]  # rows are the loader's dicts of numbers
     err.print(table)
     if activity.reject_file:
         err.print(f"[yellow]rejected records written to {activity.reject_file}[/]")

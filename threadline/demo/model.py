@@ -176,7 +176,9 @@ def bom_lines() -> tuple[BomLine, ...]:
     return tuple(lines)
 
 
-def _chars(part: str, rev: str, specs: tuple[tuple[str, str, float, float, float, str, int], ...]):
+def _chars(
+    part: str, rev: str, specs: tuple[tuple[str, str, float, float, float, str, int], ...]
+) -> tuple[Characteristic, ...]:
     return tuple(
         Characteristic(f"CH-{part}-{rev}-{key}", name, part, rev, nom, lo, hi, uom, dec)
         for key, name, nom, lo, hi, uom, dec in specs

@@ -348,7 +348,7 @@ class ProductionRun:
                 self.track = i if i == example else -1
                 if i == example:
                     self.example_wo = wos[2]
-                last_end = max(last_end, self.build(i, wos, xmls))  # type: ignore[arg-type]
+                last_end = max(last_end, self.build(i, wos, xmls))
             first = min(plan.start[i] for i in chunk)
             closed = "closed" if last_end < plan.export_at - 30 * DAY else "completed"
             for wo, part, r, lead, x in zip(

@@ -101,7 +101,7 @@ def write_plm(root: Path, plan: Plan, plant: model.Plant) -> Counts:
             for c in plant.characteristics
         ],
     )
-    rows = []
+    rows: list[Any] = []
     for rev in revisions:
         if rev.state == "in-work" or (rev.part, rev.label) == model.UNSIGNED_REVISION:
             continue

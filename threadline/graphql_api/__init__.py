@@ -1,7 +1,7 @@
 """GraphQL traceability API: the schema, its batched SPARQL loaders and the offline GraphiQL explorer.
 
-``execute`` runs an operation in-process (tests, benchmark, scripts); ``routes.register`` mounts the API
-and the explorer at ``/graphql`` on the FastAPI app. Not named ``graphql``: that would shadow graphql-core.
+``execute`` runs an operation in-process (tests, benchmark, scripts); ``routes.router`` serves the API
+and the explorer at ``/graphql``. Not named ``graphql``: that would shadow graphql-core.
 """
 
 from __future__ import annotations

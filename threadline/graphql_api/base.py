@@ -60,7 +60,7 @@ def wrap(resource: Resource | None, expected: type | None = None) -> Any:
     if cls not in _LAZY:
         _make_lazy(cls)
     # Not ``cls(r=...)``: the dataclass __init__ would store every scalar field's default, hiding its reader.
-    obj = cls.__new__(cls)
+    obj = cls.__new__(cls)  # type: ignore[call-overload]  # cls is one of the strawberry types in _TYPES
     obj.r = resource
     return obj
 
@@ -178,7 +178,7 @@ def _type_reads(cls: type) -> dict[str, set[str] | None]:
     found = _READS_OF.get(cls)
     if found is None:
         found = _READS_OF[cls] = {}
-        for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]  # strawberry adds __strawberry_definition__ to decorated classes
             meta = f.metadata or {}
             if "tl" in meta:
                 needs: set[str] | None = {TL + meta["tl"][1]}
@@ -301,7 +301,7 @@ def _ahead_of(cls: type) -> dict[str, tuple[str, Callable[[Loaders, list[str]], 
     found = _AHEAD.get(cls)
     if found is None:
         found = _AHEAD[cls] = {}
-        for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]  # strawberry adds __strawberry_definition__ to decorated classes
             meta = f.metadata or {}
             if "link" in meta or "prefetch" in meta:
                 found[f.graphql_name or _camel(f.python_name)] = (meta.get("link", ""), meta.get("prefetch"))
@@ -347,7 +347,7 @@ _LAZY: set[type] = set()
 
 
 def _make_lazy(cls: type) -> None:
-    for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]  # strawberry adds __strawberry_definition__ to decorated classes
         if f.metadata and "tl" in f.metadata:
             kind, local = f.metadata["tl"]
             setattr(cls, f.python_name, _Scalar(f.python_name, _READERS[kind], local))

@@ -26,6 +26,7 @@ class NotFoundError(GraphQLUserError):
     """No object has the identifier the request named."""
 
     code = "NOT_FOUND"
+    status = 404
 
     def __init__(self, kind: str, **identifier: str) -> None:
         said = ", ".join(f"{name} {value!r}" for name, value in identifier.items())

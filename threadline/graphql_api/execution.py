@@ -105,7 +105,7 @@ class PlainExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
 
     def plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
-        return self._cached("plan", object_type, field_details_list, self._compile)  # type: ignore[no-any-return]
+        return self._cached("plan", object_type, field_details_list, self._compile)
 
     def _cached(self, kind: str, of: Any, details: Any, build: Callable[[Any, Any], Any]) -> Any:
         key = (kind, of, id(details))
@@ -160,17 +160,17 @@ class PlainExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _completer(self, return_type: GraphQLOutputType, details: Any) -> Complete | None:
         """The completion of a value of ``return_type``, as graphql-core's ``complete_value`` would do it."""
         if is_non_null_type(return_type):
-            inner = self._completer(return_type.of_type, details)  # type: ignore[attr-defined]
+            inner = self._completer(return_type.of_type, details)
             return None if inner is None else _non_null(inner)
         if is_list_type(return_type):
-            item = self._completer(return_type.of_type, details)  # type: ignore[attr-defined]
+            item = self._completer(return_type.of_type, details)
             return None if item is None else _listed(item)
         if is_leaf_type(return_type):
-            return _leaf(return_type.coerce_output_value)  # type: ignore[union-attr]
+            return _leaf(return_type.coerce_output_value)
         if is_object_type(return_type):
-            return _sub_object(return_type, details)  # type: ignore[arg-type]
+            return _sub_object(return_type, details)
         if is_abstract_type(return_type):
-            return _sub_abstract(return_type, details)  # type: ignore[arg-type]
+            return _sub_abstract(return_type, details)
         return None
 
 
@@ -261,9 +261,9 @@ def _sub_abstract(abstract: GraphQLAbstractType, details: Any) -> Complete:
         if plan is None:
             definition = getattr(type(value), "__strawberry_definition__", None)
             runtime = None if definition is None else ctx.schema.get_type(definition.name)
-            if not is_object_type(runtime) or not ctx.schema.is_sub_type(abstract, runtime):  # type: ignore[arg-type]
+            if not is_object_type(runtime) or not ctx.schema.is_sub_type(abstract, runtime):
                 raise NotPlain(value)
-            compiled = ctx.plan(runtime, details)  # type: ignore[arg-type]
+            compiled = ctx.plan(runtime, details)
             if compiled is None:
                 raise NotPlain(value)
             plan = plans[type(value)] = compiled

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from threadline.config import REPO_ROOT
+from threadline.config import VENDOR_DIR as VENDOR
 
-VENDOR = Path(__file__).resolve().parent.parent / "static" / "vendor"
 EXAMPLES_DIR = REPO_ROOT / "graphql" / "examples"
 
 ASSETS = {

@@ -181,16 +181,16 @@ class Loaders:
             if error is not None:
                 future.set_exception(error)
             else:
-                future.set_result(result)  # type: ignore[arg-type]
+                future.set_result(result)
 
     # -- objects -----------------------------------------------------------------------------------
     def _collect(self, result: SelectResult, subject: str = "s", p: str = "p", o: str = "o") -> dict[str, Resource]:
         si, pi, oi = (result.variables.index(v) for v in (subject, p, o))
         out: dict[str, Resource] = {}
         for row in result.rows:
-            s = row[si].value  # type: ignore[union-attr]
+            s = row[si].value
             resource = out.get(s) or out.setdefault(s, Resource(s))
-            resource.add(row[pi].value, row[oi])  # type: ignore[union-attr,arg-type]
+            resource.add(row[pi].value, row[oi])
         return out
 
     def _prime(self, resources: dict[str, Resource]) -> None:
@@ -216,7 +216,7 @@ class Loaders:
                 oi = result.variables.index("o")
                 by_key: dict[str, set[str]] = defaultdict(set)
                 for row in result.rows:
-                    by_key[row[oi].value].add(row[1].value)  # type: ignore[union-attr]
+                    by_key[row[oi].value].add(row[1].value)
                 found = self._collect(result, "s", "p", "v")
                 self._prime(found)
                 return [[found[s] for s in sorted(by_key.get(k, ()))] for k in keys]
@@ -233,7 +233,7 @@ class Loaders:
             async def batch(keys: Sequence[str]) -> list[Resource | None]:
                 result = await self.select(query, {"key": list(keys)})
                 ki, si = result.variables.index("key"), result.variables.index("s")
-                subject_of = {row[ki].value: row[si].value for row in result.rows}  # type: ignore[union-attr]
+                subject_of = {row[ki].value: row[si].value for row in result.rows}
                 found = self._collect(result)
                 self._prime(found)
                 return [found.get(subject_of.get(k, "")) for k in keys]
@@ -245,10 +245,10 @@ class Loaders:
         result = await self.select(
             compiler.REVISION_LOOKUP, {"pn": sorted({k[0] for k in keys}), "rl": sorted({k[1] for k in keys})}
         )
-        subject_of = {(row[0].value, row[1].value): row[2].value for row in result.rows}  # type: ignore[union-attr]
+        subject_of = {(row[0].value, row[1].value): row[2].value for row in result.rows}
         found = self._collect(result)
         self._prime(found)
-        return [found.get(subject_of.get(tuple(k), "")) for k in keys]  # type: ignore[arg-type]
+        return [found.get(subject_of.get(tuple(k), "")) for k in keys]
 
     # -- traces ------------------------------------------------------------------------------------
     async def _backward(self, keys: Sequence[str]) -> list[list[Edge]]:
@@ -258,10 +258,10 @@ class Loaders:
         edges: dict[str, dict[Edge, None]] = defaultdict(dict)
         children: dict[str, Resource] = {}
         for root, a, rel, b, p, o in result.rows:
-            edges[root.value][Edge(a.value, rel.value.rsplit("#", 1)[-1], b.value)] = None  # type: ignore[union-attr]
-            child = children.get(b.value) or children.setdefault(b.value, Resource(b.value))  # type: ignore[union-attr]
+            edges[root.value][Edge(a.value, rel.value.rsplit("#", 1)[-1], b.value)] = None
+            child = children.get(b.value) or children.setdefault(b.value, Resource(b.value))
             if p is not None:
-                child.add(p.value, o)  # type: ignore[arg-type]
+                child.add(p.value, o)
         self._prime({iri: r for iri, r in children.items() if r.props})
         return [list(edges.get(k, {})) for k in keys]
 
@@ -269,7 +269,7 @@ class Loaders:
         result = await self.select(compiler.FORWARD, {"root": [_node(k) for k in keys]})
         found: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for root, unit, finished in result.rows:
-            found[root.value].append((unit.value, truth(finished)))  # type: ignore[union-attr]
+            found[root.value].append((unit.value, truth(finished)))
         return [sorted(found.get(k, [])) for k in keys]
 
     def forward_with(self, predicates: frozenset[str], plural: frozenset[str]) -> DataLoader[str, list[Found]]:
@@ -287,15 +287,15 @@ class Loaders:
                 found: dict[str, dict[str, Found]] = defaultdict(dict)
                 columns = list(enumerate(single, 3))
                 for row in result.rows:
-                    root, unit, finished = row[0].value, row[1].value, row[2]  # type: ignore[union-attr]
+                    root, unit, finished = row[0].value, row[1].value, row[2]
                     entry = found[root].get(unit)
                     if entry is None:
                         entry = found[root][unit] = Found(Resource(unit), truth(finished))
                     for i, predicate in columns:
                         if row[i] is not None:
-                            entry.resource.add(predicate, row[i])  # type: ignore[arg-type]
+                            entry.resource.add(predicate, row[i])
                     if multi and row[-2] is not None:
-                        entry.resource.add(row[-2].value, row[-1])  # type: ignore[union-attr,arg-type]
+                        entry.resource.add(row[-2].value, row[-1])
                 return [[found[k][u] for u in sorted(found.get(k, ()))] for k in keys]
 
             loader = self._forward_with[(single, multi)] = DataLoader(batch)
@@ -307,7 +307,7 @@ class Loaders:
         origins: dict[str, Origin] = defaultdict(Origin)
         described: dict[str, Resource] = {}  # suppliers and certificates, with their statements
         for lot, src, sup, rcpt, coc, p, o in result.rows:
-            origin = origins[lot.value]  # type: ignore[union-attr]
+            origin = origins[lot.value]
             for value, bucket in (
                 (src, origin.source_lots),
                 (sup, origin.suppliers),
@@ -319,7 +319,7 @@ class Loaders:
             owner = coc if coc is not None else sup
             if owner is not None and p is not None:
                 resource = described.get(owner.value) or described.setdefault(owner.value, Resource(owner.value))
-                resource.add(p.value, o)  # type: ignore[arg-type]
+                resource.add(p.value, o)
         self._prime(described)
         for origin in origins.values():
             origin.source_lots.sort()
@@ -334,7 +334,7 @@ class Loaders:
         result = await self.select(compiler.WHERE_USED, {"root": [_node(k) for k in keys]})
         uses: dict[str, list[BomUse]] = defaultdict(list)
         for root, part, line, rev, parent in result.rows:
-            uses[root.value].append(BomUse(rev.value, line.value, part.value, parent.value))  # type: ignore[union-attr]
+            uses[root.value].append(BomUse(rev.value, line.value, part.value, parent.value))
         return [uses.get(k, []) for k in keys]
 
     async def _capa_units(self, keys: Sequence[str]) -> list[list[str]]:
@@ -342,7 +342,7 @@ class Loaders:
         result = await self.select(compiler.CAPA_UNITS, {"capa": [_node(k) for k in keys]})
         found: dict[str, set[str]] = defaultdict(set)
         for capa, unit in result.rows:
-            found[capa.value].add(unit.value)  # type: ignore[union-attr]
+            found[capa.value].add(unit.value)
         return [sorted(found.get(k, ())) for k in keys]
 
     def impact(self, since: date) -> DataLoader[str, list[Impacted]]:
@@ -356,9 +356,7 @@ class Loaders:
                 result = await self.select(compiler.IMPACT, {"rev": [_node(k) for k in keys], "since": stamp})
                 found: dict[str, list[Impacted]] = defaultdict(list)
                 for rev, unit, ncr, capa in result.rows:
-                    found[rev.value].append(  # type: ignore[union-attr]
-                        Impacted(unit.value, truth(ncr), truth(capa))  # type: ignore[union-attr]
-                    )
+                    found[rev.value].append(Impacted(unit.value, truth(ncr), truth(capa)))
                 return [sorted(found.get(k, []), key=lambda i: i.unit) for k in keys]
 
             loader = self._impact[since] = DataLoader(batch)
@@ -390,9 +388,9 @@ class Loaders:
         records: dict[str, dict[tuple[str, str], SourceRecordRow]] = defaultdict(dict)
         for row in result.rows:
             r = dict(zip(names, (_v(t) for t in row), strict=True))
-            entry = records[r["s"]].get((r["rec"], r["g"]))  # type: ignore[index]
+            entry = records[r["s"]].get((r["rec"], r["g"]))  # type: ignore[index]  # keys are bound cells of the query: never None
             if entry is None:
-                entry = records[r["s"]][(r["rec"], r["g"])] = SourceRecordRow(  # type: ignore[index]
+                entry = records[r["s"]][(r["rec"], r["g"])] = SourceRecordRow(  # type: ignore[index]  # keys are bound cells of the query: never None
                     r["rec"],
                     r["g"],
                     r["file"],
@@ -401,7 +399,7 @@ class Loaders:
                     [],
                     r["act"],
                     r["started"],
-                    r["ended"],  # type: ignore[arg-type]
+                    r["ended"],
                     r["agent"],
                     r["actSystem"],
                 )

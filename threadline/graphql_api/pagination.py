@@ -65,7 +65,7 @@ class Connection(Generic[T]):
     async def total_count(self, info: Info) -> int:
         query = compiler.bind_inner(compiler.count(self.where.text), self.where.params)
         result = await loaders(info).select(query)
-        return int(result.rows[0][0].value) if result.rows and result.rows[0][0] is not None else 0
+        return int(result.rows[0][0].value) if result.rows and result.rows[0][0] is not None else 0  # type: ignore[union-attr]  # the query binds this cell to an IRI or literal
 
 
 def encode_cursor(key: str) -> str:
@@ -101,10 +101,10 @@ async def fetch_page(info: Info, where: Where, first: int, after: str | None, cl
     keys: dict[str, str] = {}
     resources: dict[str, Resource] = {}
     for row in result.rows:
-        s = row[si].value  # type: ignore[union-attr]
-        keys[s] = row[ki].value  # type: ignore[union-attr]
+        s = row[si].value  # type: ignore[union-attr]  # the query binds this cell to an IRI or literal
+        keys[s] = row[ki].value  # type: ignore[union-attr]  # the query binds this cell to an IRI or literal
         resource = resources.get(s) or resources.setdefault(s, Resource(s))
-        resource.add(row[result.variables.index("p")].value, row[result.variables.index("o")])  # type: ignore[union-attr,arg-type]
+        resource.add(row[result.variables.index("p")].value, row[result.variables.index("o")])  # type: ignore[arg-type,union-attr]  # p and o are bound by the query: never None
     ordered = sorted(resources, key=lambda s: keys[s])
     for s in ordered:
         loaders(info).describe.prime(s, resources[s])

@@ -68,7 +68,7 @@ class Disposition(Node):
     async def signatures(self, info: Info) -> list[refs.ElectronicSignature]:
         from threadline.graphql_api.signature import signatures_of
 
-        return await signatures_of(info, self.r.iri)  # type: ignore[return-value]
+        return await signatures_of(info, self.r.iri)
 
 
 @register("Nonconformance")
@@ -128,4 +128,4 @@ class CAPA(Node):
     async def signatures(self, info: Info) -> list[refs.ElectronicSignature]:
         from threadline.graphql_api.signature import signatures_of
 
-        return await signatures_of(info, self.r.iri)  # type: ignore[return-value]
+        return await signatures_of(info, self.r.iri)

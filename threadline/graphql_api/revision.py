@@ -75,7 +75,7 @@ class PartRevision(Node):
     async def signatures(self, info: Info) -> list[refs.ElectronicSignature]:
         from threadline.graphql_api.signature import signatures_of
 
-        return await signatures_of(info, self.r.iri)  # type: ignore[return-value]
+        return await signatures_of(info, self.r.iri)
 
 
 @register("Document", *DOCUMENT_KINDS)

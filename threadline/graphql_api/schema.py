@@ -106,7 +106,7 @@ def build_schema(settings: Any = None) -> strawberry.Schema:
     # LRUs; the token limit is a parse option, so it is part of the parse cache's key and applies to every text.
     rules = [depth_rule(depth, None, None), introspection_depth_rule(introspection), alias_rule(aliases)]
     extensions: list[Any] = [
-        lambda: AddValidationRules(rules),
+        lambda: AddValidationRules(rules),  # type: ignore[arg-type]  # graphql-core's ValidationRule is an ASTValidationRule at run time
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

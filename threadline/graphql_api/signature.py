@@ -9,7 +9,9 @@ source system's hash follows its own formula.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -33,7 +35,8 @@ async def signatures_of(info: Info, record: str) -> list[ElectronicSignature]:
     names: set[str] = set()
     for field in info.selected_fields:
         _selected(field.selections, names, False)
-    cache, pending = loaders(info).loaded, []
+    cache = loaders(info).loaded
+    pending: list[Awaitable[Any]] = []
     if "recordUnchanged" in names and any(s.r.text("recordHashForm") == HASH_FORM for s in found):
         pending.append(loaders(info).record_hash.load(record))
     wanted = (

@@ -38,9 +38,9 @@ from typing import Literal
 import pyoxigraph as ox
 
 from threadline import audit
-from threadline.audit.load import load_update
-from threadline.errors import IngestError, LoadError, StoreError
+from threadline.errors import ChainForked, IngestError, LoadError, StoreError, WriteRefused
 from threadline.ingest import delta, hooks
+from threadline.ingest.audit_entry import load_update
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
 from threadline.ingest.space import TIDY_STAGED_BYTES, Space, estimate, space_for
@@ -201,8 +201,13 @@ def _commit(store: Store, activity: Activity, staged: list[tuple[BatchResult, Pa
         raise
     activity.ended = now()
     try:
-        commit = _commit_update(activity, options.mode, graphs_by_key)
-        store.update(load_update(store, activity, options.mode, commit))
+        change = _commit_update(activity, options.mode, graphs_by_key)
+        audit.commit(store, load_update(store, activity, options.mode, change))
+    except ChainForked:
+        raise  # the load landed (its graphs are the thread's now): only the audit chain needs an inspector
+    except WriteRefused:
+        _drop(store, staged_graphs)
+        raise  # nothing was written, through no fault of the request: try again (HTTP 503)
     except StoreError as exc:
         _drop(store, staged_graphs)
         raise LoadError(f"could not commit the load: {exc}") from exc
@@ -242,7 +247,7 @@ def _dry_run(store: Store, activity: Activity, staged: list[tuple[BatchResult, P
 
 def _map(run: MappingRun, out: Path, batch: BatchResult, options: LoadOptions, rejects: list, space: Space) -> None:
     started = time.perf_counter()
-    execution = run.mapping.execute(  # type: ignore[attr-defined]
+    execution = run.mapping.execute(  # type: ignore[attr-defined]  # a mapping from load_mapping has execute; the plan types it as its base
         base_dir=run.mapping_path.parent,
         sources=run.sources,
         on_error=options.on_error,
@@ -337,9 +342,9 @@ def _catalog(store: Store) -> tuple[dict[str, str], dict[str, list[str]]]:
     hashes: dict[str, str] = {}
     graphs: dict[str, list[str]] = {}
     for graph, key, digest in result.rows:
-        graphs.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]
+        graphs.setdefault(key.value, []).append(graph.value)  # type: ignore[union-attr]  # the query binds this cell: never None
         if digest is not None:
-            hashes[key.value] = digest.value  # type: ignore[union-attr]
+            hashes[key.value] = digest.value  # type: ignore[union-attr]  # the query binds this cell: never None
     return hashes, graphs
 
 
@@ -348,7 +353,7 @@ def open_recovered(url: str | None = None, settings: object | None = None) -> St
     this is ``open_store``, kept for the callers that name what they rely on."""
     from threadline.store import open_store
 
-    return open_store(url, settings)  # type: ignore[arg-type]
+    return open_store(url, settings)  # type: ignore[arg-type]  # a url of None means THREADLINE_STORE, as open_store reads it
 
 
 def recover(store: Store) -> list[str]:

@@ -47,7 +47,7 @@ class MappingRun:
 
     def source_files(self) -> list[tuple[Path, str | None]]:
         """Each file this run reads, with the compression its mapping declares for it (for the space check)."""
-        specs = _sources(self.mapping)  # type: ignore[arg-type]
+        specs = _sources(self.mapping)  # type: ignore[arg-type]  # held as object: mapping objects are opaque to callers
         return [
             (path, next((spec.compression for spec in specs.get(location, []) if spec.compression), None))
             for location, path in self.sources.items()

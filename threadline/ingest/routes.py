@@ -15,13 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require
+from threadline.web import deps
 from threadline.web.errors import error_responses, public
 
 Integrator = Annotated[Principal, Depends(require("integrator"))]
+router = APIRouter()
 
 
 def upload_name(upload: UploadFile, seen: set[str]) -> str:
@@ -54,56 +56,53 @@ def _reject_file(path: Path | None, settings: Any) -> str | None:
         return Path(path).name
 
 
-def register(app: FastAPI, settings: Any) -> None:
-    """Add the ingest route to ``app``."""
+@router.post(
+    "/ingest/{system}",
+    responses=error_responses(401, 403, 404, 413, 422, 507),
+)
+async def ingest(
+    system: str,
+    files: list[UploadFile],
+    principal: Integrator,
+    store: deps.Store,
+    settings: deps.Settings,
+    # enums documented, checked below after the role check (a caller without the role learns nothing)
+    mode: Annotated[str, Query(json_schema_extra={"enum": ["snapshot", "delta"]})] = "snapshot",
+    on_error: Annotated[str, Query(json_schema_extra={"enum": ["fail", "skip"]})] = "fail",
+) -> dict[str, Any]:
+    """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
+    from threadline.ingest import LoadOptions, describe
+    from threadline.ingest.space import space_for
+    from threadline.namespaces import BATCH_GRAPH_PREFIX
 
-    @app.post(
-        "/ingest/{system}",
-        responses=error_responses(401, 403, 404, 413, 422, 507),
-    )
-    async def ingest(
-        request: Request,
-        system: str,
-        files: list[UploadFile],
-        principal: Integrator,
-        # enums documented, checked below after the role check (a caller without the role learns nothing)
-        mode: Annotated[str, Query(json_schema_extra={"enum": ["snapshot", "delta"]})] = "snapshot",
-        on_error: Annotated[str, Query(json_schema_extra={"enum": ["fail", "skip"]})] = "fail",
-    ) -> dict[str, Any]:
-        """Load source exports (multipart ``files``) through ``system``'s mapping pack, as one batch (integrator)."""
-        from threadline.ingest import LoadOptions, describe
-        from threadline.ingest.space import space_for
-        from threadline.namespaces import BATCH_GRAPH_PREFIX
-
-        if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
-            raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
-        if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
-            raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
-        if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
-            raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
-        store = request.app.state.store
-        staging = space_for(store, settings.staging_dir, settings.disk_reserve_bytes).staging
-        with tempfile.TemporaryDirectory(prefix="threadline-upload-", dir=staging) as tmp:
-            paths = []
-            seen: set[str] = set()
-            for upload in files:
-                path = Path(tmp) / upload_name(upload, seen)
-                with path.open("wb") as handle:
-                    await run_in_threadpool(shutil.copyfileobj, upload.file, handle)
-                paths.append(path)
-            options = LoadOptions(
-                mode=mode,  # type: ignore[arg-type]
-                on_error=on_error,  # type: ignore[arg-type]
-                agent=principal.actor,
-                reject_dir=settings.var_dir / "rejects",
-                staging_dir=settings.staging_dir,
-                disk_reserve=settings.disk_reserve_bytes,
-            )
-            activity = await run_in_threadpool(_load, store, system, paths, settings, options)
-        return {
-            "activity": activity.iri,
-            "batches": describe(activity),
-            "rejectFile": _reject_file(activity.reject_file, settings),
-            # committed, but an after-commit step failed (as the CLI prints "after the load: ..."): say so
-            "hookErrors": [public(str(error), settings) for error in activity.hook_errors],
-        }
+    if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
+        raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
+    if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
+        raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
+    if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
+        raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
+    staging = space_for(store, settings.staging_dir, settings.disk_reserve_bytes).staging
+    with tempfile.TemporaryDirectory(prefix="threadline-upload-", dir=staging) as tmp:
+        paths = []
+        seen: set[str] = set()
+        for upload in files:
+            path = Path(tmp) / upload_name(upload, seen)
+            with path.open("wb") as handle:
+                await run_in_threadpool(shutil.copyfileobj, upload.file, handle)
+            paths.append(path)
+        options = LoadOptions(
+            mode=mode,  # type: ignore[arg-type]  # checked against the Literal's values just above
+            on_error=on_error,  # type: ignore[arg-type]  # checked against the Literal's values just above
+            agent=principal.actor,
+            reject_dir=settings.var_dir / "rejects",
+            staging_dir=settings.staging_dir,
+            disk_reserve=settings.disk_reserve_bytes,
+        )
+        activity = await run_in_threadpool(_load, store, system, paths, settings, options)
+    return {
+        "activity": activity.iri,
+        "batches": describe(activity),
+        "rejectFile": _reject_file(activity.reject_file, settings),
+        # committed, but an after-commit step failed (as the CLI prints "after the load: ..."): say so
+        "hookErrors": [public(str(error), settings) for error in activity.hook_errors],
+    }

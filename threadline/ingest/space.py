@@ -99,16 +99,14 @@ class Space:
 def space_for(store: Store, staging: Path | None, reserve: int) -> Space:
     """The staging folder (``staging``, else ``<store>.staging`` beside an on-disk store, else the system's
     temporary folder), created if missing, and the disks a load into ``store`` must fit on."""
-    on_disk = isinstance(store, EmbeddedStore) and store.path is not None and not store.read_only
-    folder = staging or (staging_root(store.path) if on_disk else None)  # type: ignore[union-attr,arg-type]
+    path = store.path if isinstance(store, EmbeddedStore) and not store.read_only else None
+    folder = staging or (staging_root(path) if path is not None else None)
     if folder is None:
         import tempfile
 
         folder = Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
-    if not on_disk:
-        return Space(folder, None, reserve)
-    return Space(folder, store.path, reserve, _du(store.path))  # type: ignore[union-attr,arg-type]
+    return Space(folder, path, reserve, _du(path) if path is not None else 0)
 
 
 def estimate(sources: Iterable[tuple[Path, str | None]]) -> int:

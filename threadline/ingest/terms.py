@@ -52,7 +52,7 @@ def _written_iris(tmap: TriplesMap) -> list[tuple[str, str]]:
     found = [("class", c) for c in tmap.classes]
     for pom in tmap.poms:
         found += [("predicate", p.value) for p in pom.predicates if p.kind == "constant"]
-        found += [("object", o.value) for o in pom.objects if _constant_iri(o)]
+        found += [("object", o.value) for o in pom.objects if _constant_iri(o)]  # type: ignore[union-attr]  # _constant_iri holds only for a TermMap
     return found
 
 

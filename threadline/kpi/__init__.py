@@ -12,6 +12,10 @@ After a load, the KPIs that declare how they decompose (``queries/NAME.increment
 per-group partials (``threadline.kpi.parts``), from which the rows are recomputed; it falls back to this
 module's full recompute whenever it cannot be sure.
 
+Each refresh also records every KPI's footprint, the graphs holding the quads it can match
+(``threadline.kpi.footprint``): a reader limited to some data graphs gets the summary only when the footprint
+lies within them, since only then is the summary its plain answer.
+
 The summary records how many ingest activities the store held when it was computed; when that number differs
 (a load happened and the hook was not installed, or failed), readers fall back to the plain query. Writes
 through the SPARQL endpoint or the Graph Store Protocol mark it outdated (``kpi:staleSince``) for the same
@@ -56,14 +60,22 @@ K = "https://w3id.org/threadline/kpi#"
 SUMMARY = ID + "kpi/summary"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
-ACTIVITIES = f"SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE {{ ?a a <{TL}IngestActivity> }}"
-FRESH = f"""ASK {{
-  GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}activities> ?n FILTER NOT EXISTS {{ <{SUMMARY}> <{K}staleSince> ?t }} }}
+ACTIVITIES = f"SELECT (COUNT(DISTINCT ?__a) AS ?__n) WHERE {{ ?__a a <{TL}IngestActivity> }}"
+# the freshness rule, once: also checked inside the guarded reads of ``threadline.kpi.footprint`` (hence the
+# ``__`` variables, which no named query uses)
+FRESH_PATTERN = f"""{{
+  GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}activities> ?__n FILTER NOT EXISTS {{ <{SUMMARY}> <{K}staleSince> ?__t }} }}
   {{ {ACTIVITIES} }}
 }}"""
+FRESH = f"ASK {FRESH_PATTERN}"
 VARIABLES = f"""SELECT ?variables WHERE {{
   GRAPH <{KPI_GRAPH}> {{ ?q <{K}name> ?__kpi ; <{K}variables> ?variables }}
 }}"""
+
+
+def node_of(name: str) -> str:
+    """The summary's resource for the KPI ``name`` (its rows are ``{node}/{index}``)."""
+    return f"{ID}kpi/{name}"
 
 
 def materialised_queries() -> list[NamedQuery]:
@@ -89,6 +101,8 @@ def refresh(
     ``partials``: per KPI, its groups' partials already brought up to date (``threadline.kpi.delta``): only
     the rows are recomputed from them; a KPI without them is recomputed from the data."""
 
+    from threadline.kpi import footprint
+
     now = ox.Literal(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime"))
     queries = materialised_queries()
     given = partials or {}
@@ -96,17 +110,19 @@ def refresh(
     with _quiet_view(store) if quick else _consistent_view(store) as view:
         activities = view.select(ACTIVITIES).rows[0][0]
         results = [(query, *_compute(view, query, given.get(query.name))) for query in queries]
+        footprints = footprint.record(view, queries)
     triples = [
         _t(SUMMARY, K + "activities", activities),
         _t(SUMMARY, K + "refreshedAt", now),
     ]
     counts: dict[str, int] = {}
     for query, result, kept in results:
-        node = f"{ID}kpi/{query.name}"
+        node = node_of(query.name)
         triples += [
             _t(node, K + "name", ox.Literal(query.name)),
             _t(node, K + "variables", ox.Literal(" ".join(result.variables))),
             _t(node, K + "refreshedAt", now),
+            *footprints[query.name].triples(query.name),
         ]
         for index, row in enumerate(result.rows):
             subject = f"{node}/{index}"
@@ -171,24 +187,24 @@ def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Part
     paths = {q.name: q.path for q in materialised_queries()}
     declarations = {name: kpi_parts.declared(path) for name, path in paths.items()}
     out: dict[str, dict[Group, Parts]] = {
-        name.value: {}  # type: ignore[union-attr]
+        name.value: {}
         for name, digest in kept
-        if (d := declarations.get(name.value)) is not None and digest.value == d.digest  # type: ignore[union-attr]
+        if (d := declarations.get(name.value)) is not None and digest.value == d.digest
     }
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     rows = store.select(
         f"SELECT ?name ?s ?p ?o WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?s <{K}partialOf> ?name ; ?p ?o }} }}"
     ).rows
     for name, s, p, o in rows:
-        if p is not None and p.value.startswith(K):  # type: ignore[union-attr]
-            cells.setdefault((name.value, s.value), {})[p.value.removeprefix(K)] = o  # type: ignore[union-attr]
+        if p is not None and p.value.startswith(K):
+            cells.setdefault((name.value, s.value), {})[p.value.removeprefix(K)] = o
     for (name, _), values in cells.items():
         declared = declarations.get(name) if name in out else None
         if declared is None:
             continue
         group = tuple(values.get(g) for g in declared.groups)
         out[name][group] = {p: values.get(p) for p in declared.parts}
-    return int(head[0][0].value), head[0][1] is not None, out  # type: ignore[union-attr]
+    return int(head[0][0].value), head[0][1] is not None, out
 
 
 @contextlib.contextmanager
@@ -334,7 +350,7 @@ def read_query(store: Store, name: str) -> tuple[str, dict[str, Any]] | None:
     found = store.select(VARIABLES, {"__kpi": name})
     if not found.rows:
         return None
-    variables = found.rows[0][0].value.split()  # type: ignore[union-attr]
+    variables = found.rows[0][0].value.split()
     # the KPI's own variables are projected; ours carry a __ prefix no named query uses
     optional = " ".join(f"OPTIONAL {{ ?__row <{K}{v}> ?{v} }}" for v in variables)
     projection = " ".join(f"?{v}" for v in variables) or "?__row"
@@ -397,7 +413,7 @@ def refresh_command(store_url: str | None) -> None:
     import time
 
     from threadline.config import Settings
-    from threadline.errors import StoreUnavailable, ThreadlineError
+    from threadline.errors import StoreUnavailable
     from threadline.store import disk_path, open_store
     from threadline.store.published import latest
 
@@ -410,16 +426,12 @@ def refresh_command(store_url: str | None) -> None:
         path = disk_path(store_url if store_url is not None else settings.store)
         if path is not None and latest(path) is not None:
             # a refresh writes, and only the service may write to the store it holds; it refreshes after each load
-            raise click.ClickException(
+            raise StoreUnavailable(
                 f"the store at {path} is held by a running service, which refreshes the KPI summaries itself "
                 "after every load; read them with `threadline query NAME` or at /queries/NAME, or stop the "
                 "service to refresh from here"
             ) from exc
-        raise click.ClickException(str(exc)) from exc
-    except ThreadlineError as exc:
-        error = click.ClickException(str(exc))
-        error.exit_code = 2  # an error, as for every verb (docs/cli.md); 1 is "ran and found problems"
-        raise error from exc
+        raise
     for name, rows in counts.items():
         click.echo(f"{name}: {rows} rows")
     click.echo(f"refreshed in {time.perf_counter() - started:.2f} s", err=True)

@@ -93,7 +93,7 @@ def plan(store: Store, activity: Activity) -> Plan:
         return Plan(reason="a background refresh is running")
     if not fresh(store):
         return Plan(reason="the summary was outdated before the load")
-    activities = int(store.select(ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]
+    activities = int(store.select(ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]  # the query binds this cell: never None
     forward = {p for d in found.values() for p in d.forward}
     inverse = {p for d in found.values() for p in d.inverse}
     depth = max(d.depth for d in found.values())
@@ -178,7 +178,7 @@ def apply(store: Store, activity: Activity) -> bool:
     stored = kpi.stored_partials(store) if reason is None else None
     if found is not None and stored is not None:
         activities, stale, partials = stored
-        now = int(store.select(kpi.ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]
+        now = int(store.select(kpi.ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]  # the query binds this cell: never None
         if stale or activities != found.activities or now != found.activities + 1 or kpi.refresher.busy():
             reason = "another write landed beside the load"
         else:

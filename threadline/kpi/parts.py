@@ -207,7 +207,7 @@ _ENGINE = ox.Store()  # empty: only evaluates MIN/MAX over VALUES, as the store'
 
 def _extreme(kind: str, terms: list[Term]) -> Term:
     values = " ".join(str(t) for t in terms)
-    rows = list(_ENGINE.query(f"SELECT ({kind.upper()}(?x) AS ?m) WHERE {{ VALUES ?x {{ {values} }} }}"))
+    rows = list(_ENGINE.query(f"SELECT ({kind.upper()}(?x) AS ?m) WHERE {{ VALUES ?x {{ {values} }} }}"))  # type: ignore[arg-type]  # a SELECT answers QuerySolutions
     value = rows[0]["m"] if rows else None
     if value is None:
         raise Unsure(f"no {kind} of {values}")

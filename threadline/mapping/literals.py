@@ -167,7 +167,7 @@ class LiteralCompiler:
             langs = self.values(tm.language_map)
 
             def with_lang(rec: Any) -> list[str]:
-                out = []
+                out: list[Any] = []
                 tags = langs(rec)
                 for tag in tags:
                     if not valid_language(tag):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
@@ -72,7 +73,7 @@ class _Reader:
         return "blank node" if isinstance(node, BNode) else f"<{node}>"
 
     def objects(self, node: object, local: str) -> list:
-        found = []
+        found: list[Any] = []
         for ns in _NAMESPACES:
             found.extend(self.g.objects(node, ns[local]))
         return found
@@ -286,11 +287,11 @@ class _Reader:
             options.update(self._declarations(src))
         return LogicalSource(
             location=location,
-            formulation=formulation,  # type: ignore[arg-type]
+            formulation=formulation,
             iterator=str(iterator) if iterator is not None else None,
             namespaces=tuple(sorted(namespaces.items())),
             nulls=tuple(nulls),
-            **options,  # type: ignore[arg-type]
+            **options,
         )
 
     def _source_location(self, src: object, owner: object, options: dict[str, object], nulls: list[str]) -> str:
@@ -327,10 +328,10 @@ class _Reader:
     def _declarations(self, src: object) -> dict[str, object]:
         """``tlm:mayBeEmpty true`` and ``tlm:identity "xpath"`` on the source description."""
         out: dict[str, object] = {}
-        empty = self.g.value(src, TLM.mayBeEmpty)  # type: ignore[arg-type]
+        empty = self.g.value(src, TLM.mayBeEmpty)
         if empty is not None:
             out["may_be_empty"] = bool(empty.toPython()) if isinstance(empty, Literal) else True
-        identity = self.g.value(src, TLM.identity)  # type: ignore[arg-type]
+        identity = self.g.value(src, TLM.identity)
         if identity is not None:
             out["identity"] = str(identity)
         return out

@@ -39,7 +39,7 @@ def open_binary(path: Path, compression: str | None) -> IO[bytes]:
     if compression is None:
         return path.open("rb")
     if compression == "gzip":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # gzip's file is binary IO, as the other branch's
     if compression == "zip":
         archive = zipfile.ZipFile(path)
         name = next(n for n in archive.namelist() if not n.endswith("/"))

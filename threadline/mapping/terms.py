@@ -10,7 +10,7 @@ compile time.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from threadline.errors import MappingError
@@ -107,7 +107,7 @@ class TermCompiler(LiteralCompiler):
         lists = [(_as_list(g) if g else None, text) for g, text in refs]
 
         def product(rec: Any) -> list[str]:
-            options = []
+            options: list[Sequence[str]] = []
             for fn, text in lists:
                 if fn is None:
                     options.append((text,))

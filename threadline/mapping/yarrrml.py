@@ -78,9 +78,9 @@ class _Reader:
                 raise self.fail(where, f"a blank node needs a reference or template, found {text!r}")
             return TermMap("constant", self.expand(text), "iri")
         if _REF.fullmatch(text):
-            return TermMap("reference", refs[0], term_type, **extra)  # type: ignore[arg-type]
+            return TermMap("reference", refs[0], term_type, **extra)  # type: ignore[arg-type]  # the YARRRML reader checked these against the allowed values
         template = self._template(text if term_type == "literal" else self.expand(text))
-        return TermMap("template", template, term_type, **extra)  # type: ignore[arg-type]
+        return TermMap("template", template, term_type, **extra)  # type: ignore[arg-type]  # the YARRRML reader checked these against the allowed values
 
     @staticmethod
     def _template(text: str) -> str:
@@ -150,7 +150,7 @@ class _Reader:
         namespaces = tuple(sorted(self.prefixes.items())) if kind == "xpath" else ()
         return LogicalSource(
             location=access,
-            formulation=kind,  # type: ignore[arg-type]
+            formulation=kind,  # type: ignore[arg-type]  # the YARRRML reader checked these against the allowed values
             iterator=str(iterator) if iterator is not None else None,
             namespaces=namespaces,
             **options,

@@ -89,14 +89,14 @@ class TextFormatter(logging.Formatter):
         return line.replace("\n", "\n    ")
 
 
-class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time of the record (a CLI test runner swaps it)."""
 
     def __init__(self) -> None:
         super().__init__()
 
     @property
-    def stream(self) -> IO[str]:  # type: ignore[override]
+    def stream(self) -> IO[str]:
         return sys.stderr
 
     @stream.setter
@@ -115,7 +115,7 @@ def configure(settings: Any, stream: IO[str] | None = None) -> logging.Handler:
     for old in [h for h in root.handlers if getattr(h, "threadline", False)]:
         root.removeHandler(old)
     handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
-    handler.threadline = True  # type: ignore[attr-defined]
+    handler.threadline = True  # type: ignore[attr-defined]  # marks our own handler, to find it again
     handler.setFormatter(formatter(str(getattr(settings, "log_format", "text"))))
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)

@@ -1,7 +1,7 @@
 """Process-wide counters and histograms, in a registry of our own (prometheus-client).
 
 Modules that do the work (the loader, the load gate, the query workers, the KPI refresher, the token guard)
-count here as it happens; ``threadline.observability.state`` adds, at scrape time, what is read from the
+count here as it happens; ``threadline.observability.routes`` adds, at scrape time, what is read from the
 app (worker pool, snapshot age, KPI summary age, store size). A registry of our own rather than the
 library's global one: tests build many apps in one process, and the library's default process and platform
 collectors describe the Python process, not Threadline. Counters are this process's view: query worker

@@ -29,11 +29,14 @@ UNMATCHED = "<unmatched>"
 def route_of(scope: Scope) -> str:
     """The template of the route that answered. Starlette's router records the route in the scope; a route
     of a router included with a prefix (``/graphql``) is recorded as its router declared it (path ``""``),
-    so FastAPI's record of the effective route, prefix included, comes first."""
+    so FastAPI's record of the effective route, prefix included, comes first: its ``path`` as declared
+    (``/store/{rest:path}``, as a route of the app itself is recorded), else its ``path_format``."""
     fastapi_scope = scope.get("fastapi")
     effective = fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
-    path = getattr(getattr(effective, "starlette_route", None), "path_format", None) or getattr(
-        effective, "path_format", None
+    path = (
+        getattr(effective, "path", None)
+        or getattr(getattr(effective, "starlette_route", None), "path_format", None)
+        or getattr(effective, "path_format", None)
     )
     if not path:
         path = getattr(scope.get("route"), "path", None)

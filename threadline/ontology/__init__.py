@@ -226,7 +226,7 @@ def vocabulary(graph: Graph | None = None) -> Vocabulary:
     kinds = {OWL.ObjectProperty: "object", OWL.DatatypeProperty: "datatype", OWL.AnnotationProperty: "annotation"}
     properties = []
     for rdf_type, kind in kinds.items():
-        for iri in sorted(s for s in graph.subjects(RDF.type, rdf_type) if str(s).startswith(tl)):
+        for iri in sorted(s for s in graph.subjects(RDF.type, rdf_type) if str(s).startswith(tl)):  # type: ignore[assignment,type-var]  # the tl: subjects are URIRefs, which sort as strings
             properties.append(
                 PropertyTerm(
                     iri=str(iri),

@@ -2,8 +2,7 @@
 
 Built from the Turtle on each start (cached per ontology folder), with the class diagram inlined, so the page a
 plant's engineers read is always the ontology the service runs on. Which of the two /ontology answers is chosen
-by ``choose_format``: the ``format`` parameter, else the client's ``Accept`` with its q-values (the one
-negotiation of the app, ``sparql.negotiation.best``), Turtle when the client has no preference.
+by the route (``threadline.ontology.routes``).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import html
 
 from rdflib import OWL, RDFS, SKOS, BNode, Graph, URIRef
 
-from threadline.errors import UnknownFormat
 from threadline.ontology import (
     ONTOLOGY_IRI,
     TL,
@@ -28,8 +26,6 @@ from threadline.ontology import (
 )
 from threadline.ontology.diagram import render_svg
 
-TURTLE, HTML = "text/turtle", "text/html"
-FORMATS = {"turtle": TURTLE, "ttl": TURTLE, "html": HTML}
 _ALIGNMENT_PREDICATES = {
     RDFS.subClassOf: "subclass of",
     RDFS.subPropertyOf: "subproperty of",
@@ -57,18 +53,6 @@ th,td{text-align:left;vertical-align:top;border-top:1px solid #e5e8ee;padding:4p
 .area{display:inline-block;font-size:12px;padding:0 6px;border-radius:8px;background:#eef1f6;color:#4a5468}
 .diagram{overflow:auto;border:1px solid #d8dde6;border-radius:6px}.diagram svg{display:block;max-width:none}
 """
-
-
-def choose_format(format: str | None, accept: str | None) -> str:
-    """``text/turtle`` or ``text/html``; ``UnknownFormat`` for another ``format``, ``NotAcceptable`` when
-    ``Accept`` admits neither."""
-    from threadline.sparql.negotiation import best
-
-    if format:
-        if format.strip().lower() not in FORMATS:
-            raise UnknownFormat(f"format {format!r} is not offered here: use one of {', '.join(FORMATS)}")
-        return FORMATS[format.strip().lower()]
-    return best(accept, [TURTLE, HTML], {TURTLE: ["application/x-turtle", "text/n3"]})
 
 
 def ontology_html() -> str:

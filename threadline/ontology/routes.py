@@ -1,5 +1,10 @@
 """HTTP routes of the ontology: ``/ontology`` (Turtle for machines, a readable page for browsers) and
-``/ontology.ttl``."""
+``/ontology.ttl``.
+
+Which answer ``/ontology`` gives is chosen by ``choose_format``: the ``format`` parameter, else the client's
+``Accept`` with its q-values (the one negotiation of the app, ``sparql.negotiation.best``), Turtle when the
+client has no preference.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from threadline.errors import UnknownFormat
 from threadline.ontology import ontology_turtle
-from threadline.ontology.page import choose_format, ontology_html
-from threadline.sparql.negotiation import NotAcceptable
+from threadline.ontology.page import ontology_html
+from threadline.sparql.negotiation import NotAcceptable, best
 
+TURTLE, HTML = "text/turtle", "text/html"
+FORMATS = {"turtle": TURTLE, "ttl": TURTLE, "html": HTML}
 router = APIRouter(tags=["ontology"])
+
+
+def choose_format(format: str | None, accept: str | None) -> str:
+    """``text/turtle`` or ``text/html``; ``UnknownFormat`` for another ``format``, ``NotAcceptable`` when
+    ``Accept`` admits neither."""
+    if format:
+        if format.strip().lower() not in FORMATS:
+            raise UnknownFormat(f"format {format!r} is not offered here: use one of {', '.join(FORMATS)}")
+        return FORMATS[format.strip().lower()]
+    return best(accept, [TURTLE, HTML], {TURTLE: ["application/x-turtle", "text/n3"]})
 
 
 @router.get("/ontology", responses={200: {"content": {"text/turtle": {}, "text/html": {}}}})
@@ -22,7 +40,7 @@ async def ontology(request: Request, format: str | None = None) -> Response:
         media = choose_format(format, request.headers.get("accept"))
     except NotAcceptable as exc:
         return JSONResponse({"error": str(exc)}, status_code=406)
-    if media == "text/html":
+    if media == HTML:
         return HTMLResponse(await run_in_threadpool(ontology_html), headers={"Vary": "Accept"})
     body = await run_in_threadpool(ontology_turtle)
     return PlainTextResponse(body, media_type="text/turtle", headers={"Vary": "Accept"})

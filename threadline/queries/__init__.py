@@ -42,6 +42,8 @@ FORMATS = {"json": JSON, "csv": CSV}
 class UnknownQuery(QueryError):
     """No named query has that name (HTTP 404)."""
 
+    status = 404
+
 
 def _instant(text: str) -> datetime:
     """An xsd:dateTime parameter as an instant. The thread records every time in UTC with a zone, and SPARQL
@@ -220,7 +222,7 @@ def rows_from_sparql_json(body: bytes) -> tuple[list[str], list[dict[str, Any]]]
     variables = document["head"]["vars"]
     rows = []
     for binding in document["results"]["bindings"]:
-        row = {}
+        row: dict[str, Any] = {}
         for name in variables:
             cell = binding.get(name)
             if cell is None:

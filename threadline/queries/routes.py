@@ -3,55 +3,64 @@
 Runs go through the endpoint's executor, so named queries get the same time and size limits as ad-hoc
 SPARQL. Indicators marked ``materialise`` are answered from the KPI summary graph when it is fresh and the
 caller kept the default parameters — or, while a background refresh after a write runs, from the previous
-summary, labelled ``materialised-outdated`` (``X-Threadline-Source``); otherwise the plain query runs.
+summary, labelled ``materialised-outdated`` (``X-Threadline-Source``); otherwise the plain query runs. A token
+limited to some data graphs gets the summary only when every graph holding a quad the indicator can match is
+one it may read (``threadline.kpi.footprint``): then the summary is exactly its plain answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline import kpi, queries
-from threadline.errors import QueryError, StoreError, UnknownFormat
+from threadline.kpi import footprint
 from threadline.sparql import access
 from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Job
-from threadline.sparql.routes import error, error_for, runner
-from threadline.store import Store
+from threadline.sparql.runner import Runner
+from threadline.store import EmbeddedStore, Store
 from threadline.store.params import bind
+from threadline.web import deps
 
 RESERVED = {"format", "timeout"}
+router = APIRouter(tags=["named queries"])
 
 
-async def run_named(request: Request, query: queries.NamedQuery, given: dict[str, str]) -> dict[str, Any]:
+async def run_named(
+    request: Request, store: Store, runner: Runner, query: queries.NamedQuery, given: dict[str, str]
+) -> dict[str, Any]:
     """Run ``query`` with the given parameters; returns variables, plain rows and where they came from."""
-    store: Store = request.app.state.store
     principal = await access.caller(request, "reader")
     default, named = await access.dataset(request, principal, [], [])
     bindings = query.bindings(given)
     store.require(*query.needs)
-    text, params, source = query.text, dict(bindings), "query"
-    # the summary aggregates every data graph: callers limited to some data graphs (scoped tokens) run the
-    # plain query over their graphs instead; unscoped readers, kept only from system graphs, may use it
-    unscoped = not principal.scopes
-    if query.materialise and not given and unscoped:
-        status = await run_in_threadpool(kpi.summary_status, store)
-        prepared = await run_in_threadpool(kpi.read_query, store, query.name) if status else None
-        if prepared is not None:
-            (text, params), source = prepared, "materialised" if status == "fresh" else "materialised-outdated"
     job = Job(
-        text=bind(text, params),
+        text=bind(query.text, bindings),
         form="SELECT",
         media=neg.JSON,
-        max_rows=runner(request.app).max_rows,
+        max_rows=runner.max_rows,
         default_graphs=default,
         named_graphs=named,
         view=access.reader_view(request, principal, (default, named)),
     )
-    answer = await runner(request.app).run(request, job)
+    status = await run_in_threadpool(kpi.summary_status, store) if query.materialise and not given else None
+    source = "query"
+    if status and named is not None and principal.scopes:
+        # limited to some data graphs: the summary only where it provably is their answer (threadline.kpi.footprint)
+        found = await _scoped_summary(store, runner, query.name, named, status)
+        if found is not None:
+            return {"query": query.name, "title": query.title, **found}
+    elif status:  # callers kept only from the system graphs, which hold no thread data, share the summary
+        prepared = await run_in_threadpool(kpi.read_query, store, query.name)
+        if prepared is not None:
+            job = dataclasses.replace(job, text=bind(*prepared))
+            source = "materialised" if status == "fresh" else "materialised-outdated"
+    answer = await runner.run(store, job)
     variables, rows = queries.rows_from_sparql_json(answer.body)
     return {
         "query": query.name,
@@ -63,36 +72,52 @@ async def run_named(request: Request, query: queries.NamedQuery, given: dict[str
     }
 
 
-def register(app: FastAPI) -> None:
-    @app.get("/queries", tags=["named queries"])
-    async def catalogue(request: Request) -> dict[str, Any]:
-        """The named queries with their parameters (types, defaults, examples)."""
-        await access.caller(request, "reader")
-        found = await run_in_threadpool(queries.catalogue)
-        return {"queries": [q.describe() for q in found.values()]}
+async def _scoped_summary(
+    store: Store, runner: Runner, name: str, visible: list[str], status: str
+) -> dict[str, Any] | None:
+    """The summary's rows of ``name`` for a reader of the ``visible`` graphs, checked and read by one query on one
+    snapshot; None when the summary is not their answer (the caller runs the plain query). While a refresh runs
+    they get the previous summary as admins do, labelled outdated, if it was their answer when it was computed."""
+    if not isinstance(store, EmbeddedStore):  # footprints are only known on the embedded store
+        return None
+    found = await run_in_threadpool(store.select, kpi.VARIABLES, {"__kpi": name})
+    if not found.rows or found.rows[0][0] is None:
+        return None
+    stored = footprint.text(found.rows[0][0]).split()
+    if not stored:
+        return None
+    text = footprint.guarded_read_query(name, stored, visible, fresh=status == "fresh")
+    # the text is ours and reads only the summary and the activity count, so it runs on the union of every graph
+    answer = await runner.run(store, Job(text=text, form="SELECT", media=neg.JSON, max_rows=runner.max_rows))
+    checked = footprint.split(*queries.rows_from_sparql_json(answer.body))
+    if checked is None:
+        return None
+    variables, rows = checked
+    source = "materialised" if status == "fresh" else "materialised-outdated"
+    return {"source": source, "seconds": round(answer.seconds, 4), "variables": variables, "rows": rows}
 
-    @app.get("/queries/{name}", tags=["named queries"], responses={200: {"content": {"text/csv": {}}}})
-    async def run(request: Request, name: str) -> Response:
-        """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
-        ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
-        try:
-            media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
-            query = await run_in_threadpool(queries.get, name)
-            given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-            result = await run_named(request, query, given)
-        except queries.UnknownQuery as exc:
-            return error(404, str(exc))
-        except neg.NotAcceptable as exc:
-            return error(406, str(exc))
-        except UnknownFormat as exc:
-            return error(400, str(exc))
-        except (QueryError, StoreError) as exc:
-            return error_for(exc)
-        if media == queries.CSV:
-            body = queries.to_csv(result["variables"], result["rows"])
-            return PlainTextResponse(
-                body,
-                media_type="text/csv; charset=utf-8",
-                headers={"X-Threadline-Source": result["source"], "Vary": "Accept"},
-            )
-        return JSONResponse(result, headers={"X-Threadline-Source": result["source"], "Vary": "Accept"})
+
+@router.get("/queries")
+async def catalogue(request: Request) -> dict[str, Any]:
+    """The named queries with their parameters (types, defaults, examples)."""
+    await access.caller(request, "reader")
+    found = await run_in_threadpool(queries.catalogue)
+    return {"queries": [q.describe() for q in found.values()]}
+
+
+@router.get("/queries/{name}", responses={200: {"content": {"text/csv": {}}}})
+async def run(request: Request, name: str, store: deps.Store, runner: deps.Runner) -> Response:
+    """Run a named query; parameters as query-string arguments; JSON or CSV by ``format=json|csv`` or by
+    ``Accept`` (q-values; JSON when the client has no preference, 406 when it accepts neither)."""
+    media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
+    query = await run_in_threadpool(queries.get, name)
+    given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    result = await run_named(request, store, runner, query, given)
+    if media == queries.CSV:
+        body = queries.to_csv(result["variables"], result["rows"])
+        return PlainTextResponse(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"X-Threadline-Source": result["source"], "Vary": "Accept"},
+        )
+    return JSONResponse(result, headers={"X-Threadline-Source": result["source"], "Vary": "Accept"})

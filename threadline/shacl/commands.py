@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pyoxigraph as ox
 
 from threadline.config import Settings
-from threadline.errors import StoreUnavailable, ThreadlineError
+from threadline.errors import StoreUnavailable
 from threadline.store import Store
 
 
@@ -58,18 +59,14 @@ def validate_command(
     """Validate the store or data files with SHACL; exit 0 conforms, 1 does not, 2 error."""
     from threadline.shacl import service
 
-    try:
-        settings = Settings()
-        if profile and shapes_files:
-            raise click.UsageError("give --profile or --shapes, not both")
-        shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
-        store, written = _data_store(data_files) if data_files else (_store(store_url, settings, allow_empty), None)
-        with store:  # closing releases the on-disk store's lock (and stops a crash cleanup, resumed next open)
-            outcome = service.validate(store, shapes, engine, written=written)
-            payload = service.render(outcome, shapes, fmt, store, written)
-    except ThreadlineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    settings = Settings()
+    if profile and shapes_files:
+        raise click.UsageError("give --profile or --shapes, not both")
+    shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
+    store, written = _data_store(data_files) if data_files else (_store(store_url, settings, allow_empty), None)
+    with store:  # closing releases the on-disk store's lock (and stops a crash cleanup, resumed next open)
+        outcome = service.validate(store, shapes, engine, written=written)
+        payload = service.render(outcome, shapes, fmt, store, written)
     if output is None:
         if fmt == "xlsx":
             click.echo("error: xlsx is binary; write it to a file with -o", err=True)
@@ -100,7 +97,7 @@ def _store(url: str | None, settings: Settings, allow_empty: bool) -> Store:
     return store
 
 
-def _data_store(files: tuple[Path, ...]):  # type: ignore[no-untyped-def]
+def _data_store(files: tuple[Path, ...]) -> tuple[Store, Any]:
     """An in-memory store holding the data files, and the data as written when the store would alter some of
     its literals (``engine.as_written``); parse errors name file and line."""
     from threadline.shacl.engine import as_written

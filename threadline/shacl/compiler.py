@@ -135,7 +135,7 @@ def stored_forms(literals: Iterable[ox.Literal]) -> dict[ox.Literal, ox.Literal]
     for quad in scratch:
         written = distinct[int(quad.subject.value.rsplit(":", 1)[1])]
         if quad.object != written:
-            out[written] = quad.object  # type: ignore[assignment]
+            out[written] = quad.object
     return out
 
 

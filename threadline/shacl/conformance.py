@@ -107,9 +107,9 @@ class Conformance:
         low, high = g.value(shape, SH.qualifiedMinCount), g.value(shape, SH.qualifiedMaxCount)
         tests = []
         if low is not None and which in (None, QUALIFIED[0]):
-            tests.append(f"COUNT(DISTINCT ?_q) < {int(low)}")
+            tests.append(f"COUNT(DISTINCT ?_q) < {int(low)}")  # type: ignore[call-overload]  # sh:qualifiedMinCount is an integer Literal
         if high is not None and which in (None, QUALIFIED[1]):
-            tests.append(f"COUNT(DISTINCT ?_q) > {int(high)}")
+            tests.append(f"COUNT(DISTINCT ?_q) > {int(high)}")  # type: ignore[call-overload]  # sh:qualifiedMaxCount is an integer Literal
         if path is None or not tests:
             return NOTHING
         conforming = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -44,6 +44,8 @@ from threadline.store import Store
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 NESTED = (SH.node, SH["not"], SH["and"], SH["or"], SH.xone, SH.qualifiedValueShape, SH.property)
 OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")
+# makes one shape's result: (constraint component, focus node, value, result path) -> Result
+Maker = Callable[..., Result]
 
 
 def target_shapes(graph: Graph) -> list[Node]:
@@ -81,9 +83,9 @@ def as_written(quads: Iterable[ox.Quad]) -> Written | None:
     graph = Graph()
     altered: dict[URIRef, str] = {}
     for quad in quads:
-        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object, normalize=False)))  # type: ignore[arg-type]
+        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object, normalize=False)))
         if quad.object in stored:
-            altered.setdefault(URIRef(quad.predicate.value), f"{quad.object} (kept as {stored[quad.object]})")  # type: ignore[index]
+            altered.setdefault(URIRef(quad.predicate.value), f"{quad.object} (kept as {stored[quad.object]})")  # type: ignore[index]  # quad.object is a Literal here: keys are Literals
     return Written(graph, altered)
 
 
@@ -140,7 +142,7 @@ class NativeEngine:
             if focus is None:
                 continue
             if restrict is not None and restrict[shape] is not None:
-                focus = self.focus_among(focus, restrict[shape])  # type: ignore[arg-type]
+                focus = self.focus_among(focus, restrict[shape])
                 if focus is None:
                     continue
             outcome.results += self.evaluate(shape, focus)
@@ -164,7 +166,7 @@ class NativeEngine:
         found = [to_rdflib(r[0]) for r in rows]
         if not found:
             return None
-        terms = " ".join(to_sparql(n) for n in found)  # type: ignore[arg-type]
+        terms = " ".join(to_sparql(n) for n in found)
         return Focus(lambda v: f"VALUES ?{v} {{ {terms} }}", bulk=False)
 
     # -- static checks -----------------------------------------------------------------------------
@@ -236,7 +238,7 @@ class NativeEngine:
     def pairs(self, shape: Node, focus: Focus) -> list[tuple[Node, Node]]:
         vp = self.compiler.value_pattern(shape, focus.bulk)
         rows = self.select(f"SELECT DISTINCT ?this ?value WHERE {{ {focus('this')} {vp} }}")
-        return [(to_rdflib(r[0]), to_rdflib(r[1])) for r in rows]  # type: ignore[misc]
+        return [(to_rdflib(r[0]), to_rdflib(r[1])) for r in rows]  # type: ignore[misc]  # a result row has as many cells as the query selects
 
     def own(self, shape: Node, focus: Focus) -> list[Result]:
         """Results of the shape's own constraints (focus nodes are the shape's focus nodes)."""
@@ -247,18 +249,18 @@ class NativeEngine:
         results += self.nested(shape, focus, make)
         return results
 
-    def maker(self, shape: Node):  # type: ignore[no-untyped-def]
+    def maker(self, shape: Node) -> Maker:
         g = self.graph
         path = g.value(shape, SH.path)
         severity = g.value(shape, SH.severity) or SH.Violation
         texts = messages(g, shape)
 
         def make(cc: URIRef, this: Node, value: Node | None = None, rpath: Node | None = None) -> Result:
-            return Result(this, cc, shape, severity, rpath if rpath is not None else path, value, texts)  # type: ignore[arg-type]
+            return Result(this, cc, shape, severity, rpath if rpath is not None else path, value, texts)
 
         return make
 
-    def run_check(self, check: Check, focus: Focus, make) -> list[Result]:  # type: ignore[no-untyped-def]
+    def run_check(self, check: Check, focus: Focus, make: Maker) -> list[Result]:
         rows = self.select(check.query(focus))
         out = []
         for row in rows:
@@ -270,7 +272,7 @@ class NativeEngine:
                 out.append(make(check.component, to_rdflib(row[0])))
         return out
 
-    def nested(self, shape: Node, focus: Focus, make) -> list[Result]:  # type: ignore[no-untyped-def]
+    def nested(self, shape: Node, focus: Focus, make: Maker) -> list[Result]:
         """Results of the shape-based components: one query each, the nested shapes' failures joined in the
         store (``conformance.py``)."""
         if not any((shape, p, None) in self.graph for p in NESTED[:-1]):
@@ -297,7 +299,7 @@ def nquads_graph(data: bytes, rdf_format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -
     graph = Graph()
     add = graph.add
     for quad in ox.parse(data, format=rdf_format):
-        add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))  # type: ignore[arg-type]
+        add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
     return graph
 
 
@@ -355,13 +357,13 @@ def parse_report(report: Graph, shapes: Shapes) -> list[Result]:
         texts = own or tuple(sorted(report.objects(node, SH.resultMessage), key=str))
         results.append(
             Result(
-                focus=report.value(node, SH.focusNode),  # type: ignore[arg-type]
-                component=report.value(node, SH.sourceConstraintComponent),  # type: ignore[arg-type]
-                shape=shape,  # type: ignore[arg-type]
-                severity=report.value(node, SH.resultSeverity) or SH.Violation,  # type: ignore[arg-type]
+                focus=report.value(node, SH.focusNode),
+                component=report.value(node, SH.sourceConstraintComponent),
+                shape=shape,
+                severity=report.value(node, SH.resultSeverity) or SH.Violation,
                 path=report.value(node, SH.resultPath),
                 value=report.value(node, SH.value),
-                messages=texts,  # type: ignore[arg-type]
+                messages=texts,
             )
         )
     return results

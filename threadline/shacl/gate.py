@@ -17,9 +17,9 @@ describes a load that did not happen; ``accept`` does nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from threadline.errors import IngestError
 from threadline.ingest import hooks
@@ -69,9 +69,12 @@ class ValidationRejected(IngestError):
 
     def report_json(self) -> dict[str, object]:
         """The rejected load's report, as ``POST /validate`` returns JSON reports."""
+        return {"error": str(self), **self.details()}
+
+    def details(self) -> dict[str, Any]:
+        """The report beside the message: an HTTP client can act on each violation."""
         bad = [r for r in self.rows if r.severity == "Violation"]
         return {
-            "error": str(self),
             "profile": self.profile,
             "conforms": False,
             "resultCount": len(bad),
@@ -102,7 +105,9 @@ def _message(finding: Finding, system: str) -> str:
 class LoadGate:
     """``before_commit`` validates and may reject; ``after_commit`` stores accept-with-report evidence."""
 
-    def __init__(self, shapes_for: Callable[[str], Shapes], modes: dict[str, str], *, agent: str = "load-gate") -> None:
+    def __init__(
+        self, shapes_for: Callable[[str], Shapes], modes: Mapping[str, str], *, agent: str = "load-gate"
+    ) -> None:
         self.shapes_for = shapes_for
         self.modes = dict(modes)
         self.agent = agent
@@ -174,5 +179,5 @@ def _verdict(activity: Activity, profile: str, outcome: str, results: int) -> No
     )
 
 
-def make_gate(shapes_for: Callable[[str], Shapes], modes: dict[str, str], *, agent: str = "load-gate") -> LoadGate:
+def make_gate(shapes_for: Callable[[str], Shapes], modes: Mapping[str, str], *, agent: str = "load-gate") -> LoadGate:
     return LoadGate(shapes_for, modes, agent=agent)

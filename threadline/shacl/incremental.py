@@ -140,13 +140,13 @@ def diff_seeds(
     for graph in graphs:
         g = f"<{graph}>"
         rows = store.select(f"SELECT DISTINCT ?s WHERE {{ GRAPH {g} {{ ?s ?p ?o }} {missing} }}").rows
-        change.seeds.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]
+        change.seeds.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]  # a result row has as many cells as the query selects
         if object_predicates:
             values = " ".join(to_sparql(p) for p in sorted(object_predicates))
             rows = store.select(
                 f"SELECT DISTINCT ?o WHERE {{ VALUES ?p {{ {values} }} GRAPH {g} {{ ?s ?p ?o }} {missing} }}"
             ).rows
-            change.seeds.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]
+            change.seeds.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]  # a result row has as many cells as the query selects
         if store.ask(
             f"ASK {{ VALUES ?p {{ <{RDFS.subClassOf}> }} GRAPH {g} {{ ?s ?p ?o }} {missing} }}",
         ):
@@ -169,9 +169,9 @@ def load_change(
     change = diff_seeds(store, removed, after, object_predicates, change)
     objects = {str(p) for p in object_predicates}
     for s, p, o, _ in retracted or ():
-        change.seeds.add(to_rdflib(s))  # type: ignore[arg-type]
+        change.seeds.add(to_rdflib(s))
         if p.value in objects:
-            change.seeds.add(to_rdflib(o))  # type: ignore[arg-type]
+            change.seeds.add(to_rdflib(o))
         if p.value == str(RDFS.subClassOf):
             change.schema = True
     return change
@@ -184,7 +184,7 @@ def retracted_by(store: Store, activity: Activity) -> set[Quad]:
     for retraction in activity.retractions:
         for where in retraction.patterns():
             rows = store.select(f"SELECT ?s ?p ?o ?old WHERE {{ {where} }}").rows
-            out.update((r[0], r[1], r[2], r[3]) for r in rows)  # type: ignore[misc]
+            out.update((r[0], r[1], r[2], r[3]) for r in rows)  # type: ignore[misc]  # a result row has as many cells as the query selects
     return out
 
 
@@ -214,7 +214,7 @@ def reach(
                 f"SELECT DISTINCT ?x WHERE {{ VALUES ?n {{ {chunk} }} {' UNION '.join(branches)} }}",
                 default_graphs=view,
             ).rows
-            found.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]
+            found.update(to_rdflib(r[0]) for r in rows)  # type: ignore[misc]  # a result row has as many cells as the query selects
         if any(isinstance(n, BNode) for n in found):
             return levels, level
         frontier = found - set(levels)

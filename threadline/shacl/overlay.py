@@ -94,7 +94,7 @@ def neighbourhood(
 
 def _quads(store: Store, bindings: str) -> Iterable[Quad]:
     rows = store.select(f"SELECT ?s ?p ?o ?g WHERE {{ {bindings} GRAPH ?g {{ ?s ?p ?o }} }}").rows
-    return [(r[0], r[1], r[2], r[3]) for r in rows]  # type: ignore[misc]
+    return [(r[0], r[1], r[2], r[3]) for r in rows]  # type: ignore[misc]  # a result row has as many cells as the query selects
 
 
 def _chunks(terms: list[str]) -> Iterable[list[str]]:

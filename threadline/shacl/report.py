@@ -123,7 +123,7 @@ def store_describer(store: Store) -> Describe | None:
 
     def describe(node: Node) -> Iterable[tuple[Node, Node]]:
         for quad in native.quads_for_pattern(ox.BlankNode(str(node)), None, None):
-            yield to_rdflib(quad.predicate), to_rdflib(quad.object)  # type: ignore[misc]
+            yield to_rdflib(quad.predicate), to_rdflib(quad.object)  # type: ignore[misc]  # a result row has as many cells as the query selects
 
     return describe
 
@@ -152,7 +152,7 @@ def data_state(store: Store) -> tuple[str, list[tuple[str, str]]]:
         f"SELECT ?g ?h WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g a <{TL_IRI}BatchGraph> "
         f"OPTIONAL {{ ?g <{TL_IRI}contentHash> ?h }} }} }} ORDER BY ?g"
     ).rows
-    batches = [(r[0].value, r[1].value if r[1] is not None else "") for r in rows]  # type: ignore[union-attr]
+    batches = [(r[0].value, r[1].value if r[1] is not None else "") for r in rows]
     sha = hashlib.sha256()
     for graph, digest in batches:
         sha.update(f"{graph} {digest}\n".encode())
@@ -325,9 +325,9 @@ def stored_page(store: Store, graph: str, settings: object | None = None) -> str
         if g.value(node, TL.shapeLabel) is not None:
             labels[shape] = str(g.value(node, TL.shapeLabel))
     results = parse_report(g, shapes)
-    shapes.annotations = lambda shape: annotated.get(shape, {})  # type: ignore[method-assign]
+    shapes.annotations = lambda shape: annotated.get(shape, {})  # type: ignore[method-assign]  # replaced on this one instance on purpose
     own_label = shapes.label
-    shapes.label = lambda shape: labels.get(shape) or own_label(shape)  # type: ignore[method-assign]
+    shapes.label = lambda shape: labels.get(shape) or own_label(shape)  # type: ignore[method-assign]  # replaced on this one instance on purpose
     run = g.value(reports[0], PROV.wasGeneratedBy)
     outcome = Outcome(results=results, engine=str(g.value(run, TL.engine) or ""))
     profile = g.value(run, TL.profile)

@@ -94,9 +94,9 @@ def identifiers(
         )
         for s, p, ident, cls in result.rows:
             if cls is not None:
-                kinds[s.value] = min(kinds.get(s.value, "~"), short_iri(cls.value))  # type: ignore[union-attr]
+                kinds[s.value] = min(kinds.get(s.value, "~"), short_iri(cls.value))
             elif p is not None and ident is not None and rank[p.value] < found.get(s.value, (99, ""))[0]:
-                found[s.value] = (rank[p.value], ident.value)  # type: ignore[union-attr]
+                found[s.value] = (rank[p.value], ident.value)
     return {i: (found[i][1] if i in found else iri_key(i), kinds.get(i, "")) for i in iris}
 
 

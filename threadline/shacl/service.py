@@ -26,7 +26,7 @@ def shapes_dir(settings: object | None) -> Path:
 def choose_shapes(settings: object | None, profile: str | None, shapes: list[Path] | None) -> Shapes:
     if shapes:
         return load_shapes(shapes)
-    return load_profile(shapes_dir(settings), profile or getattr(settings, "validation_profile", DEFAULT_PROFILE))
+    return load_profile(shapes_dir(settings), profile or getattr(settings, "validation_profile", DEFAULT_PROFILE))  # type: ignore[arg-type]  # Settings always has validation_profile
 
 
 def validate(

@@ -147,7 +147,7 @@ def resolve(store: Store, kind: str, key: str, label: str | None = None) -> str:
     params: dict[str, object] = {"key": key}
     if kind == "revision":
         params["label"] = label or ""
-    found = sorted(set(store.select(_RESOLVE[kind], params).values("s")))  # type: ignore[arg-type]
+    found = sorted(set(store.select(_RESOLVE[kind], params).values("s")))  # type: ignore[arg-type]  # params are the record's IRIs, which the store binds
     if not found:
         what = {
             "revision": f"revision {label!r} of part {key!r}",
@@ -225,7 +225,7 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
         }
         change = f"INSERT DATA {{ GRAPH <{SIGNATURES_GRAPH}> {{\n" + "\n".join(lines) + "\n} }"
         entry = audit.entry_update(store, action="signature", actor=principal.actor, what=what, why=reason)
-        store.update(change + " ;\n" + entry)
+        audit.commit(store, change + " ;\n" + entry)
     return signature
 
 
@@ -281,7 +281,7 @@ def signatures_of(store: Store, records: list[str] | None = None) -> list[Signat
     if records is not None and not records:
         return []
     found: dict[str, Signature] = {}
-    for row in store.select(query, params).dicts():  # type: ignore[arg-type]
+    for row in store.select(query, params).dicts():  # type: ignore[arg-type]  # params are the record's IRIs, which the store binds
         values = {k: v.value for k, v in row.items()}
         found.setdefault(
             values["sig"],

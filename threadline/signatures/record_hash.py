@@ -33,14 +33,14 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from threadline.namespaces import BATCH_GRAPH_PREFIX, GRAPH, TL
+from threadline.namespaces import BATCH_GRAPH_PREFIX, GRAPH, STAGING_PREFIX, TL, is_data_graph
 from threadline.store import Store
-from threadline.store.base import STAGING_PREFIX
 
 HASH_FORM = "threadline-record-ntriples-sha256/1"
 _CHUNK = 1000
 
 # Statements of a batch of records (?s bound as VALUES) in data graphs only; see the module docstring.
+# ``namespaces.is_data_graph`` is the same test in Python.
 DATA_GRAPH = (
     f'(STRSTARTS(STR(?g), "{BATCH_GRAPH_PREFIX}") || !STRSTARTS(STR(?g), "{GRAPH}")) '
     f'&& !STRSTARTS(STR(?g), "{STAGING_PREFIX}")'
@@ -68,8 +68,8 @@ def record_statements(store: Store, records: Iterable[str]) -> dict[str, list[tu
     found: dict[str, list[tuple[ox.NamedNode, object]]] = defaultdict(list)
     for start in range(0, len(keys), _CHUNK):
         nodes = [ox.NamedNode(k) for k in keys[start : start + _CHUNK]]
-        for s, p, o in store.select(RECORD_STATEMENTS, {"s": nodes}).rows:
-            found[s.value].append((p, o))  # type: ignore[union-attr,arg-type]
+        for s, p, o in store.select(RECORD_STATEMENTS, {"s": nodes}).rows:  # type: ignore[dict-item]  # a list of IRIs binds as VALUES
+            found[s.value].append((p, o))  # type: ignore[union-attr,arg-type]  # s is a bound IRI; p and o are terms
     return found
 
 
@@ -118,10 +118,3 @@ def complete_view(store: Store) -> bool:
         return True
     shown = set(visible)
     return all(g in shown for g in inner.graphs() if is_data_graph(g))
-
-
-def is_data_graph(graph: str) -> bool:
-    """A graph whose statements count towards a record's hash (the FILTER ``DATA_GRAPH``, in Python)."""
-    if graph.startswith(STAGING_PREFIX):
-        return False
-    return graph.startswith(BATCH_GRAPH_PREFIX) or not graph.startswith(GRAPH)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,10 +27,12 @@ from threadline.auth.guard import refused
 from threadline.errors import SignatureError, SignatureRefused, UnknownRecord
 from threadline.signatures import RULES, Signature, record_statements, resolve, sign, signatures_of, signer_name
 from threadline.store.scoped import view_for
+from threadline.web import deps
 
 Reader = Annotated[Principal, Depends(require("reader"))]
 MEANINGS = "; ".join(f"{name}: {', '.join(rule.meanings)} (role {rule.role})" for name, rule in RULES.items())
 REALM = 'Bearer realm="threadline"'
+router = APIRouter(tags=["signatures"])
 
 
 class RevisionKey(BaseModel):
@@ -103,50 +105,43 @@ def _body(signature: Signature) -> dict[str, Any]:
     }
 
 
-def register(app: FastAPI, settings: Any) -> None:
-    """Add the signature routes to ``app`` (once)."""
-    if getattr(app.state, "signature_routes", False):
-        return
-    app.state.signature_routes = True
+@router.post("/signatures", status_code=201)
+async def create(request: Request, body: SignatureRequest, principal: Reader, store: deps.Store) -> JSONResponse:
+    """Sign a part revision (engineer), a disposition or a CAPA (compliance); re-authenticate with
+    ``password``. The signature and its audit entry are written in one transaction."""
 
-    @app.post("/signatures", status_code=201, tags=["signatures"])
-    async def create(request: Request, body: SignatureRequest, principal: Reader) -> JSONResponse:
-        """Sign a part revision (engineer), a disposition or a CAPA (compliance); re-authenticate with
-        ``password``. The signature and its audit entry are written in one transaction."""
-        store = request.app.state.store
+    def work() -> Signature:
+        signer_name(principal)  # a person's own API token, before anything else is looked at
+        _reauthenticated(request, store, principal, body.password)
+        view = view_for(store, principal)  # a scoped token signs only records it may read
+        record = _record(view, body)
+        if view is not store and not record_statements(view, [record]):
+            raise UnknownRecord(f"the thread holds no record {record} within token {principal.token_id}'s scopes")
+        return sign(store, principal, record, body.meaning, body.reason)
 
-        def work() -> Signature:
-            signer_name(principal)  # a person's own API token, before anything else is looked at
-            _reauthenticated(request, store, principal, body.password)
-            view = view_for(store, principal)  # a scoped token signs only records it may read
-            record = _record(view, body)
-            if view is not store and not record_statements(view, [record]):
-                raise UnknownRecord(f"the thread holds no record {record} within token {principal.token_id}'s scopes")
-            return sign(store, principal, record, body.meaning, body.reason)
+    if principal.anonymous:
+        raise _unauthorised("signing needs an API token (Authorization: Bearer <token>)")
+    try:
+        signature = await run_in_threadpool(work)
+    except UnknownRecord as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except SignatureRefused as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except SignatureError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return JSONResponse(_body(signature), status_code=201, headers={"Cache-Control": "no-store"})
 
-        if principal.anonymous:
-            raise _unauthorised("signing needs an API token (Authorization: Bearer <token>)")
-        try:
-            signature = await run_in_threadpool(work)
-        except UnknownRecord as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except SignatureRefused as exc:
-            raise HTTPException(403, str(exc)) from exc
-        except SignatureError as exc:
-            raise HTTPException(422, str(exc)) from exc
-        return JSONResponse(_body(signature), status_code=201, headers={"Cache-Control": "no-store"})
 
-    @app.get("/signatures", tags=["signatures"])
-    async def listing(request: Request, principal: Reader, record: str) -> dict[str, Any]:
-        """Every signature of ``record``: made in Threadline, or loaded from a source system."""
-        try:
-            ox.NamedNode(record)
-        except ValueError as exc:
-            raise HTTPException(422, f"record must be an IRI, not {record!r}") from exc
-        store = request.app.state.store
+@router.get("/signatures")
+async def listing(principal: Reader, record: str, store: deps.Store) -> dict[str, Any]:
+    """Every signature of ``record``: made in Threadline, or loaded from a source system."""
+    try:
+        ox.NamedNode(record)
+    except ValueError as exc:
+        raise HTTPException(422, f"record must be an IRI, not {record!r}") from exc
 
-        def work() -> list[Signature]:
-            return signatures_of(view_for(store, principal), [record])
+    def work() -> list[Signature]:
+        return signatures_of(view_for(store, principal), [record])
 
-        found = await run_in_threadpool(work)
-        return {"record": record, "signatures": [_body(s) for s in found]}
+    found = await run_in_threadpool(work)
+    return {"record": record, "signatures": [_body(s) for s in found]}

@@ -14,8 +14,8 @@ from html import escape
 
 import pyoxigraph as ox
 
+from threadline.config import VENDOR_DIR
 from threadline.namespaces import PREFIXES, TL
-from threadline.web.vendor import VENDOR_DIR
 
 ASSET_DIR = VENDOR_DIR / "@zazuko__yasgui" / "build"
 ASSETS = {"yasgui.min.js": "text/javascript", "yasgui.min.css": "text/css"}

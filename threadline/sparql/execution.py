@@ -23,6 +23,9 @@ from threadline.store.recovery import dataset
 class ResultTooLarge(QueryError):
     """The answer has more rows (or triples) than the endpoint's limit."""
 
+    status = 422
+    header = "result-too-large"
+
 
 @dataclass
 class Job:
@@ -93,7 +96,7 @@ def serialise(result: Any, job: Job) -> Answer:
 
 
 def _limited(items: Any, limit: int, what: str) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for item in items:
         if len(out) >= limit:
             raise ResultTooLarge(

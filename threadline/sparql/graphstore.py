@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pyoxigraph as ox
@@ -28,6 +29,9 @@ GRAPH_TYPES = [neg.TURTLE, neg.NTRIPLES, neg.JSONLD, neg.RDFXML, "application/n-
 
 class GraphNotFound(StoreError):
     """The graph named by the request does not exist (HTTP 404)."""
+
+    status = 404
+    public = True
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def read(store: Store, target: Target, media: str) -> bytes:
     if isinstance(store, EmbeddedStore):
         buffer = io.BytesIO()
         source = ox.DefaultGraph() if target.graph is None else iri(target.graph)
-        prefixes = {"prefixes": neg.TURTLE_PREFIXES} if fmt == ox.RdfFormat.TURTLE else {}
+        prefixes: dict[str, Any] = {"prefixes": neg.TURTLE_PREFIXES} if fmt == ox.RdfFormat.TURTLE else {}
         store.native.dump(buffer, fmt, from_graph=source, **prefixes)
         return buffer.getvalue()
     if isinstance(store, RemoteStore):

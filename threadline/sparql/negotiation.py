@@ -73,6 +73,8 @@ SHORT = {
 class NotAcceptable(QueryError):
     """No format the client accepts fits the query's form (HTTP 406)."""
 
+    status = 406
+
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
     """``Accept`` as (media range, q) pairs; an absent header accepts anything."""
@@ -124,7 +126,7 @@ def choose(form: str, accept: str | None, short_name: str | None = None) -> str:
         if pair is None and "/" in short_name:  # some clients put a media type there
             accept = short_name
         elif pair is not None and pair[1 if graph else 0] is not None:
-            return pair[1 if graph else 0]  # type: ignore[return-value]
+            return pair[1 if graph else 0]  # type: ignore[return-value]  # each pair holds media types (str)
     offered = GRAPH_TYPES if graph else RESULT_TYPES
     aliases = {media: [a for a, pair in ALIASES.items() if pair[1 if graph else 0] == media] for media in offered}
     try:
@@ -277,7 +279,7 @@ def _csv_value(term: object) -> str:
         return f"_:{term.value}"
     if isinstance(term, ox.Triple):
         return str(term)
-    return term.value  # type: ignore[attr-defined]
+    return term.value  # type: ignore[attr-defined]  # every term kind passed here has value
 
 
 def _csv(variables: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

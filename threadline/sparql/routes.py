@@ -1,129 +1,34 @@
-"""HTTP routes of the SPARQL endpoint (/sparql) and the Graph Store Protocol (/store).
+"""HTTP routes of the SPARQL endpoint (/sparql) and the Graph Store Protocol (/store): one router.
 
 Roles come from ``threadline.auth`` (see ``access``): queries and graph reads need ``reader`` (anonymous
 callers qualify while anonymous reading is allowed), SPARQL Update ``admin``, Graph Store writes
-``integrator``; THREADLINE_WRITE_TOKEN is the bootstrap admin token. Every query goes through the executor
-(worker processes for the on-disk store) so that the time limit really stops the work; every other store
-call runs in a thread, so the event loop never blocks.
+``integrator``; THREADLINE_WRITE_TOKEN is the bootstrap admin token. Every query goes through the app's runner
+(``threadline.sparql.runner``: worker processes for the on-disk store) so that the time limit really stops the
+work; every other store call runs in a thread, so the event loop never blocks.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline.audit import writes
-from threadline.config import Settings
-from threadline.errors import EngineLimit, QueryError, QueryTimeout, StoreError
-from threadline.sparql import access, editor, graphstore, protocol, safety
+from threadline.sparql import access, editor, graphstore, protocol
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
-from threadline.sparql.execution import Answer, Job, ResultTooLarge
-from threadline.sparql.worker import Executor, ProcessExecutor, executor_for
-from threadline.store import EmbeddedStore, Store
-from threadline.store.snapshots import Snapshots
+from threadline.sparql.execution import Job
+from threadline.sparql.runner import Runner
+from threadline.store import Store, safety
+from threadline.web import deps
+from threadline.web.errors import error
+
+router = APIRouter()
 
 REASON_HEADER = "X-Threadline-Reason"
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_ROWS = 100_000
-DEFAULT_WORKERS = 2
-
-
-def limits(settings: Settings) -> tuple[float, int, int]:
-    """(time limit in s, row limit, worker processes), read so that code works before the settings exist."""
-    return (
-        float(getattr(settings, "sparql_timeout", DEFAULT_TIMEOUT)),
-        int(getattr(settings, "sparql_max_rows", DEFAULT_MAX_ROWS)),
-        int(getattr(settings, "sparql_workers", DEFAULT_WORKERS)),
-    )
-
-
-class Runner:
-    """Owns the app's query executor, created on first use (the store is opened in the app's lifespan)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.timeout, self.max_rows, self.workers = limits(settings)
-        self._executor: Executor | None = None
-        self._snapshots: Snapshots | None = None
-        self._lock = threading.Lock()
-
-    def prepare(self, store: Store, *, start_workers: bool = False) -> None:
-        """At start-up, publish the first snapshot of an on-disk store: made later, by the first query, it
-        would have to wait for any load staging then (the only time a query waits for a load). With
-        ``start_workers`` (``threadline serve``) the worker processes start now too, not on the first query."""
-        if isinstance(store, EmbeddedStore) and store.path is not None and not store.read_only:
-            with self._lock:
-                if self._snapshots is None and self._executor is None:
-                    self._snapshots = Snapshots(store)
-                    self._snapshots.current()
-        if start_workers:
-            self.executor(store)
-
-    def executor(self, store: Store) -> Executor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = executor_for(store, self.workers, self._snapshots)
-            return self._executor
-
-    def pool_state(self) -> tuple[int, int] | None:
-        """(live, busy) query worker processes; None when queries do not run in worker processes (yet)."""
-        executor = self._executor
-        return executor.state() if isinstance(executor, ProcessExecutor) else None
-
-    def published(self) -> Snapshots | None:
-        """The snapshots queries read (on-disk stores), if any were published."""
-        executor = self._executor
-        return executor.snapshots if isinstance(executor, ProcessExecutor) else self._snapshots
-
-    async def run(self, request: Request, job: Job, timeout: float | None = None) -> Answer:
-        store: Store = request.app.state.store
-        executor = await run_in_threadpool(self.executor, store)
-        limit = min(timeout or self.timeout, self.timeout)
-        return await run_in_threadpool(executor.run, job, limit)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._executor is not None:
-                self._executor.close()
-                self._executor = None
-            elif self._snapshots is not None:
-                self._snapshots.close()
-            self._snapshots = None
-
-
-def runner(app: FastAPI) -> Runner:
-    return app.state.sparql_runner  # type: ignore[no-any-return]
-
-
-def error(status: int, message: str, position: str | None = None, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message, "position": position}, status_code=status, headers=headers or None)
-
-
-def error_for(exc: Exception) -> JSONResponse:
-    """One place that turns our exceptions into HTTP statuses."""
-    if isinstance(exc, protocol.ProtocolError):
-        return error(exc.status, str(exc))
-    if isinstance(exc, neg.NotAcceptable):
-        return error(406, str(exc))
-    if isinstance(exc, QueryTimeout):
-        return error(503, str(exc), **{"X-Threadline-Error": "timeout"})
-    if isinstance(exc, ResultTooLarge):
-        return error(422, str(exc), **{"X-Threadline-Error": "result-too-large"})
-    if isinstance(exc, graphstore.GraphNotFound):
-        return error(404, str(exc))
-    if isinstance(exc, QueryError):
-        return error(400, str(exc), exc.position)
-    if isinstance(exc, EngineLimit):
-        return error(501, str(exc), **{"X-Threadline-Error": "engine-limit"})
-    if isinstance(exc, StoreError):
-        return error(503, str(exc))
-    raise exc
+METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"]
 
 
 def _after_write(store: Store) -> None:
@@ -134,58 +39,32 @@ def _after_write(store: Store) -> None:
     kpi.invalidate(store)
 
 
-def register(app: FastAPI, settings: Settings) -> None:
-    """Add /sparql and /store to ``app`` (call once; later calls do nothing)."""
-    if getattr(app.state, "sparql_runner", None) is not None:
-        return
-    app.state.sparql_runner = Runner(settings)
-    _close_on_shutdown(app)
-
-    @app.api_route("/sparql", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], include_in_schema=False)
-    @app.api_route("/sparql/", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], include_in_schema=False)
-    async def sparql(request: Request) -> Response:
-        try:
-            operation = await protocol.read(request)
-            if operation.kind == "query":
-                return await _query(request, operation)
-            if operation.kind == "update":
-                return await _update(request, operation, settings)
-            return _editor(request)
-        except (QueryError, StoreError) as exc:
-            return error_for(exc)
-
-    @app.get("/sparql/assets/{name}", include_in_schema=False)
-    async def asset(name: str) -> Response:
-        if name == "vocabulary.json":
-            return JSONResponse(await run_in_threadpool(editor.vocabulary))
-        if name not in editor.ASSETS or not (editor.ASSET_DIR / name).is_file():
-            return error(404, f"no asset {name!r} (run `python -m threadline.web.vendor` to fetch the editor's files)")
-        body = await run_in_threadpool((editor.ASSET_DIR / name).read_bytes)
-        return Response(body, media_type=editor.ASSETS[name], headers={"Cache-Control": "max-age=86400"})
-
-    for path in ("/store", "/store/{rest:path}"):
-        app.add_api_route(
-            path,
-            _graph_store_route(settings),
-            methods=["GET", "HEAD", "PUT", "POST", "DELETE"],
-            include_in_schema=False,
-        )
+@router.api_route("/sparql", methods=METHODS, include_in_schema=False)
+@router.api_route("/sparql/", methods=METHODS, include_in_schema=False)
+async def sparql(request: Request, store: deps.Store, runner: deps.Runner) -> Response:
+    operation = await protocol.read(request)
+    if operation.kind == "query":
+        return await _query(request, operation, store, runner)
+    if operation.kind == "update":
+        return await _update(request, operation, store)
+    return _editor(request)
 
 
-def _close_on_shutdown(app: FastAPI) -> None:
-    original = app.router.lifespan_context
+@router.get("/sparql/assets/{name}", include_in_schema=False)
+async def asset(name: str) -> Response:
+    if name == "vocabulary.json":
+        return JSONResponse(await run_in_threadpool(editor.vocabulary))
+    if name not in editor.ASSETS or not (editor.ASSET_DIR / name).is_file():
+        return error(404, f"no asset {name!r} (run `python -m threadline.web.vendor` to fetch the editor's files)")
+    body = await run_in_threadpool((editor.ASSET_DIR / name).read_bytes)
+    return Response(body, media_type=editor.ASSETS[name], headers={"Cache-Control": "max-age=86400"})
 
-    @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
-        async with original(app_) as state:
-            start = bool(getattr(app.state, "start_query_workers", False))
-            await run_in_threadpool(lambda: runner(app).prepare(app.state.store, start_workers=start))
-            try:
-                yield state
-            finally:
-                await run_in_threadpool(runner(app).close)
 
-    app.router.lifespan_context = lifespan
+# registered in this order, /store first: decorators apply from the bottom up
+@router.api_route("/store/{rest:path}", methods=["GET", "HEAD", "PUT", "POST", "DELETE"], include_in_schema=False)
+@router.api_route("/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"], include_in_schema=False)
+async def graph_store(request: Request, store: deps.Store) -> Response:
+    return await _graph_store(request, store)
 
 
 def _editor(request: Request) -> Response:
@@ -198,7 +77,7 @@ def _editor(request: Request) -> Response:
     return Response(editor.service_description(endpoint, media), media_type=neg.content_type(media))
 
 
-async def _query(request: Request, operation: protocol.Operation) -> Response:
+async def _query(request: Request, operation: protocol.Operation, store: Store, runner: Runner) -> Response:
     principal = await access.caller(request, "reader")
     form = await run_in_threadpool(safety.check_query, operation.text)
     short = operation.first("format") or operation.first("output") or operation.first("results")
@@ -210,14 +89,14 @@ async def _query(request: Request, operation: protocol.Operation) -> Response:
         text=operation.text,
         form=form,
         media=media,
-        max_rows=runner(request.app).max_rows,
+        max_rows=runner.max_rows,
         default_graphs=default,
         named_graphs=named,
         base_iri=base,
         view=access.reader_view(request, principal, (default, named)),
     )
     timeout = _requested_timeout(operation)
-    answer = await runner(request.app).run(request, job, timeout)
+    answer = await runner.run(store, job, timeout)
     headers = {
         "X-Threadline-Rows": str(answer.rows),
         "X-Threadline-Seconds": f"{answer.seconds:.4f}",
@@ -235,7 +114,7 @@ def _requested_timeout(operation: protocol.Operation) -> float | None:
         raise protocol.ProtocolError(f"timeout must be a number of seconds, not {value!r}") from exc
 
 
-async def _update(request: Request, operation: protocol.Operation, settings: Settings) -> Response:
+async def _update(request: Request, operation: protocol.Operation, store: Store) -> Response:
     principal = await access.caller(request, "admin", writing=True)
     if operation.default_graphs or operation.named_graphs:
         raise protocol.ProtocolError("default-graph-uri/named-graph-uri apply to queries; updates take using-graph-uri")
@@ -243,7 +122,6 @@ async def _update(request: Request, operation: protocol.Operation, settings: Set
     reason = _reason(request, operation.first("reason"), "a SPARQL Update")
     text = safety.add_using(operation.text, operation.using_graphs, operation.using_named_graphs)
     base = str(request.url.replace(query="", fragment=""))
-    store: Store = request.app.state.store
     await run_in_threadpool(lambda: writes.audited_update(store, text, actor=principal.actor, reason=reason, base=base))
     await run_in_threadpool(_after_write, store)
     return Response(status_code=204)
@@ -259,18 +137,7 @@ def _reason(request: Request, given: str | None, what: str) -> str:
     return reason
 
 
-def _graph_store_route(settings: Settings) -> Any:
-    async def graph_store(request: Request) -> Response:
-        try:
-            return await _graph_store(request, settings)
-        except (QueryError, StoreError) as exc:
-            return error_for(exc)
-
-    return graph_store
-
-
-async def _graph_store(request: Request, settings: Settings) -> Response:
-    store: Store = request.app.state.store
+async def _graph_store(request: Request, store: Store) -> Response:
     params = protocol.pairs(request.url.query)
     rest = request.path_params.get("rest")
     endpoint = str(request.url.replace(path="/store", query="", fragment=""))

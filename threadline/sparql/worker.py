@@ -99,7 +99,7 @@ class ThreadExecutor(Executor):
             raise _timed_out("thread", timeout, job, " (memory store: the query still runs to its end)") from exc
         if not ok:
             raise value
-        return value  # type: ignore[no-any-return]
+        return value
 
 
 class RemoteExecutor(Executor):
@@ -298,7 +298,7 @@ class ProcessExecutor(Executor):
             raise error
         self._idle.put(worker)
         if status == "ok":
-            return payload  # type: ignore[no-any-return]
+            return payload
         kind, message, position = payload
         if kind == "StoreError":
             raise StoreError(message)

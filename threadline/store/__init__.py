@@ -63,6 +63,8 @@ def _open(url: str | None, settings: Settings | None) -> Store:
             timeout=settings.store_timeout,
             engine=settings.store_engine,
             query_method=settings.store_query_method,
+            lease_seconds=settings.store_lease_seconds,
+            lease_wait=settings.store_lease_wait,
         )
     if "://" in url.removeprefix("oxigraph:"):
         raise ConfigError(f"unknown store URL scheme in {url!r}: use a path, memory: or http(s)://")

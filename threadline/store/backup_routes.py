@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -22,8 +22,10 @@ from threadline.auth.principal import Principal
 from threadline.errors import StoreError
 from threadline.store import EmbeddedStore, Store
 from threadline.store.backup import make_backup
+from threadline.web import deps
 
 Admin = Annotated[Principal, Depends(require("admin"))]
+router = APIRouter(tags=["admin"])
 
 
 def _backup(store: Store, settings: Any) -> tuple[str, str]:
@@ -35,17 +37,11 @@ def _backup(store: Store, settings: Any) -> tuple[str, str]:
     return str(path), digest
 
 
-def register(app: FastAPI, settings: Any) -> None:
-    """Add the backup route to ``app`` (once)."""
-    if getattr(app.state, "backup_routes", False):
-        return
-    app.state.backup_routes = True
-
-    @app.post("/admin/backup", status_code=201, tags=["admin"])
-    async def backup(request: Request, admin: Admin) -> JSONResponse:
-        """Back up the running store under ``THREADLINE_VAR_DIR/backups``; returns where, and its digest."""
-        try:
-            path, digest = await run_in_threadpool(_backup, request.app.state.store, settings)
-        except StoreError as exc:
-            raise HTTPException(503, f"backup failed: {exc}") from exc
-        return JSONResponse({"backup": path, "digest": digest, "by": admin.actor}, status_code=201)
+@router.post("/admin/backup", status_code=201)
+async def backup(admin: Admin, store: deps.Store, settings: deps.Settings) -> JSONResponse:
+    """Back up the running store under ``THREADLINE_VAR_DIR/backups``; returns where, and its digest."""
+    try:
+        path, digest = await run_in_threadpool(_backup, store, settings)
+    except StoreError as exc:
+        raise HTTPException(503, f"backup failed: {exc}") from exc
+    return JSONResponse({"backup": path, "digest": digest, "by": admin.actor}, status_code=201)

@@ -25,13 +25,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyoxigraph as ox
 
+from threadline.namespaces import AUDIT_GUARD_PREFIX, LEASE_GRAPH
 from threadline.store.params import Bindable, bind
 from threadline.store.recovery import ANY_GRAPH, STAGING_PREFIX, UNCOMMITTED
 
+if TYPE_CHECKING:
+    from threadline.store.lease import Lease
+
+MECHANICS = (LEASE_GRAPH, AUDIT_GUARD_PREFIX)  # graphs that order writers on a shared store, not data
 _BNODE = re.compile(rb"_:[A-Za-z0-9_\-.]+")
 _MOD = 1 << 256
 
@@ -56,7 +61,7 @@ class SelectResult:
     def values(self, variable: str) -> list[str]:
         """The lexical values bound to one variable, skipping unbound rows."""
         index = self.variables.index(variable)
-        return [row[index].value for row in self.rows if row[index] is not None]  # type: ignore[union-attr]
+        return [row[index].value for row in self.rows if row[index] is not None]  # type: ignore[union-attr]  # the query binds this cell: never None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -84,6 +89,11 @@ class Store(ABC):
     any_graph: str = ANY_GRAPH
     # whether the backend runs the SHACL engine's compiled queries (``threadline.shacl.service`` falls back)
     compiles_shapes: bool = True
+
+    def writer_lease(self) -> Lease | None:
+        """A lease that makes writers in different processes take turns (``threadline.store.lease``), or None when
+        one process has the store to itself (the embedded store: RocksDB lets one process open it)."""
+        return None
 
     def require(self, *capabilities: str) -> None:  # noqa: B027 - optional hook
         """Refuse (``EngineLimit``) what the backend is known to answer wrongly; the embedded store can do all."""
@@ -185,13 +195,16 @@ class Store(ABC):
         """Serialise the dataset (or one graph) to ``out``."""
 
     def graphs(self) -> list[str]:
-        return sorted(self.select(f"SELECT DISTINCT ?g WHERE {{ {self.any_graph} }}").values("g"))
+        """The named graphs, but for those that only order writers (``MECHANICS``: lease claims, empty audit guards),
+        which an engine that keeps empty graphs (Oxigraph) would otherwise list after every write."""
+        found = self.select(f"SELECT DISTINCT ?g WHERE {{ {self.any_graph} }}").values("g")
+        return sorted(g for g in found if not g.startswith(MECHANICS))
 
     def stats(self) -> StoreStats:
         """Quads per named graph (Threadline writes nothing to the default graph, which queries see as the
         union of all graphs, so it cannot be counted apart over the protocol)."""
         counts = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        return StoreStats({row[0].value: int(row[1].value) for row in counts.rows})  # type: ignore[union-attr]
+        return StoreStats({row[0].value: int(row[1].value) for row in counts.rows})  # type: ignore[union-attr]  # the query binds this cell: never None
 
     @abstractmethod
     def backup(self, target: Path) -> Path:

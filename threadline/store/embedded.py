@@ -17,9 +17,9 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
@@ -79,7 +79,7 @@ class EmbeddedStore(Store):
             # an explicit [] is the empty dataset (as on RemoteStore), never the stored default graph: a scoped
             # view whose scope matches no graph must see nothing
             chosen = dataset(self._store, self._hidden, default_graphs, named_graphs)
-            result = self._store.query(sparql, **chosen)  # type: ignore[arg-type]
+            result = self._store.query(sparql, **chosen)  # type: ignore[arg-type]  # chosen holds only the keyword arguments pyoxigraph's query takes
             if isinstance(result, ox.QuerySolutions):
                 names = [v.value for v in result.variables]
                 rows = [tuple(solution[i] for i in range(len(names))) for solution in result]
@@ -177,7 +177,9 @@ class EmbeddedStore(Store):
         target = ox.NamedNode(graph) if graph else None
         self._write(self._store.load, source, target, rdf_format, force_graph=graph is not None)
 
-    def _write(self, loader, source, graph, rdf_format, *, force_graph: bool) -> None:  # type: ignore[no-untyped-def]
+    def _write(
+        self, loader: Callable[..., Any], source: Any, graph: ox.NamedNode | None, rdf_format: Any, *, force_graph: bool
+    ) -> None:
         if force_graph and rdf_format in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
             # to_graph only applies to triples; re-home the quads' graph explicitly.
             source = _rehome(source, rdf_format, graph)

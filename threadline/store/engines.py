@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 import pyoxigraph as ox
 
 from threadline.errors import EngineLimit, StoreError
+
+if TYPE_CHECKING:
+    from threadline.store.base import Term
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 BOOLEAN = ox.NamedNode(XSD + "boolean")
@@ -54,6 +58,8 @@ VIRTUOSO_SYSTEM_PREFIXES = (
 
 class PartialAnswer(StoreError):
     """The engine cut an answer short and said so only in a header: refused rather than served as whole."""
+
+    public = True  # names the engine's setting that cut it, which is what a client can work around
 
 
 @dataclass
@@ -130,7 +136,7 @@ DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
 _PADDED_FRACTION = re.compile(r"(?P<head>[^.]*T\d\d:\d\d:\d\d)\.(?P<fraction>\d*0)(?P<zone>Z|[+-]\d\d:\d\d)?")
 
 
-def canonical(term: ox.Term | None) -> ox.Term | None:
+def canonical(term: Term | None) -> Term | None:
     """Booleans and dateTimes in their canonical lexical form, any other term as it is: Virtuoso gives a stored
     ``"false"`` back as ``"0"`` and pads fractional seconds to three digits (``.12`` as ``.120``), and what
     Threadline hashed (audit entries, signed records) must read back exactly as it was written."""
@@ -140,18 +146,19 @@ def canonical(term: ox.Term | None) -> ox.Term | None:
         match = _PADDED_FRACTION.fullmatch(term.value)
         if match:
             fraction = match["fraction"].rstrip("0")
-            return ox.Literal(match["head"] + (f".{fraction}" if fraction else "") + match["zone"], datatype=DATETIME)
+            text = match["head"] + (f".{fraction}" if fraction else "") + (match["zone"] or "")
+            return ox.Literal(text, datatype=DATETIME)
     return term
 
 
-def ask_value(names: list[str], rows: list[tuple[ox.Term | None, ...]]) -> bool | None:
+def ask_value(names: list[str], rows: list[tuple[Term | None, ...]]) -> bool | None:
     """The boolean of an ASK that came back SELECT-shaped (one ``__ASK_RETVAL`` column), else None."""
     if names != [ASK_COLUMN]:
         return None
     return bool(rows) and truth(rows[0][0])
 
 
-def truth(term: ox.Term | None) -> bool:
+def truth(term: Term | None) -> bool:
     """A term's effective boolean value (SPARQL 1.1 §17.2.2), read by value, never by lexical form: a boolean
     is true for ``"true"``/``"1"``; a number (how Virtuoso returns ``EXISTS`` and comparisons) when not zero."""
     if not isinstance(term, ox.Literal):

@@ -53,9 +53,9 @@ def tokens(text: str) -> list[Token]:
         elif ch in "?$" and i + 1 < n and (m := _WORD.match(text, i + 1)):
             out.append(Token("var", text[i : m.end()], i))
             i = m.end()
-        elif (m := _prefixed_or_word(text, i)) is not None:
-            out.append(Token("word", text[i:m], i))
-            i = m
+        elif (end := _prefixed_or_word(text, i)) is not None:
+            out.append(Token("word", text[i:end], i))
+            i = end
         else:
             out.append(Token("punct", ch, i))
             i += 1
@@ -102,3 +102,16 @@ def _string_end(text: str, start: int) -> int:
             break
         j += 1
     return len(text)
+
+
+def prologue_end(text: str) -> int:
+    """Where the request's leading ``PREFIX``/``BASE`` declarations end (0 when it has none): operations put in
+    front of a request go after them, since Oxigraph reads a prologue only at the head of a request."""
+    found = tokens(text)
+    index, end = 0, 0
+    while index < len(found) and found[index].keyword in ("PREFIX", "BASE"):
+        width = 3 if found[index].keyword == "PREFIX" else 2
+        last = found[min(index + width, len(found)) - 1]
+        end = last.start + len(last.text)
+        index += width
+    return end

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from threadline.config import Settings
 from threadline.errors import StoreUnavailable
-from threadline.store import disk_path
+from threadline.store import disk_path, open_store
 from threadline.store.base import Store
 from threadline.store.embedded import EmbeddedStore
 from threadline.store.snapshots import snapshot_root
@@ -104,11 +104,9 @@ def _link_tree(source: Path, target: Path) -> None:
 def open_for_reading(url: str | None, settings: Settings, notice: Callable[[str], None]) -> Store:
     """The store itself (crash leftovers dropped), or, when a running service holds it, a read-only view of its
     latest published snapshot; ``notice`` is told which state is read."""
-    from threadline.ingest import open_recovered
-
     url = url if url is not None else settings.store
     try:
-        return open_recovered(url, settings)
+        return open_store(url, settings)  # every open recovers (Store.recover)
     except StoreUnavailable:
         path = disk_path(url)
         if path is None or not path.is_dir():

@@ -11,7 +11,7 @@ queries run on the fast union default graph of a store that simply does not hold
 What stays as it was, and why this is safe:
 - the audit entry is still written in the same transaction as the change, in the one live store: the copy is
   made after the fact, from a checkpoint, and only for reading;
-- which graphs a view hides is decided by ``threadline.auth.system_role`` and the caller's role — the same
+- which graphs a view hides is decided by ``threadline.namespaces.system_role`` and the caller's role — the same
   functions ``Principal.visible_graphs`` uses — applied to the copy's own graph list, so a system graph
   written after the caller's request started is hidden too; the pruned copy is checked before it is used,
   and a copy that still holds a hidden graph is refused (``StoreError``), never served;
@@ -32,9 +32,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from threadline.errors import StoreError
+from threadline.namespaces import system_role
 from threadline.store.recovery import STORED_DEFAULT
 
-SYSTEM_ROLES = ("admin", "compliance")  # the roles some system graph needs (threadline.auth.system_role)
+SYSTEM_ROLES = ("admin", "compliance")  # the roles some system graph needs (threadline.namespaces.system_role)
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,6 @@ class View:
         return "without-" + "-".join(sorted(self.denied))
 
     def hides(self, graph: str) -> bool:
-        from threadline.auth.principal import system_role  # auth imports the store package: import late
-
         needed = system_role(graph)
         return needed is not None and needed in self.denied
 
@@ -64,7 +63,7 @@ def view_for(principal: object, default: list[str] | None, named: list[str] | No
     whole = set(visible) | {STORED_DEFAULT}  # an unscoped caller may read the stored default graph too
     if default is None or named is None or set(default) != whole or set(named) != set(visible):
         return None
-    denied = frozenset(role for role in SYSTEM_ROLES if not principal.allows(role))  # type: ignore[attr-defined]
+    denied = frozenset(role for role in SYSTEM_ROLES if not principal.allows(role))  # type: ignore[attr-defined]  # a Principal, typed loosely to keep the store layer free of auth
     return View(denied) if denied else None
 
 

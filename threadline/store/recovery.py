@@ -29,9 +29,8 @@ from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
-from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, TL
+from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, STAGING_PREFIX, TL
 
-STAGING_PREFIX = "urn:threadline:staging:"
 COMPACT_AFTER = 100_000  # removed quads after which the cleanup compacts the store
 CHUNK = 2_000  # quads per cleanup transaction: small enough to keep readers and writers unblocked
 
@@ -48,7 +47,7 @@ log = logging.getLogger(__name__)
 
 def uncommitted(native: ox.Store) -> frozenset[str]:
     """The graphs of ``native`` that no commit made part of the thread."""
-    return frozenset(solution[0].value for solution in native.query(UNCOMMITTED))  # type: ignore[union-attr]
+    return frozenset(solution[0].value for solution in native.query(UNCOMMITTED))  # type: ignore[union-attr]  # the query binds this cell: never None
 
 
 STORED_DEFAULT = ""  # how a dataset's graph list names the store's own default graph (not a named graph)
@@ -75,7 +74,7 @@ def dataset(
             chosen["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         return chosen
     visible = [g for g in native.named_graphs() if g.value not in hidden]
-    default: list[ox.NamedNode | ox.DefaultGraph] = (
+    default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = (
         [*visible, ox.DefaultGraph()]
         if default_graphs is None
         else [graph_term(g) for g in default_graphs if g not in hidden]

@@ -8,7 +8,10 @@ point query. HTTP and parse errors of the layers beneath are translated into Thr
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,8 +22,11 @@ from threadline.errors import QueryError, StoreError, StoreUnavailable
 from threadline.store import engines
 from threadline.store.base import QueryResult, SelectResult, Store
 from threadline.store.engines import Engine
+from threadline.store.lease import Lease, read_claims
 from threadline.store.lexer import tokens
+from threadline.store.recovery import ANY_GRAPH, UNCOMMITTED
 
+log = logging.getLogger(__name__)
 EMPTY_GRAPH = "urn:threadline:empty"  # names no graph: the dataset of an empty graph list
 _ACCEPT_QUERY = "application/sparql-results+json, application/n-triples;q=0.9"
 _FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
@@ -45,9 +51,12 @@ class RemoteStore(Store):
         timeout: float = 300.0,
         engine: str = "auto",
         query_method: str = "auto",
+        lease_seconds: float = 30.0,
+        lease_wait: float = 300.0,
     ) -> None:
         base = url.rstrip("/")
         self.url = base
+        self.lease_seconds, self.lease_wait = lease_seconds, lease_wait
         self._client = httpx.Client(timeout=timeout)
         self.engine = Engine(engines.detect(self._client, base) if engine == "auto" else engine)
         query, update, graph = self.engine.endpoints(base)
@@ -64,9 +73,39 @@ class RemoteStore(Store):
     def require(self, *capabilities: str) -> None:
         self.engine.require(*capabilities)
 
+    def writer_lease(self) -> Lease:
+        """Several Threadline processes may share a remote store: their writers take turns through the store."""
+        return Lease(self, "writer", seconds=self.lease_seconds, wait=self.lease_wait)
+
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[None]:
+        """A staged write holds a staging claim (``threadline.store.lease``) until it commits or drops its graphs,
+        so that another process opening the store meanwhile does not take them for a crash's leftovers."""
+        claim = Lease(self, "staging", seconds=self.lease_seconds, wait=self.lease_wait)
+        claim.acquire()
+        try:
+            yield
+        finally:
+            claim.release()
+
+    def recover(self) -> list[str]:
+        """Drop what a crashed staged write left, unless some process holds a live claim: the graphs may then be
+        its staging, and stay until a later open finds the store quiet. (Listed before the claims are read: a
+        graph staged after the listing is not dropped, one staged before it comes with a claim already made.)"""
+        orphans = sorted(self.select(UNCOMMITTED.replace(ANY_GRAPH, self.any_graph, 1)).values("g"))
+        if not orphans:
+            return []
+        _, _, claims = read_claims(self)
+        if claims:
+            log.info("left %d uncommitted graph(s) in place: another process holds a claim on the store", len(orphans))
+            return []
+        for graph in orphans:
+            self.drop_graph(graph)
+        return orphans
+
     def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
         try:
-            response = self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            response = self._client.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"store at {url} did not answer: {exc}") from exc
         return response
@@ -216,7 +255,7 @@ class RemoteStore(Store):
     @staticmethod
     def _triples(content: bytes) -> list[ox.Triple]:
         return [
-            ox.Triple(t.subject, t.predicate, engines.canonical(t.object))  # type: ignore[arg-type]
+            ox.Triple(t.subject, t.predicate, engines.canonical(t.object))
             for t in (q.triple for q in ox.parse(content, ox.RdfFormat.N_TRIPLES))
         ]
 

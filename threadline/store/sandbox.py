@@ -1,7 +1,7 @@
 """No route out for the threads and processes that run caller-supplied SPARQL (defence in depth).
 
 pyoxigraph executes ``SERVICE <url>`` and ``LOAD <url>`` (it opens a TCP connection to any URL it is given) and
-has no switch to turn either off. ``threadline.sparql.safety`` refuses both from a real parse before anything
+has no switch to turn either off. ``threadline.store.safety`` refuses both from a real parse before anything
 runs; this module makes a future mismatch between that parser and pyoxigraph's harmless: the code that hands
 caller text to pyoxigraph runs under a seccomp filter that makes ``socket(AF_INET|AF_INET6, …)``, ``connect``
 and ``io_uring_setup`` fail with EPERM, so the engine cannot reach the network (nor resolve a name) however the
@@ -101,4 +101,4 @@ def confined(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     thread.join()
     if not ok:
         raise value
-    return value  # type: ignore[no-any-return]
+    return value

@@ -69,8 +69,8 @@ def view_for(store: Store, principal: object, *, thread_vocabulary_only: bool = 
     way), so a caller whose only hidden graphs are system graphs — any unscoped token — keeps the union
     default graph, 2–12x faster than an explicit graph list in pyoxigraph. Scoped tokens always get the list.
     """
-    if thread_vocabulary_only and not principal.scopes:  # type: ignore[attr-defined]
+    if thread_vocabulary_only and not principal.scopes:  # type: ignore[attr-defined]  # a Principal, typed loosely to keep the store layer free of auth
         return store
     graphs = store.graphs()
-    visible = principal.visible_graphs(graphs)  # type: ignore[attr-defined]
+    visible = principal.visible_graphs(graphs)  # type: ignore[attr-defined]  # a Principal, typed loosely to keep the store layer free of auth
     return store if len(visible) == len(graphs) else ScopedStore(store, visible)

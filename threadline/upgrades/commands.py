@@ -7,13 +7,11 @@ is newer than this Threadline, held by a running service, unreachable, ...).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
-from threadline.errors import StoreUnavailable, ThreadlineError
+from threadline.errors import StoreUnavailable
 
 
 @click.command(name="migrate")
@@ -52,9 +50,7 @@ def migrate_command(
     try:
         store = open_store(store_url, settings, check_versions=False)
     except StoreUnavailable as exc:
-        _fail(f"{exc} (a running service holds the store: stop it, migrate, start it again)")
-    except ThreadlineError as exc:
-        _fail(str(exc))
+        raise StoreUnavailable(f"{exc} (a running service holds the store: stop it, migrate, start it again)") from exc
     try:
         if dry_run:
             steps = current_plan(store)
@@ -69,12 +65,5 @@ def migrate_command(
             backup_dir=None if no_backup else backup_dir or settings.var_dir / "backups",
             progress=say,
         )
-    except ThreadlineError as exc:
-        _fail(str(exc))
     finally:
         store.close()
-
-
-def _fail(message: str) -> NoReturn:
-    click.secho(f"error: {message}", err=True, fg="red")
-    sys.exit(2)

@@ -1,7 +1,7 @@
 """What a store says about itself: its format and the ontology version its data is named in.
 
 Kept in the system graph ``STORE_GRAPH`` (``https://w3id.org/threadline/graph/store``), one resource with four
-statements. Only admins read it (``threadline.auth.principal.system_role``): reader views delete it from their
+statements. Only admins read it (``threadline.namespaces.system_role``): reader views delete it from their
 copies and every reader's dataset leaves it out, as for the security graph. No SPARQL Update or Graph Store
 write may touch it (``threadline.audit.writes.SYSTEM_GRAPHS``); only ``open_store`` (a new store) and
 ``threadline migrate`` write it, each in one update, so the record is always whole.

@@ -70,7 +70,7 @@ class BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": _message(self.max_bytes)}).encode()
+        body = json.dumps({"error": _message(self.max_bytes)}).encode()  # the shape of every error (web.errors)
         await send(
             {
                 "type": "http.response.start",

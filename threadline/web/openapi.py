@@ -15,6 +15,7 @@ path (``AllowHeader``): Starlette lists only the methods of the first route that
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -57,19 +58,24 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = build(app)
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the OpenAPI document
     app.add_middleware(AllowHeader, app_ref=app)
 
 
 def build(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_body.pop("$defs", {}), ErrorBody=error_body)
     schema["paths"].update(copy.deepcopy(PROTOCOL_PATHS))
     _tighten(schema)
     _systems(schema, app)
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             _statuses(method.upper(), path, operation)
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, which no route answers now
+        if f'"#/components/schemas/{unused}"' not in json.dumps(schema["paths"]):
+            components.pop(unused, None)
     return schema
 
 
@@ -112,7 +118,7 @@ def _statuses(method: str, path: str, operation: dict[str, Any]) -> None:
     if (method, path) not in PUBLIC:
         codes |= {401, 403}
     if (method, path) not in NO_STORE:
-        codes.add(503)
+        codes |= {501, 503}
     if "requestBody" in operation:
         codes |= {400, 413, 422}
     if operation.get("parameters"):
@@ -120,9 +126,9 @@ def _statuses(method: str, path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     for code in sorted(codes):
         entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
+        if entry["description"] == "Validation Error":  # FastAPI's, for its own 422 body
+            entry["description"] = DESCRIPTIONS[code]
         entry["content"] = {"application/json": {"schema": ERROR_REF}}
-        if path == "/graphql":  # strawberry answers request errors in plain text
-            entry["content"]["text/plain"] = {"schema": {"type": "string"}}
 
 
 class AllowHeader:

@@ -166,7 +166,8 @@ GRAPHQL_RESULT = {
 }
 GRAPHQL_NOTE = (
     "GraphQL over HTTP (reader): `query`, and optionally `variables` (JSON) and `operationName`, as GET "
-    "parameters or a JSON body. Request errors (syntax, limits) answer 400 in `text/plain` or as GraphQL errors."
+    "parameters or a JSON body. A request that cannot be read answers 400 with the error body; errors of a "
+    "readable one (syntax, limits) are in the result's `errors`."
 )
 GRAPHQL = {
     "get": {

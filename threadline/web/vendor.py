@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent  # the package folder: static/ and vendor.json live there
 MANIFEST = HERE / "vendor.json"
-VENDOR_DIR = HERE / "static" / "vendor"
+VENDOR_DIR = HERE / "static" / "vendor"  # config.VENDOR_DIR: this file runs standalone (setup.py), so not imported
 
 
 class VendorError(RuntimeError):

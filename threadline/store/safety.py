@@ -24,6 +24,10 @@ replacement keeps the structure pyoxigraph sees; outside them pyoxigraph rejects
 The small lexer (``threadline.store.lexer``) is still used for what is not a security decision: the query form
 for content negotiation and where to add the protocol's ``using-graph-uri`` as ``USING`` clauses (pyoxigraph's
 update API cannot take them as arguments); the final update text is checked again after those are added.
+
+It lives with the store, beside the sandbox and the lexer, rather than with the SPARQL endpoint: it guards what
+the engine runs, and the audit trail's writer (``threadline.audit.writes``), which sits below the endpoint,
+checks every update it sends.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from threadline.store.lexer import Token, tokens, unescape
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|\\(.)")
 _SAFE = re.compile(r"[A-Za-z0-9_]")
-_parse_lock = threading.Lock()  # pyparsing grammars hold state (packrat cache): one parse at a time
+PARSE_LOCK = threading.Lock()  # pyparsing grammars hold state (packrat cache): one parse at a time, everywhere
 
 
 class ForbiddenOperation(QueryError):
@@ -112,7 +116,7 @@ def _verdict(text: str, update: bool) -> tuple[str, str, str | None] | None:
     view = neutral(text)
     what = "update" if update else "query"
     try:
-        with _parse_lock:
+        with PARSE_LOCK:
             tree = (UpdateUnit if update else Query).parse_string(view, parse_all=True)
     except ParseBaseException as exc:
         return (
@@ -141,7 +145,7 @@ def _find(node: Any, names: set[str]) -> str | None:
     while stack:
         item = stack.pop()
         if getattr(item, "name", None) in names and isinstance(item, dict):
-            return item.name  # type: ignore[no-any-return]
+            return item.name  # type: ignore[attr-defined]  # rdflib's CompValue: a dict with a name
         if isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)) or type(item).__name__ == "ParseResults":

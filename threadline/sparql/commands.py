@@ -8,14 +8,12 @@ own ``FROM``/``FROM NAMED`` names graphs (as at /sparql, see ``threadline.sparql
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from threadline import kpi, queries
-from threadline.errors import ThreadlineError
 from threadline.sparql import dataset as datasets
 
 
@@ -69,37 +67,33 @@ def query_command(
     from threadline.store import SelectResult
     from threadline.store.published import open_for_reading
 
-    try:
-        if list_only or (name is None and sparql is None):
-            for query in queries.catalogue().values():
-                args = ", ".join(f"{p.name}:{p.type}{'' if p.required else '?'}" for p in query.parameters)
-                click.echo(f"{query.name}({args})  {query.title}")
-            return
-        if name and sparql:
-            raise click.UsageError("give a query NAME or --sparql, not both")
-        given = _parse_params(params)
-        with open_for_reading(store_url, Settings(), lambda text: click.echo(text, err=True)) as store:
-            if sparql is not None:
-                text = _sparql_text(sparql)
-                default, named_graphs = datasets.requested([], [], datasets.clause(text))
-                result: Any = store.query(text, given or None, default_graphs=default, named_graphs=named_graphs)
-                title = None
-            else:
-                named = queries.get(name or "")
-                bindings = named.bindings(given)
-                result = kpi.read(store, named.name) if named.materialise and not given else None
-                if result is None:
-                    result = store.select(named.text, bindings)
-                title = named.title
-        if isinstance(result, bool):
-            variables, rows = ["boolean"], [{"boolean": result}]
-        elif isinstance(result, SelectResult):
-            variables, rows = result.variables, queries.rows_as_dicts(result.variables, result.rows)
-        else:  # CONSTRUCT/DESCRIBE: print N-Triples whatever the format
-            for triple in result:
-                click.echo(f"{triple} .")
-            return
-        _emit(variables, rows, fmt, title)
-    except ThreadlineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    if list_only or (name is None and sparql is None):
+        for query in queries.catalogue().values():
+            args = ", ".join(f"{p.name}:{p.type}{'' if p.required else '?'}" for p in query.parameters)
+            click.echo(f"{query.name}({args})  {query.title}")
+        return
+    if name and sparql:
+        raise click.UsageError("give a query NAME or --sparql, not both")
+    given = _parse_params(params)
+    with open_for_reading(store_url, Settings(), lambda text: click.echo(text, err=True)) as store:
+        if sparql is not None:
+            text = _sparql_text(sparql)
+            default, named_graphs = datasets.requested([], [], datasets.clause(text))
+            result: Any = store.query(text, given or None, default_graphs=default, named_graphs=named_graphs)
+            title = None
+        else:
+            named = queries.get(name or "")
+            bindings = named.bindings(given)
+            result = kpi.read(store, named.name) if named.materialise and not given else None
+            if result is None:
+                result = store.select(named.text, bindings)
+            title = named.title
+    if isinstance(result, bool):
+        variables, rows = ["boolean"], [{"boolean": result}]
+    elif isinstance(result, SelectResult):
+        variables, rows = result.variables, queries.rows_as_dicts(result.variables, result.rows)
+    else:  # CONSTRUCT/DESCRIBE: print N-Triples whatever the format
+        for triple in result:
+            click.echo(f"{triple} .")
+        return
+    _emit(variables, rows, fmt, title)

@@ -1,8 +1,10 @@
 """The audit record of a load: what the loader's commit update must carry so that the load, its entry and
 the archive of what it replaces land in one transaction.
 
-Kept here rather than in the loader so the loader's change stays one call (``load_update``); it knows the
-loader's catalog layout only to name the archives; what a delta load deletes is ``ingest.delta``'s.
+Kept beside the loader rather than in it so the loader's change stays one call (``load_update``), and in the
+ingest package rather than in ``audit`` because it reads a load's ``Activity``: the audit trail sits below
+ingest (docs/architecture.md) and knows nothing of loads. It uses the loader's catalog layout only to name the
+archives; what a delta load deletes is ``ingest.delta``'s.
 """
 
 from __future__ import annotations

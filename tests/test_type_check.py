@@ -1,0 +1,33 @@
+"""The type checker's rules that mypy itself cannot hold: every ``# type: ignore`` in the package names its error
+code and says why, and the baseline of relaxed modules in pyproject.toml only shrinks.
+
+mypy runs in ``bin/check`` (CI runs it before the suite); it is not run here, as it takes a minute.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?(?P<rest>.*)$")
+# modules relaxed when mypy was adopted (issue #20): strike them as they are fixed, never add one
+BASELINE_LIMIT = 17
+
+
+def test_every_type_ignore_names_its_code_and_its_reason() -> None:
+    bare = []
+    for path in sorted((REPO / "threadline").rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            found = IGNORE.search(line)
+            if found and (not found["codes"] or not re.match(r"\s+#\s*\S", found["rest"])):
+                bare.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert not bare, "a type: ignore needs [code] and a '# reason' after it:\n" + "\n".join(bare)
+
+
+def test_the_baseline_of_relaxed_modules_does_not_grow() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]
+    relaxed = [m for o in config.get("overrides", []) if "disable_error_code" in o for m in o["module"]]
+    assert len(relaxed) == len(set(relaxed)), "a module in two baseline entries: only the last one counts"
+    assert len(relaxed) <= BASELINE_LIMIT, "new code is typed: fix its errors rather than relax its module"
