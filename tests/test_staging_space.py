@@ -188,3 +188,22 @@ def test_a_store_disk_too_small_for_the_staged_triples_is_refused_before_they_en
     assert estimated < refused.value.free < refused.value.needed  # refused on the staged size, after mapping
     assert store.stats().triples == 0 and list(staging.iterdir()) == []
     store.close()
+
+
+def test_an_upload_that_fills_the_staging_disk_is_507_not_500(tmp_path: Path, pack: Path, serve_app, tiny_disk) -> None:  # type: ignore[no-untyped-def]
+    disk = tiny_disk(1024)
+    url = str(tmp_path / "var" / "store")
+    settings = Settings(store=url, ingest_dir=pack, write_token=TOKEN, var_dir=tmp_path / "var", staging_dir=disk)
+    store = open_store(url, settings)
+    before = store.digest()
+    server = serve_app(create_app(settings, store=store))
+    big = _units(tmp_path, 100_000).read_bytes()  # about 2.4 MB: more than the 1 MB disk
+    response = httpx.post(
+        f"{server.url}/ingest/mes",
+        files=[("files", ("units.csv", big, "text/csv"))],
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
+    assert response.status_code == 507, response.text
+    assert "filled up while receiving the upload" in response.json()["error"]
+    assert store.digest() == before and list(disk.iterdir()) == []

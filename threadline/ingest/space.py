@@ -31,7 +31,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from threadline.errors import InsufficientSpace
 from threadline.store import EmbeddedStore, Store
@@ -80,18 +80,28 @@ class Space:
     @contextlib.contextmanager
     def writing(self, path: Path) -> Iterator[TextIO]:
         """``path`` open for the mapped N-Triples; a full disk becomes ``InsufficientSpace``."""
+        with self._refusing_a_full_disk(path, "mapping"), path.open("w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+
+    @contextlib.contextmanager
+    def receiving(self, path: Path) -> Iterator[BinaryIO]:
+        """``path`` open for an HTTP upload; a full disk becomes ``InsufficientSpace`` (507), not a 500."""
+        with self._refusing_a_full_disk(path, "receiving the upload"), path.open("wb") as handle:
+            yield handle
+
+    @contextlib.contextmanager
+    def _refusing_a_full_disk(self, path: Path, doing: str) -> Iterator[None]:
         try:
-            with path.open("w", encoding="utf-8", newline="\n") as handle:
-                yield handle
+            yield
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
             free = shutil.disk_usage(self.staging).free
             raise InsufficientSpace(
-                f"the staging disk filled up while mapping into {self.staging} ({_size(free)} free now); free some "
+                f"the staging disk filled up while {doing} into {self.staging} ({_size(free)} free now); free some "
                 "space or choose another folder (THREADLINE_STAGING_DIR, load --staging-dir)",
                 folder=str(self.staging),
-                needed=path.stat().st_size + self.reserve if path.exists() else self.reserve,
+                needed=(path.stat().st_size if path.exists() else 0) + self.reserve,
                 free=free,
             ) from exc
 
