@@ -20,7 +20,7 @@ from threadline.config import Settings
 from threadline.errors import InsufficientSpace
 from threadline.ingest import LoadOptions, hooks, load_files
 from threadline.ingest.provenance import Activity
-from threadline.ingest.space import STAGED_PER_INPUT
+from threadline.ingest.space import STAGED_PER_INPUT, STORE_PER_STAGED
 from threadline.store import EmbeddedStore, Store, open_store
 from threadline.store.leftovers import staging_root
 from threadline.web.app import create_app
@@ -172,3 +172,38 @@ def test_http_answers_507_naming_no_server_path(tmp_path: Path, pack: Path, serv
     assert body["needed"] > body["free"] and str(tmp_path) not in response.text
     assert store.digest() == before
     assert not list(staging_root(Path(url)).glob("threadline-upload-*"))
+
+
+def test_a_store_disk_too_small_for_the_staged_triples_is_refused_before_they_enter_it(  # type: ignore[no-untyped-def]
+    tmp_path: Path, pack: Path, tiny_disk
+) -> None:
+    disk = tiny_disk(8 * 1024)
+    store = EmbeddedStore(disk / "store")
+    export = _units(tmp_path, 11_000)  # about 250 kB: the estimate fits the store's disk, the real output does not
+    staging = tmp_path / "staging"
+    with pytest.raises(InsufficientSpace) as refused:
+        _load(store, pack, export, staging_dir=staging, disk_reserve=0)
+    assert refused.value.folder == str(disk / "store")
+    estimated = export.stat().st_size * STAGED_PER_INPUT * STORE_PER_STAGED
+    assert estimated < refused.value.free < refused.value.needed  # refused on the staged size, after mapping
+    assert store.stats().triples == 0 and list(staging.iterdir()) == []
+    store.close()
+
+
+def test_an_upload_that_fills_the_staging_disk_is_507_not_500(tmp_path: Path, pack: Path, serve_app, tiny_disk) -> None:  # type: ignore[no-untyped-def]
+    disk = tiny_disk(1024)
+    url = str(tmp_path / "var" / "store")
+    settings = Settings(store=url, ingest_dir=pack, write_token=TOKEN, var_dir=tmp_path / "var", staging_dir=disk)
+    store = open_store(url, settings)
+    before = store.digest()
+    server = serve_app(create_app(settings, store=store))
+    big = _units(tmp_path, 100_000).read_bytes()  # about 2.4 MB: more than the 1 MB disk
+    response = httpx.post(
+        f"{server.url}/ingest/mes",
+        files=[("files", ("units.csv", big, "text/csv"))],
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
+    assert response.status_code == 507, response.text
+    assert "filled up while receiving the upload" in response.json()["error"]
+    assert store.digest() == before and list(disk.iterdir()) == []

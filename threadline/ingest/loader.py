@@ -43,10 +43,11 @@ from threadline.ingest import delta, hooks
 from threadline.ingest.audit_entry import load_update
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
-from threadline.ingest.space import STORE_PER_STAGED, Space, estimate, space_for
+from threadline.ingest.space import TIDY_STAGED_BYTES, Space, estimate, space_for
 from threadline.namespaces import BATCH_GRAPH_PREFIX, CATALOG_GRAPH, PROVENANCE_GRAPH, TL
 from threadline.observability import metrics
 from threadline.store import Store
+from threadline.store.embedded import BULK_TIDY_THRESHOLD as BULK_TIDY
 
 Mode = Literal["snapshot", "delta"]
 OnError = Literal["fail", "skip"]
@@ -149,7 +150,8 @@ def _load(
         batch = BatchResult(run, f"{BATCH_GRAPH_PREFIX}{system}/{activity.activity_id}/{index}", run.content_hash())
         batch.skipped = committed.get(run.batch_key) == batch.content_hash and options.mode == "snapshot"
         activity.batches.append(batch)
-    space.check(*estimate(source for b in activity.batches if not b.skipped for source in b.run.source_files()))
+    expected = estimate(source for b in activity.batches if not b.skipped for source in b.run.source_files())
+    space.check(expected, space.growth(expected, compacts=expected >= TIDY_STAGED_BYTES))
     with tempfile.TemporaryDirectory(dir=space.staging, prefix="threadline-load-") as tmp:
         staged: list[tuple[BatchResult, Path]] = []
         rejects: list[tuple[str, object]] = []
@@ -159,8 +161,8 @@ def _load(
             out = Path(tmp) / f"batch-{index}.nt"
             _map(batch.run, out, batch, options, rejects, space)
             staged.append((batch, out))
-        written = sum(path.stat().st_size for _, path in staged)
-        space.check(0, int(written * STORE_PER_STAGED))  # exact now: before the store is written
+        quads = sum(batch.triples for batch, _ in staged)  # known now, before the store is touched:
+        space.check(0, space.growth(sum(path.stat().st_size for _, path in staged), compacts=quads >= BULK_TIDY))
         if options.dry_run:
             _dry_run(store, activity, staged, options)
             activity.ended = now()

@@ -81,13 +81,13 @@ async def ingest(
         raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
     if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
         raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
-    staging = space_for(store, settings.staging_dir, settings.disk_reserve_bytes).staging
-    with tempfile.TemporaryDirectory(prefix="threadline-upload-", dir=staging) as tmp:
+    space = space_for(store, settings.staging_dir, settings.disk_reserve_bytes)
+    with tempfile.TemporaryDirectory(prefix="threadline-upload-", dir=space.staging) as tmp:
         paths = []
         seen: set[str] = set()
         for upload in files:
             path = Path(tmp) / upload_name(upload, seen)
-            with path.open("wb") as handle:
+            with space.receiving(path) as handle:
                 await run_in_threadpool(shutil.copyfileobj, upload.file, handle)
             paths.append(path)
         options = LoadOptions(

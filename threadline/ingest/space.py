@@ -5,16 +5,19 @@ that fills up halfway is the worst way for either to end (at 100k units, staging
 system's temporary disk with 5.3 GB of N-Triples), so a load that would not fit is refused, with the folder,
 the space needed and the space free named, before the store is written:
 
-1. **before mapping**, from the input sizes: staged bytes ≈ ``STAGED_PER_INPUT`` x input bytes, store growth ≈
-   ``STORE_PER_STAGED`` x staged bytes; both disks (one, if they are the same) must keep ``reserve`` free after;
+1. **before mapping**, from the input sizes: staged bytes ≈ ``STAGED_PER_INPUT`` x input bytes; the store grows
+   by ``STORE_PER_STAGED`` x the staged bytes for good, and for a while by ``COMPACTION_HEADROOM`` x its present
+   size more (the compaction after a large load writes the new files before it deletes the old ones); both
+   disks (one, if they are the same) must keep ``reserve`` free after;
 2. **while mapping**, every 50,000 triples (about 5 MB): the staging disk must still have ``reserve`` free (the
    estimate is a ratio, and one mapping's ratio differs from another's: 1.4x to 55x on the demo); a disk that
    fills up anyway (another process) is refused the same way, never a raw ``OSError``;
 3. **before staging into the store**, from the staged bytes now known: the store's disk must hold their growth.
 
-The ratios are measured on the 10k-unit demo (docs/performance.md, "Staging disk"): 776 MB of N-Triples from
-99 MB of exports (7.8x; per system 6.8x to 32x); the store grew by at most 2.4x the staged bytes while loading
-(bulk-loaded files and the compaction after a large load side by side), and ended 1.9x.
+The ratios are measured on the 10k-unit demo (docs/performance.md, "Staging disk", ``bench/store_size.py``):
+776 MB of N-Triples from 99 MB of exports (7.8x; per system 6.8x to 32x). Loading MES into an almost empty store
+grew it by 2.17x its 637 MB of staged triples at the peak (1.83x after); loading QMS (135 MB staged) into the
+1,183 MB store grew it by 710 MB at the peak (275 MB after): 2.2x the staged bytes plus 0.37x the store.
 """
 
 from __future__ import annotations
@@ -28,14 +31,17 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from threadline.errors import InsufficientSpace
 from threadline.store import EmbeddedStore, Store
+from threadline.store.embedded import BULK_TIDY_THRESHOLD
 from threadline.store.leftovers import staging_root
 
 STAGED_PER_INPUT = 8.0  # N-Triples bytes per input byte (demo, 10k units: 7.8 over all four systems)
-STORE_PER_STAGED = 2.5  # peak store growth per staged N-Triples byte (demo: 2.4 at most)
+STORE_PER_STAGED = 2.2  # peak store growth per staged N-Triples byte (demo: 2.17; 1.83 to 2.03 once compacted)
+COMPACTION_HEADROOM = 0.4  # extra space a compaction of the whole store takes for a while, per store byte (0.37)
+TIDY_STAGED_BYTES = BULK_TIDY_THRESHOLD * 150  # staged bytes of a load the store is compacted after (demo: 170/triple)
 COMPRESSED_EXPANSION = 10.0  # a tar archive's size when unpacked, per packed byte (its members are not listed cheaply)
 
 
@@ -46,6 +52,14 @@ class Space:
     staging: Path
     store: Path | None  # the on-disk store's folder; None when its disk is not this process's (memory, remote)
     reserve: int
+    store_bytes: int = 0  # the on-disk store's size when the load started
+
+    def growth(self, staged: int, *, compacts: bool) -> int:
+        """How much more of the store's disk a load of ``staged`` N-Triples bytes takes at its peak; ``compacts``:
+        the load is large enough for the store to be compacted after it (``EmbeddedStore.tidy_after_bulk_write``)."""
+        if self.store is None:
+            return 0
+        return int(staged * STORE_PER_STAGED + (self.store_bytes * COMPACTION_HEADROOM if compacts else 0))
 
     def check(self, staged: int, growth: int) -> None:
         """Refuse unless ``staged`` more bytes fit on the staging disk and ``growth`` on the store's, each keeping
@@ -66,18 +80,28 @@ class Space:
     @contextlib.contextmanager
     def writing(self, path: Path) -> Iterator[TextIO]:
         """``path`` open for the mapped N-Triples; a full disk becomes ``InsufficientSpace``."""
+        with self._refusing_a_full_disk(path, "mapping"), path.open("w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+
+    @contextlib.contextmanager
+    def receiving(self, path: Path) -> Iterator[BinaryIO]:
+        """``path`` open for an HTTP upload; a full disk becomes ``InsufficientSpace`` (507), not a 500."""
+        with self._refusing_a_full_disk(path, "receiving the upload"), path.open("wb") as handle:
+            yield handle
+
+    @contextlib.contextmanager
+    def _refusing_a_full_disk(self, path: Path, doing: str) -> Iterator[None]:
         try:
-            with path.open("w", encoding="utf-8", newline="\n") as handle:
-                yield handle
+            yield
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
             free = shutil.disk_usage(self.staging).free
             raise InsufficientSpace(
-                f"the staging disk filled up while mapping into {self.staging} ({_size(free)} free now); free some "
+                f"the staging disk filled up while {doing} into {self.staging} ({_size(free)} free now); free some "
                 "space or choose another folder (THREADLINE_STAGING_DIR, load --staging-dir)",
                 folder=str(self.staging),
-                needed=path.stat().st_size + self.reserve if path.exists() else self.reserve,
+                needed=(path.stat().st_size if path.exists() else 0) + self.reserve,
                 free=free,
             ) from exc
 
@@ -92,15 +116,13 @@ def space_for(store: Store, staging: Path | None, reserve: int) -> Space:
 
         folder = Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
-    return Space(folder, path, reserve)
+    return Space(folder, path, reserve, _du(path) if path is not None else 0)
 
 
-def estimate(sources: Iterable[tuple[Path, str | None]]) -> tuple[int, int]:
-    """(staged bytes, store growth) a load of ``sources`` (each file with its declared compression, once per
-    mapping that reads it) is expected to need."""
-    inputs = sum(unpacked_size(path, compression) for path, compression in sources)
-    staged = int(inputs * STAGED_PER_INPUT)
-    return staged, int(staged * STORE_PER_STAGED)
+def estimate(sources: Iterable[tuple[Path, str | None]]) -> int:
+    """The N-Triples bytes a load of ``sources`` (each file with its declared compression, once per mapping that
+    reads it) is expected to stage."""
+    return int(sum(unpacked_size(path, compression) for path, compression in sources) * STAGED_PER_INPUT)
 
 
 def unpacked_size(path: Path, compression: str | None) -> int:
@@ -133,6 +155,11 @@ def _fits(folder: Path, needed: int, reserve: int) -> None:
             needed=needed + reserve,
             free=free,
         )
+
+
+def _du(folder: Path) -> int:
+    """Bytes a store folder's files occupy (a RocksDB folder is flat: tens to hundreds of files)."""
+    return sum(entry.stat().st_blocks * 512 for entry in folder.iterdir() if entry.is_file())
 
 
 def _same_disk(a: Path, b: Path) -> bool:
