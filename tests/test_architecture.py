@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "threadline"
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"threadline", "errors", "config", "namespaces"}),
     ("store", {"store"}),
-    ("domain", {"ontology", "mapping", "audit", "auth", "upgrades", "observability"}),
+    ("domain", {"ontology", "mapping", "audit", "auth", "upgrades", "observability", "history"}),
     ("services", {"ingest", "shacl", "signatures", "kpi", "queries", "sparql", "graphql_api"}),
     ("surface", {"web", "cli", "features", "demo", "__main__"}),
 ]

@@ -26,6 +26,10 @@ AUDIT_GUARD_PREFIX = GRAPH + "audit-guard/"  # empty graphs guarding the audit c
 SECURITY_GRAPH = GRAPH + "security"  # API tokens, hashed (threadline.auth.tokens); admins only
 AUDIT_GRAPH = GRAPH + "audit"  # the hash-chained audit trail (threadline.audit); compliance
 ARCHIVE_PREFIX = GRAPH + "archive/"  # statements a change replaced (threadline.audit.archive); compliance
+CHANGES_PREFIX = GRAPH + "changes/"  # one change set per audit entry (threadline.history); compliance
+CHANGE_PREFIX = ID + "change/"  # change set N is <…/id/change/N>, beside audit entry N <…/id/audit/N>
+KPI_GRAPH = GRAPH + "kpi"  # KPI summaries (threadline.kpi): derived after loads, outside the audit trail
+DEFAULT_GRAPH = "urn:threadline:default-graph"  # names the stored default graph in audit entries and change sets
 STAGING_PREFIX = "urn:threadline:staging:"  # graphs written but not yet committed (threadline.store.recovery)
 
 PREFIXES = {
@@ -42,9 +46,19 @@ def system_role(graph: str) -> str | None:
     """The role a system graph needs to be read, or None for a data graph (docs/security.md)."""
     if graph in (SECURITY_GRAPH, STORE_GRAPH, LEASE_GRAPH):
         return "admin"
-    if graph == AUDIT_GRAPH or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX)):
+    if graph == AUDIT_GRAPH or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX, CHANGES_PREFIX)):
         return "compliance"
     return None
+
+
+def is_replicated(graph: str) -> bool:
+    """Whether the change-set stream (``threadline.history``, docs/history.md) carries ``graph``'s changes: what a
+    downstream replica holds. Not the history itself (audit trail, archives, change sets), not what orders writers
+    or records the store's own format (guards, lease, store record), not KPI summaries (derived after each load,
+    outside the audit trail: a replica recomputes them), never a staging graph."""
+    if graph.startswith((STAGING_PREFIX, ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX, CHANGES_PREFIX)):
+        return False
+    return graph not in (AUDIT_GRAPH, STORE_GRAPH, LEASE_GRAPH, KPI_GRAPH)
 
 
 def is_data_graph(graph: str) -> bool:

@@ -48,14 +48,17 @@ def preserve_update(store: Store, graphs: list[str]) -> str:
     return " ;\n".join(parts)
 
 
-def preserve_matching(where: str, archive: str) -> str:
+def preserve_matching(where: str, archive: str, *, graph: str | None = None) -> str:
     """Update text archiving, into ``archive``, every ``?s ?p ?o`` the group pattern ``where`` matches — for
     changes that delete statements rather than whole graphs (a delta load's upsert): give it the same WHERE as
-    the DELETE, and place it before that DELETE in the same request."""
+    the DELETE, and place it before that DELETE in the same request. ``graph`` names the variable ``where`` binds
+    to each statement's graph: it is kept as ``tl:archivedFromGraph`` (statements of many graphs share an archive,
+    and a statement means nothing without its graph)."""
     target = ox.NamedNode(archive)
+    source = f" ; <{TL}archivedFromGraph> ?{graph}" if graph else ""
     return (
         f"INSERT {{ GRAPH {target} {{ [] a <{RDF}Statement> ; <{RDF}subject> ?s ; <{RDF}predicate> ?p ; "
-        f"<{RDF}object> ?o }} }} WHERE {{ {where} }}"
+        f"<{RDF}object> ?o{source} }} }} WHERE {{ {where} }}"
     )
 
 

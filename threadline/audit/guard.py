@@ -26,6 +26,7 @@ import pyoxigraph as ox
 
 from threadline.audit.chain import AUDIT_GRAPH, FIELDS, AuditError, writer_lock
 from threadline.errors import ChainForked, StoreError, WriteRefused
+from threadline.history.changeset import ChangeSet, record
 from threadline.namespaces import AUDIT_GUARD_PREFIX
 from threadline.store import Store
 from threadline.store.lexer import prologue_end
@@ -39,16 +40,25 @@ def guard_graph(sequence: int) -> str:
     return f"{AUDIT_GUARD_PREFIX}{sequence}"
 
 
-def commit(store: Store, text: str, *, run: Callable[[str], None] | None = None) -> None:
+def commit(
+    store: Store, text: str, *, run: Callable[[str], None] | None = None, changes: ChangeSet | None = None
+) -> None:
     """Run ``text``, the update carrying the entry ``entry_update`` just made, while holding
-    ``writer_lock(store)``; ``run`` runs it (default ``store.update``)."""
+    ``writer_lock(store)``, with the entry's change set recorded in the same request (``threadline.history``);
+    ``run`` runs it (default ``store.update``). ``changes`` says what the write changes; without it, every graph
+    the entry's ``what`` lists is taken as changed in place, any statement of it."""
     run = run or store.update
     lock = writer_lock(store)
     if not lock.held():
         raise AuditError("an audited update is committed while holding audit.writer_lock(store)")
     entry = lock.take_pending()
+    if entry is None:
+        raise AuditError("an audited update carries the entry audit.entry_update made for it (none is pending)")
+    if changes is None:
+        changes = ChangeSet({graph: None for graph in entry["what"].get("graphs") or []})
+    text = record(text, entry["sequence"], changes)
     lease = lock.lease
-    if lease is None or entry is None:  # one process has the store: its lock is enough
+    if lease is None:  # one process has the store: its lock is enough
         run(text)
         return
     lease.confirm()

@@ -31,20 +31,29 @@ from threadline.audit.archive import ARCHIVE_PREFIX, archive_iri, preserve_updat
 from threadline.audit.chain import AUDIT_GRAPH, entry_update, head, writer_lock
 from threadline.audit.guard import commit
 from threadline.errors import QueryError
-from threadline.namespaces import AUDIT_GUARD_PREFIX, GRAPH, LEASE_GRAPH, RDF, STORE_GRAPH, TL
+from threadline.history import ChangeSet
+from threadline.namespaces import (
+    AUDIT_GUARD_PREFIX,
+    CHANGES_PREFIX,
+    DEFAULT_GRAPH,
+    GRAPH,
+    LEASE_GRAPH,
+    RDF,
+    STORE_GRAPH,
+    TL,
+)
 from threadline.store import Store, sandbox
 from threadline.store.base import STAGING_PREFIX, new_staging_graph
 from threadline.store.lexer import Token, tokens
 from threadline.store.safety import PARSE_LOCK, check_update
 
 SYSTEM_GRAPHS = (GRAPH + "security", AUDIT_GRAPH, GRAPH + "signatures", STORE_GRAPH, LEASE_GRAPH)
-DEFAULT_GRAPH = "urn:threadline:default-graph"  # names the stored default graph in audit entries and archives
 MAX_TEXT_IN_ENTRY = 65_536  # longer update texts are recorded by hash and size only
 REPLACE = "\x00replace\x00"  # marks archive text that replaces its operation instead of preceding it
 
 
 def is_system_graph(graph: str) -> bool:
-    return graph in SYSTEM_GRAPHS or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX))
+    return graph in SYSTEM_GRAPHS or graph.startswith((ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX, CHANGES_PREFIX))
 
 
 @dataclass
@@ -55,6 +64,8 @@ class Plan:
     graphs: set[str] = field(default_factory=set)
     archives: bool = False
     named: list[str] = field(default_factory=list)  # the store's named graphs, for DROP/CLEAR ALL|NAMED
+    changes: ChangeSet = field(default_factory=ChangeSet)  # what the change set compares (threadline.history)
+    touched: set[str] = field(default_factory=set)  # the graphs the operation being read writes
 
 
 # -- SPARQL Update ------------------------------------------------------------------------------------------
@@ -77,19 +88,19 @@ def audited_update(store: Store, text: str, *, actor: str, reason: str | None, b
         entry = entry_update(store, action="update", actor=actor, what=what, why=reason)
         prologue = f"BASE <{base}>\n" if base else ""
         check_update(prologue + plan.text)  # the text the engine will run, not only the one the caller sent
-        _run_update(store, prologue + plan.text + "\n;\n" + entry)
+        _run_update(store, prologue + plan.text + "\n;\n" + entry, plan.changes)
     return what
 
 
-def _run_update(store: Store, text: str) -> None:
+def _run_update(store: Store, text: str, changes: ChangeSet) -> None:
     """Caller text runs on a thread with no network when the engine is in this process (``threadline.store.sandbox``);
     a remote store's engine is the remote server's, and reaching it needs the network."""
     from threadline.store import EmbeddedStore
 
     if isinstance(store, EmbeddedStore):
-        commit(store, text, run=lambda guarded: sandbox.confined(store.update, guarded))
+        commit(store, text, run=lambda guarded: sandbox.confined(store.update, guarded), changes=changes)
     else:
-        commit(store, text)
+        commit(store, text, changes=changes)
 
 
 def rewrite(text: str, archive: str, base: str | None = None, named: list[str] | None = None) -> Plan:
@@ -118,7 +129,10 @@ def rewrite(text: str, archive: str, base: str | None = None, named: list[str] |
         body = found[declared:]
         body_start = body[0].start if body else end
         head += text[start:body_start]
+        before = set(plan.graphs)
+        plan.touched = set()
         archived = _archive_for(operation, text, body, archive, plan)
+        _note_changes(operation, plan, before)
         if archived and archived.startswith(REPLACE):
             parts.append(archived.removeprefix(REPLACE))
             plan.archives = True
@@ -129,6 +143,29 @@ def rewrite(text: str, archive: str, base: str | None = None, named: list[str] |
         parts.append(text[body_start:end])
     plan.text = head + "\n;\n".join(parts)
     return plan
+
+
+def _note_changes(operation: Any, plan: Plan, before: set[str]) -> None:
+    """What the change set compares for one operation: the subjects of ``INSERT DATA``/``DELETE DATA`` (a blank
+    node subject: the whole graph), every statement of the graphs any other operation writes."""
+    from rdflib.term import URIRef
+
+    touched = plan.touched | (plan.graphs - before)
+    if operation.name not in ("InsertData", "DeleteData"):
+        for graph in touched:
+            plan.changes.touch(graph)
+        return
+    by_graph: dict[str, set[str] | None] = {}
+    for graph, triple in [(DEFAULT_GRAPH, t) for t in operation.get("triples") or []] + [
+        (str(g), t) for g, triples in (operation.get("quads") or {}).items() for t in triples
+    ]:
+        known = by_graph.setdefault(graph, set())
+        if known is not None and isinstance(triple[0], URIRef):
+            known.add(str(triple[0]))
+        else:
+            by_graph[graph] = None
+    for graph, subjects in by_graph.items():
+        plan.changes.touch(graph, subjects)
 
 
 def _prologue(found: list[Token]) -> list[Token]:
@@ -206,23 +243,33 @@ def _every_graph(verb: str, operation: Any, with_default: bool, plan: Plan) -> s
     parts = []
     for graph in graphs:
         plan.graphs.add(graph)
+        plan.touched.add(graph)
         parts += [_preserve_graph(graph), f"{verb}{silent} GRAPH <{graph}>"]
     if with_default:
         plan.graphs.add(DEFAULT_GRAPH)
+        plan.touched.add(DEFAULT_GRAPH)
         parts += [_preserve_graph(DEFAULT_GRAPH), f"{verb}{silent} DEFAULT"]
     return REPLACE + "\n;\n".join(parts or ["INSERT DATA { }"])  # no data graph: nothing to do
 
 
 def _quad_graphs(clause: Any, with_graph: Any = None) -> list[str]:
+    from rdflib.term import Variable
+
     graphs = []
     if clause.get("triples"):
         graphs.append(str(with_graph) if with_graph is not None else DEFAULT_GRAPH)
     for graph in clause.get("quads") or {}:
+        if isinstance(graph, Variable):
+            raise QueryError(
+                f"an INSERT template naming its graph by a variable (GRAPH ?{graph}) is refused: the change set "
+                "must know which graphs an update changes; name the graph"
+            )
         graphs.append(str(graph))
     return graphs
 
 
 def _check_target(graph: str, plan: Plan) -> None:
+    plan.touched.add(graph)
     if is_system_graph(graph):
         raise QueryError(
             f"updates may not write the system graph <{graph}> (tokens, audit trail, archive and signatures "

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pyoxigraph as ox
+
 from threadline.audit.archive import archive_iri, preserve_matching, preserve_update
 from threadline.audit.chain import entry_update
+from threadline.history import ChangeSet
+from threadline.namespaces import CATALOG_GRAPH, PROVENANCE_GRAPH
 
 if TYPE_CHECKING:
     from threadline.ingest.provenance import Activity
@@ -46,7 +50,7 @@ def load_update(store: Store, activity: Activity, mode: str, commit: str, *, rea
         before = preserve_update(store, activity.superseded_graphs) if activity.superseded_graphs else ""
     else:
         before = " ;\n".join(
-            preserve_matching(where, archive_iri(retraction.batch_graph))
+            preserve_matching(where, archive_iri(retraction.batch_graph), graph="old")
             for retraction in activity.retractions
             for where in retraction.patterns()
         )
@@ -58,3 +62,24 @@ def load_update(store: Store, activity: Activity, mode: str, commit: str, *, rea
         why=reason,
     )
     return " ;\n".join(part for part in (before, commit, entry) if part)
+
+
+def load_changes(activity: Activity, mode: str, graphs_by_key: dict[str, list[str]]) -> ChangeSet:
+    """The load's change set: its batch graphs added whole, the graphs it supersedes removed whole (archived),
+    a delta's retractions, and in place the catalog and provenance statements of the subjects it describes."""
+    loaded = [batch for batch in activity.batches if not batch.skipped]
+    catalog = {batch.graph for batch in loaded}
+    catalog.update(g for batch in loaded for g in graphs_by_key.get(batch.run.batch_key, []))
+    provenance = {
+        triple.subject.value
+        for triple in ox.parse("\n".join(activity.triples()).encode("utf-8"), ox.RdfFormat.N_TRIPLES)
+        if isinstance(triple.subject, ox.NamedNode)
+    }
+    changes = ChangeSet(added=[batch.graph for batch in loaded])
+    changes.touch(CATALOG_GRAPH, catalog)
+    changes.touch(PROVENANCE_GRAPH, provenance)
+    if mode == "snapshot":
+        changes.removed = {graph: archive_iri(graph) for graph in activity.superseded_graphs}
+    else:
+        changes.retracted = [where for retraction in activity.retractions for where in retraction.patterns()]
+    return changes

@@ -40,7 +40,7 @@ import pyoxigraph as ox
 from threadline import audit
 from threadline.errors import ChainForked, IngestError, LoadError, StoreError, WriteRefused
 from threadline.ingest import delta, hooks
-from threadline.ingest.audit_entry import load_update
+from threadline.ingest.audit_entry import load_changes, load_update
 from threadline.ingest.plan import MappingRun, plan
 from threadline.ingest.provenance import Activity, BatchResult, now
 from threadline.ingest.space import TIDY_STAGED_BYTES, Space, estimate, space_for
@@ -202,7 +202,8 @@ def _commit(store: Store, activity: Activity, staged: list[tuple[BatchResult, Pa
     activity.ended = now()
     try:
         change = _commit_update(activity, options.mode, graphs_by_key)
-        audit.commit(store, load_update(store, activity, options.mode, change))
+        changes = load_changes(activity, options.mode, graphs_by_key)
+        audit.commit(store, load_update(store, activity, options.mode, change), changes=changes)
     except ChainForked:
         raise  # the load landed (its graphs are the thread's now): only the audit chain needs an inspector
     except WriteRefused:
