@@ -26,7 +26,8 @@ from threadline.auth.principal import ANONYMOUS, Principal
 from threadline.cli import main
 from threadline.config import Settings
 from threadline.errors import ConfigError, MigrationNeeded, QueryError, StoreTooNew
-from threadline.namespaces import STORE_GRAPH, TL
+from threadline.history import patch as history_patch
+from threadline.namespaces import CHANGES_PREFIX, STORE_GRAPH, TL
 from threadline.ontology import ontology_dir
 from threadline.store import open_store
 from threadline.store.reader_view import View
@@ -107,7 +108,7 @@ def renamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_version_shows_package_ontology_and_store_format() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"threadline {threadline.__version__} (ontology 0.2.0, store format 2)"
+    assert result.output.strip() == f"threadline {threadline.__version__} (ontology 0.2.0, store format 3)"
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "threadline.__version__"}
@@ -153,7 +154,7 @@ def _stamp(url: str, version: record.StoreVersion) -> None:
     ("found", "named"),
     [
         (record.StoreVersion(99, "0.2.0", "9.0.0"), "store format 99, ontology 0.2.0"),
-        (record.StoreVersion(STORE_FORMAT, "0.9.0", "0.9.0"), "store format 2, ontology 0.9.0"),
+        (record.StoreVersion(STORE_FORMAT, "0.9.0", "0.9.0"), "store format 3, ontology 0.9.0"),
     ],
 )
 def test_a_store_newer_than_this_threadline_is_refused(tmp_path: Path, found: record.StoreVersion, named: str) -> None:
@@ -191,7 +192,7 @@ def test_every_verb_refuses_a_newer_store_naming_both_versions(tmp_path: Path) -
         args = [a.replace("{tmp}", str(tmp_path)) for a in verb]
         result = runner.invoke(main, [*args, "--store", url])
         text = " ".join(result.output.split())
-        if result.exit_code != 2 or "store format 99" not in text or "store format 2" not in text:
+        if result.exit_code != 2 or "store format 99" not in text or "store format 3" not in text:
             failures.append((verb, result.exit_code, text[-300:]))
     assert not failures
 
@@ -208,7 +209,7 @@ def test_serve_refuses_a_newer_store_at_start_up(tmp_path: Path) -> None:
         env=env,
     )
     assert done.returncode == 2
-    assert "store format 99" in done.stderr and "store format 2" in done.stderr
+    assert "store format 99" in done.stderr and "store format 3" in done.stderr
     app = create_app(Settings(store=url, var_dir=tmp_path / "var"))
 
     async def start_up() -> None:
@@ -227,18 +228,20 @@ def test_previous_release_store_migrates_in_place_with_a_backup(tmp_path: Path) 
     run = [sys.executable, "-m", "threadline", "migrate", "--store", url]
     done = subprocess.run(run, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
-    assert "store format 1, ontology 0.1.0 -> store format 2, ontology 0.2.0" in done.stderr
-    assert "backup written to" in done.stderr and "now at store format 2, ontology 0.2.0" in done.stderr
+    assert "store format 1, ontology 0.1.0 -> store format 3, ontology 0.2.0" in done.stderr
+    assert "backup written to" in done.stderr and "now at store format 3, ontology 0.2.0" in done.stderr
     (backup,) = (p for p in (tmp_path / "var" / "backups").iterdir() if p.is_dir())
     assert quads(str(backup)) == before  # the backup is the store as the old release left it
 
     after = quads(url)
-    assert {q for q in before if AUDIT not in q} == {q for q in after if AUDIT not in q and STORE_GRAPH not in q}
+    history = (AUDIT, STORE_GRAPH, CHANGES_PREFIX)  # the migration's audit entry, version record and change set
+    assert {q for q in before if AUDIT not in q} == {q for q in after if not any(g in q for g in history)}
     with open_store(url) as store:
         assert record.read(store) == record.current()
         last = last_entry(store)
         assert last["action"] == "migrate" and last["actor"] == "Olga Ops"
         assert last["what"]["from"] == {"format": 1, "ontology": "0.1.0"}
+        assert history_patch.first(store) == int(last["sequence"])  # history starts at the upgrade
         assert audit.verify(store).intact
         assert signatures.check(store) == []  # the old release's signature still holds
 
@@ -252,7 +255,7 @@ def test_a_dry_run_shows_the_plan_and_changes_nothing(tmp_path: Path, renamed: P
     before = quads(url)
     result = CliRunner().invoke(main, ["migrate", "--dry-run", "--store", url])
     assert result.exit_code == 0, result.output
-    assert "store format 1, ontology 0.1.0 -> store format 2, ontology 0.3.0" in result.output
+    assert "store format 1, ontology 0.1.0 -> store format 3, ontology 0.3.0" in result.output
     assert "rename <https://w3id.org/threadline/ontology#revisionLabel>" in result.output
     assert "this migration rewrites data" in result.output
     assert quads(url) == before
@@ -364,7 +367,7 @@ def test_an_interrupted_migration_is_refused_then_resumed(tmp_path: Path, rename
         url = old_store(tmp_path / f"cut-{cut}")
         with open_store(url, check_versions=False) as store:
             steps = current_plan(store)
-            record.write(store, _marked(steps, "store format 2, ontology 0.3.0"))
+            record.write(store, _marked(steps, "store format 3, ontology 0.3.0"))
             todo = [
                 (rename, graph)
                 for rename in steps.renames

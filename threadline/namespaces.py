@@ -54,11 +54,13 @@ def system_role(graph: str) -> str | None:
 def is_replicated(graph: str) -> bool:
     """Whether the change-set stream (``threadline.history``, docs/history.md) carries ``graph``'s changes: what a
     downstream replica holds. Not the history itself (audit trail, archives, change sets), not what orders writers
-    or records the store's own format (guards, lease, store record), not KPI summaries (derived after each load,
-    outside the audit trail: a replica recomputes them), never a staging graph."""
+    or records the store's own format (guards, lease, store record), not the API tokens (the security graph:
+    credentials belong to one deployment, and their hashes must not reach the compliance staff who read the
+    stream), not KPI summaries (derived after each load, outside the audit trail: a replica recomputes them),
+    never a staging graph."""
     if graph.startswith((STAGING_PREFIX, ARCHIVE_PREFIX, AUDIT_GUARD_PREFIX, CHANGES_PREFIX)):
         return False
-    return graph not in (AUDIT_GRAPH, STORE_GRAPH, LEASE_GRAPH, KPI_GRAPH)
+    return graph not in (AUDIT_GRAPH, STORE_GRAPH, LEASE_GRAPH, KPI_GRAPH, SECURITY_GRAPH)
 
 
 def is_data_graph(graph: str) -> bool:

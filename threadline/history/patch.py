@@ -76,7 +76,9 @@ def bound(text: str | None, field: str) -> Bound | None:
     if _INT.fullmatch(number):
         return Bound(sequence=int(number))
     if not _DATETIME.fullmatch(text):
-        raise BadBound(field, f"{text!r} is neither a change id (N or <{CHANGE_PREFIX}N>) nor an xsd:dateTime with its zone")
+        raise BadBound(
+            field, f"{text!r} is neither a change id (N or <{CHANGE_PREFIX}N>) nor an xsd:dateTime with its zone"
+        )
     try:
         datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:

@@ -33,6 +33,12 @@ FORMAT_STEPS: dict[int, FormatStep] = {
         f"ontology version and are read as made under ontology {BASELINE_ONTOLOGY}",
         trivial=True,
     ),
+    3: FormatStep(
+        3,
+        "every write records its change set (graph/changes/N, docs/history.md); history starts at the upgrade: "
+        "the migration's own change set is the first one",
+        trivial=True,
+    ),
 }
 
 

@@ -22,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 from threadline import __version__
 from threadline.errors import ConfigError
 
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 BASELINE_FORMAT = 1
 BASELINE_ONTOLOGY = "0.1.0"
 OWL_VERSION_INFO = "http://www.w3.org/2002/07/owl#versionInfo"
