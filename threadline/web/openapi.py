@@ -41,12 +41,14 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/queries/{name}"): (400, 404, 406),
     ("POST", "/validate"): (400,),
     ("GET", "/ontology"): (400, 406),  # an unknown ``format``; nothing in ``Accept`` that is offered
+    ("GET", "/changes"): (400,),  # a ``since``/``until`` that is no change id or dateTime; a ``limit`` out of range
 }
 # Constraints the handlers enforce that their signatures do not show.
 PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("DELETE", "/admin/tokens/{token_id}", "reason"): {"required": True, "schema": {"type": "string", "minLength": 1}},
     ("GET", "/signatures", "record"): {"schema": IRI},
     ("GET", "/reports/view", "graph"): {"schema": IRI},
+    ("GET", "/changes", "limit"): {"schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
 }
 
 
