@@ -56,7 +56,7 @@ def commit(
         raise AuditError("an audited update carries the entry audit.entry_update made for it (none is pending)")
     if changes is None:
         changes = ChangeSet({graph: None for graph in entry["what"].get("graphs") or []})
-    text = record(text, entry["sequence"], changes)
+    text = record(text, entry["sequence"], changes, union_default=store.union_default_in_updates)
     lease = lock.lease
     if lease is None:  # one process has the store: its lock is enough
         run(text)

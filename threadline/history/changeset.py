@@ -72,15 +72,18 @@ def change_graph(sequence: int) -> str:
     return f"{CHANGES_PREFIX}{sequence}"
 
 
-def record(text: str, sequence: int, changes: ChangeSet) -> str:
-    """``text`` (the write's update, its audit entry included) with change set ``sequence`` recorded around it."""
+def record(text: str, sequence: int, changes: ChangeSet, *, union_default: bool = False) -> str:
+    """``text`` (the write's update, its audit entry included) with change set ``sequence`` recorded around it.
+    ``union_default``: the store's updates read the union of all graphs as their default graph, so the stored
+    default graph is read as what the union holds outside every named graph."""
+    inside = _in_union if union_default else _in_stored
     target = ox.NamedNode(change_graph(sequence))
     shadows = {g: (f"{STAGING_PREFIX}shadow-{sequence}-{i}", s) for i, (g, s) in enumerate(_covered(changes))}
-    before = [_copy(graph, shadow, subjects) for graph, (shadow, subjects) in shadows.items()]
+    before = [_copy(inside(graph, "?s ?p ?o"), shadow, subjects) for graph, (shadow, subjects) in shadows.items()]
     before += [_retraction(where, target) for where in changes.retracted]
     after: list[str] = []
     for graph, (shadow, subjects) in shadows.items():
-        after += _diff(graph, shadow, subjects, target)
+        after += _diff(graph, inside(graph, "?s ?p ?o"), shadow, subjects, target)
         after.append(f"DROP SILENT GRAPH <{shadow}>")
     after.append(_header(sequence, changes, target))
     end = prologue_end(text)
@@ -92,8 +95,14 @@ def _covered(changes: ChangeSet) -> list[tuple[str, frozenset[str] | None]]:
     return [(g, s) for g, s in sorted(changes.graphs.items()) if is_replicated(g) and s != frozenset()]
 
 
-def _in(graph: str, pattern: str) -> str:
+def _in_stored(graph: str, pattern: str) -> str:
     return pattern if graph == DEFAULT_GRAPH else f"GRAPH <{graph}> {{ {pattern} }}"
+
+
+def _in_union(graph: str, pattern: str) -> str:
+    if graph != DEFAULT_GRAPH:
+        return _in_stored(graph, pattern)
+    return f"{pattern} FILTER NOT EXISTS {{ GRAPH ?named {{ {pattern} }} }}"
 
 
 def _values(subjects: frozenset[str] | None) -> list[str]:
@@ -107,10 +116,10 @@ def _values(subjects: frozenset[str] | None) -> list[str]:
     ]
 
 
-def _copy(graph: str, shadow: str, subjects: frozenset[str] | None) -> str:
+def _copy(held: str, shadow: str, subjects: frozenset[str] | None) -> str:
+    """``held``: the pattern matching the graph's ``?s ?p ?o``."""
     return " ;\n".join(
-        f"INSERT {{ GRAPH <{shadow}> {{ ?s ?p ?o }} }} WHERE {{ {values}{_in(graph, '?s ?p ?o')} }}"
-        for values in _values(subjects)
+        f"INSERT {{ GRAPH <{shadow}> {{ ?s ?p ?o }} }} WHERE {{ {values}{held} }}" for values in _values(subjects)
     )
 
 
@@ -121,14 +130,14 @@ def _reified(kind: str, graph: str) -> str:
     )
 
 
-def _diff(graph: str, shadow: str, subjects: frozenset[str] | None, target: ox.NamedNode) -> list[str]:
+def _diff(graph: str, held: str, shadow: str, subjects: frozenset[str] | None, target: ox.NamedNode) -> list[str]:
     """Removals (in the shadow, gone from the graph), then additions (in the graph, not in the shadow)."""
     removed = (
         f"INSERT {{ GRAPH {target} {{ {_reified(REMOVAL, graph)} }} }} WHERE {{ GRAPH <{shadow}> {{ ?s ?p ?o }} "
-        f"FILTER NOT EXISTS {{ {_in(graph, '?s ?p ?o')} }} }}"
+        f"FILTER NOT EXISTS {{ {held} }} }}"
     )
     added = [
-        f"INSERT {{ GRAPH {target} {{ {_reified(ADDITION, graph)} }} }} WHERE {{ {values}{_in(graph, '?s ?p ?o')} "
+        f"INSERT {{ GRAPH {target} {{ {_reified(ADDITION, graph)} }} }} WHERE {{ {values}{held} "
         f"FILTER NOT EXISTS {{ GRAPH <{shadow}> {{ ?s ?p ?o }} }} }}"
         for values in _values(subjects)
     ]

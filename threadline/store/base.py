@@ -89,6 +89,9 @@ class Store(ABC):
     any_graph: str = ANY_GRAPH
     # whether the backend runs the SHACL engine's compiled queries (``threadline.shacl.service`` falls back)
     compiles_shapes: bool = True
+    # whether an update's WHERE reads the union of all graphs as its default graph (a remote store set up as the
+    # module docstring says) rather than the stored default graph (``threadline.history`` tells them apart)
+    union_default_in_updates: bool = False
 
     def writer_lease(self) -> Lease | None:
         """A lease that makes writers in different processes take turns (``threadline.store.lease``), or None when

@@ -41,6 +41,8 @@ _MEDIA = {
 class RemoteStore(Store):
     """A SPARQL 1.1 Protocol + Graph Store Protocol service."""
 
+    union_default_in_updates = True  # set up with the union as its default graph (``Store``'s docstring)
+
     def __init__(
         self,
         url: str,
