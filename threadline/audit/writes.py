@@ -203,11 +203,12 @@ def _segments(text: str) -> list[tuple[int, int, list[Token]]]:
 
 def _archive_for(operation: Any, text: str, found: list[Token], archive: str, plan: Plan) -> str | None:
     name = operation.name
-    if name in ("InsertData", "Create", "Load"):
+    if name == "Create":  # no statements (its ``get`` of template keys answers with the key's name)
+        _check_target(str(operation.graphiri), plan)
+        return None
+    if name in ("InsertData", "Load"):
         for graph in _quad_graphs(operation):
             _check_target(graph, plan)
-        if name == "Create":
-            _check_target(str(operation.graphiri), plan)
         return None
     if name in ("Drop", "Clear"):
         target = operation.graphiri
