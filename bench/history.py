@@ -8,7 +8,8 @@ the demo's four systems loaded as snapshots, then the MES export reloaded with c
 (supersedes the MES batch graphs: removed whole, by reference to their archive), then a delta export of 20
 corrected unit records (retractions recorded statement by statement). Times are wall seconds per phase; quads
 are counted after the last load, and the store's folder measured on disk after it is closed; then, with change
-sets, the whole stream is exported as RDF Patch (time, bytes). Prints a markdown table (min / median / max over the runs) for docs/history.md.
+sets, the whole stream is exported as RDF Patch (time, bytes). Prints a markdown table (min / median / max
+over the runs) for docs/history.md.
 """
 
 from __future__ import annotations
