@@ -129,8 +129,7 @@ def write(store: Store, selected: Iterable[Change], out: BinaryIO) -> int:
         out.write(b"TX .\n")
         for quad in removals(store, change.sequence):
             out.write(_row(b"D", quad))
-        for quad in additions(store, change.sequence):
-            out.write(_row(b"A", quad))
+        out.writelines(additions(store, change.sequence))
         out.write(b"TC .\n")
         count += 1
     return count
@@ -192,14 +191,30 @@ def removals(store: Store, sequence: int) -> Iterator[Quad]:
     yield from _recorded(store, sequence, added=False)
 
 
-def additions(store: Store, sequence: int) -> Iterator[Quad]:
+def additions(store: Store, sequence: int) -> Iterator[bytes]:
     """The A rows: statement-level additions, then graphs added whole, as they were at this change."""
-    yield from _recorded(store, sequence, added=True)
+    for quad in _recorded(store, sequence, added=True):
+        yield _row(b"A", quad)
     node, target = change_iri(sequence), change_graph(sequence)
     added = store.select(f"SELECT ?g WHERE {{ GRAPH <{target}> {{ <{node}> <{TL}addedGraph> ?g }} }} ORDER BY ?g")
     for graph in added.values("g"):
-        for s, p, o in as_of(store, graph, sequence):
-            yield s, p, o, graph
+        removed_at, decided = _later(store, graph, sequence)
+        if removed_at is None and not decided:  # the graph as it is now: its dump's lines, rewritten as rows
+            yield from _dumped_rows(store, graph)
+            continue
+        for s, p, o in as_of(store, graph, sequence, (removed_at, decided)):
+            yield _row(b"A", (s, p, o, graph))
+
+
+def _dumped_rows(store: Store, graph: str) -> Iterator[bytes]:
+    suffix = f" {ox.NamedNode(graph)} .\n".encode()
+    with tempfile.TemporaryFile() as spool:
+        store.dump(spool, ox.RdfFormat.N_TRIPLES, graph=graph)
+        spool.seek(0)
+        for line in spool:
+            triple = line.rstrip()
+            if triple:
+                yield b"A " + triple.removesuffix(b".").rstrip() + suffix
 
 
 def _recorded(store: Store, sequence: int, *, added: bool) -> Iterator[Quad]:
@@ -222,8 +237,10 @@ def _archived(store: Store, graph: str, archive: str) -> Iterator[tuple]:
     )
 
 
-def as_of(store: Store, graph: str, sequence: int) -> Iterator[tuple]:
-    """The triples ``graph`` held just after change ``sequence``, streamed (see the module docstring)."""
+def _later(store: Store, graph: str, sequence: int) -> tuple[int | None, dict[tuple, bool]]:
+    """After change ``sequence``: the change that removed ``graph`` whole (None: none did), and for each quad that
+    a change set before it changed in place, whether it was present just after ``sequence`` (the first later
+    change touching it decides: it added the quad, so absent then; it removed it, so present)."""
     gone = store.select(
         f"SELECT ?seq WHERE {{ GRAPH ?c {{ ?cs <{TL}removedGraph> <{graph}> ; <{TL}changeSequence> ?seq }} "
         f"FILTER(?seq > {sequence}) }} ORDER BY ?seq LIMIT 1"
@@ -234,9 +251,17 @@ def as_of(store: Store, graph: str, sequence: int) -> Iterator[tuple]:
         f"SELECT ?seq ?kind ?s ?p ?o WHERE {{ GRAPH ?c {{ ?r <{TL}graph> <{graph}> ; a ?kind ; {_REIFIED} . "
         f"?cs <{TL}changeSequence> ?seq }} FILTER(?seq > {sequence}{upper}) }}"
     ).rows
-    decided: dict[tuple, bool] = {}  # quad -> present just after ``sequence``, set by the first later change
+    decided: dict[tuple, bool] = {}
     for _, kind, s, p, o in sorted(later, key=lambda row: -int(row[0].value)):  # type: ignore[union-attr]  # bound
         decided[(s, p, o)] = kind.value != ADDITION  # type: ignore[union-attr]  # bound by the query
+    return removed_at, decided
+
+
+def as_of(
+    store: Store, graph: str, sequence: int, later: tuple[int | None, dict[tuple, bool]] | None = None
+) -> Iterator[tuple]:
+    """The triples ``graph`` held just after change ``sequence``, streamed (see the module docstring)."""
+    removed_at, decided = later or _later(store, graph, sequence)
     if removed_at is not None:
         archive = store.select(
             f"SELECT ?a WHERE {{ GRAPH <{change_graph(removed_at)}> {{ <{graph}> <{TL}archivedIn> ?a }} }}"
