@@ -38,6 +38,7 @@ def __getattr__(name: str) -> Any:
         return getattr(guard, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "ANONYMOUS",
     "GRANTS",
