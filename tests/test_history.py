@@ -20,7 +20,7 @@ from tests.shacl_demo import REPO
 from threadline.audit import writes
 from threadline.audit.verify import read_entries
 from threadline.errors import QueryError, StoreError
-from threadline.history import patch
+from threadline.history import patch, replica
 from threadline.history.changeset import change_graph
 from threadline.ingest import load_files
 from threadline.ingest.loader import LoadOptions
@@ -62,10 +62,10 @@ def _edit_units(folder: Path, column: str, value: str, rows: int = 2) -> None:
         writer.writerows(table)
 
 
-def _replay(lines: bytes, replica: EmbeddedStore | None = None, where: Path | None = None) -> EmbeddedStore:
-    replica = replica or EmbeddedStore(where)
-    patch.apply(replica.native, lines.splitlines())
-    return replica
+def _replay(lines: bytes, follower: EmbeddedStore | None = None, where: Path | None = None) -> EmbeddedStore:
+    follower = follower or EmbeddedStore(where)
+    replica.apply(follower.native, lines.splitlines())
+    return follower
 
 
 class Session:
@@ -115,7 +115,7 @@ def _mixed_sequence(session: Session, store: EmbeddedStore, work: Path, states: 
     """Every kind of write, each followed by the digest of what a replica should then hold."""
 
     def done() -> None:
-        states[_change_sets(store)[-1]] = patch.digest(store)
+        states[_change_sets(store)[-1]] = replica.digest(store)
 
     ingest = REPO / "ingest"
     for system in ("plm", "erp", "mes", "qms"):
@@ -191,17 +191,17 @@ def test_patches_replayed_from_empty_rebuild_the_source(served: Any, tmp_path: P
     stream, pages = session.stream(limit=4)
     assert pages > 1, "paged with Link: rel=next"
     assert stream.count(b"TC .") == len(states)
-    replica = _replay(stream, where=tmp_path / "replica")
-    assert patch.digest(replica) == patch.digest(store) == states[max(states)]
+    follower = _replay(stream, where=tmp_path / "replica")
+    assert replica.digest(follower) == replica.digest(store) == states[max(states)]
 
     # a prefix: the state at change K, then the changes since K, gives the same dataset
     middle = sorted(states)[len(states) // 2]
     head = session.changes(until=str(middle), limit="1000")
     assert head.status_code == 200
     partial = _replay(head.content)
-    assert patch.digest(partial) == states[middle]
+    assert replica.digest(partial) == states[middle]
     rest, _ = session.stream(limit=1000, since=str(middle))
-    assert patch.digest(_replay(rest, partial)) == states[max(states)]
+    assert replica.digest(_replay(rest, partial)) == states[max(states)]
 
 
 def test_an_insert_of_what_is_there_and_a_delete_of_what_is_not_record_nothing(tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_an_insert_of_what_is_there_and_a_delete_of_what_is_not_record_nothing(t
 def test_a_failed_write_records_no_change_set(exports: Path, tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "store")
     load_files(store, "plm", [exports / "plm"], ingest_dir=REPO / "ingest")
-    before = (_change_sets(store), patch.digest(store))
+    before = (_change_sets(store), replica.digest(store))
     with pytest.raises(QueryError):  # refused before it runs: the change set could not name the graphs
         writes.audited_update(
             store,
@@ -249,7 +249,7 @@ def test_a_failed_write_records_no_change_set(exports: Path, tmp_path: Path) -> 
             actor="a",
             reason="r",
         )
-    assert (_change_sets(store), patch.digest(store)) == before
+    assert (_change_sets(store), replica.digest(store)) == before
     assert len(read_entries(store)) == len(before[0])
 
 
@@ -330,10 +330,10 @@ def test_every_backend_records_replayable_change_sets(any_store: Store) -> None:
     states = []
     for text in texts:
         writes.audited_update(any_store, text, actor="a", reason="r")
-        states.append(patch.digest(any_store))
+        states.append(replica.digest(any_store))
     assert _change_sets(any_store) == list(range(1, len(texts) + 1))
     buffer = io.BytesIO()
     patch.write(any_store, patch.changes(any_store, None, None, None), buffer)
-    assert patch.digest(_replay(buffer.getvalue())) == states[-1]
+    assert replica.digest(_replay(buffer.getvalue())) == states[-1]
     default = [line for line in buffer.getvalue().splitlines() if line.startswith((b"A <", b"D <"))]
     assert sum(line.endswith(b'"default" .') for line in default) == 2, "the default graph's one quad, added, removed"
