@@ -18,7 +18,7 @@ from threadline.audit import ARCHIVE_PREFIX, AUDIT_GRAPH
 from threadline.auth import SECURITY_GRAPH, Principal
 from threadline.auth.tokens import create_token
 from threadline.config import Settings
-from threadline.namespaces import STORE_GRAPH
+from threadline.namespaces import CHANGES_PREFIX, STORE_GRAPH
 from threadline.store import open_store
 from threadline.store.reader_view import View, view_for
 from threadline.store.recovery import STORED_DEFAULT
@@ -87,7 +87,7 @@ def _visible(service: dict[str, Any], denied: set[str]) -> list[str]:
         g
         for g in graphs
         if not (g in (SECURITY_GRAPH, STORE_GRAPH) and "admin" in denied)
-        and not ((g == AUDIT_GRAPH or g.startswith(ARCHIVE_PREFIX)) and "compliance" in denied)
+        and not ((g == AUDIT_GRAPH or g.startswith((ARCHIVE_PREFIX, CHANGES_PREFIX))) and "compliance" in denied)
     )
 
 

@@ -72,15 +72,16 @@ def bound(text: str | None, field: str) -> Bound | None:
     number = text.removeprefix(CHANGE_PREFIX).removeprefix("<" + CHANGE_PREFIX).removesuffix(">")
     if _INT.fullmatch(number):
         return Bound(sequence=int(number))
-    if not _DATETIME.fullmatch(text):
+    stamp = text.upper()  # RFC 3339 lets a date-time write its "T" and "Z" in lower case
+    if not _DATETIME.fullmatch(stamp):
         raise BadBound(
             field, f"{text!r} is neither a change id (N or <{CHANGE_PREFIX}N>) nor an xsd:dateTime with its zone"
         )
     try:
-        datetime.fromisoformat(text.replace("Z", "+00:00"))
+        datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError as exc:
         raise BadBound(field, f"{text!r} is not a valid date and time: {exc}") from exc
-    return Bound(time=text)
+    return Bound(time=stamp)
 
 
 @dataclass(frozen=True)

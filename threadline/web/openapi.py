@@ -43,12 +43,21 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/ontology"): (400, 406),  # an unknown ``format``; nothing in ``Accept`` that is offered
     ("GET", "/changes"): (400,),  # a ``since``/``until`` that is no change id or dateTime; a ``limit`` out of range
 }
+# a change id (N or its IRI) or an instant (history.patch.bound)
+CHANGE_BOUND = {
+    "anyOf": [
+        {"type": "string", "pattern": "^(https://w3id[.]org/threadline/id/change/)?[0-9]{1,18}$"},
+        {"type": "string", "format": "date-time"},
+    ]
+}
 # Constraints the handlers enforce that their signatures do not show.
 PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("DELETE", "/admin/tokens/{token_id}", "reason"): {"required": True, "schema": {"type": "string", "minLength": 1}},
     ("GET", "/signatures", "record"): {"schema": IRI},
     ("GET", "/reports/view", "graph"): {"schema": IRI},
     ("GET", "/changes", "limit"): {"schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    ("GET", "/changes", "since"): {"schema": CHANGE_BOUND},
+    ("GET", "/changes", "until"): {"schema": CHANGE_BOUND},
 }
 
 
