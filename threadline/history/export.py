@@ -35,7 +35,7 @@ class Page:
 
 def limit_of(text: str | None) -> int:
     """The ``limit`` parameter: 1..MAX_LIMIT, DEFAULT_LIMIT when absent; BadBound naming ``limit`` otherwise."""
-    if text is None or text == "":
+    if text is None:
         return DEFAULT_LIMIT
     if not text.strip().isdigit() or not 1 <= int(text) <= MAX_LIMIT:
         raise patch.BadBound("limit", f"{text!r} is not a whole number from 1 to {MAX_LIMIT}")

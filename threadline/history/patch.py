@@ -66,7 +66,7 @@ class Bound:
 
 def bound(text: str | None, field: str) -> Bound | None:
     """``text`` as a bound: ``N``, the change's IRI, or an xsd:dateTime with its zone; BadBound otherwise."""
-    if text is None or text == "":
+    if text is None:
         return None
     text = text.strip()
     number = text.removeprefix(CHANGE_PREFIX).removeprefix("<" + CHANGE_PREFIX).removesuffix(">")
