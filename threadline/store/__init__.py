@@ -11,7 +11,7 @@ from pathlib import Path
 
 from threadline.config import Settings
 from threadline.errors import ConfigError
-from threadline.store.base import STAGING_PREFIX, QueryResult, SelectResult, Store, StoreStats
+from threadline.store.base import STAGING_PREFIX, QueryResult, SelectResult, Store, StoreStats, text, text_or_none
 from threadline.store.embedded import EmbeddedStore
 from threadline.store.remote import RemoteStore
 
@@ -25,6 +25,8 @@ __all__ = [
     "StoreStats",
     "disk_path",
     "open_store",
+    "text",
+    "text_or_none",
 ]
 
 

@@ -44,6 +44,19 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 Params = Mapping[str, Bindable | list[Bindable]] | None
 
 
+def text(term: Term | None) -> str:
+    """The lexical value of a cell the query binds to an IRI, a blank node or a literal: the checker's narrowing
+    of ``Term | None`` (results hold no quoted triples: every query asking for one is ours, and none does)."""
+    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+        return term.value
+    raise TypeError(f"expected an IRI, a blank node or a literal in the result, got {term!r}")
+
+
+def text_or_none(term: Term | None) -> str | None:
+    """``text`` of a cell an ``OPTIONAL`` may leave unbound (None)."""
+    return None if term is None else text(term)
+
+
 @dataclass
 class SelectResult:
     """Rows of a SELECT: ``rows[i][j]`` is the term bound to ``variables[j]`` or None."""
@@ -58,10 +71,14 @@ class SelectResult:
             for row in self.rows
         ]
 
+    def texts(self) -> list[dict[str, str]]:
+        """Rows as dicts of lexical values (``text``) without the unbound variables."""
+        return [{name: text(term) for name, term in row.items()} for row in self.dicts()]
+
     def values(self, variable: str) -> list[str]:
         """The lexical values bound to one variable, skipping unbound rows."""
         index = self.variables.index(variable)
-        return [row[index].value for row in self.rows if row[index] is not None]  # type: ignore[union-attr]  # the query binds this cell: never None
+        return [text(cell) for row in self.rows if (cell := row[index]) is not None]
 
     def __len__(self) -> int:
         return len(self.rows)
