@@ -123,7 +123,7 @@ def store_describer(store: Store) -> Describe | None:
 
     def describe(node: Node) -> Iterable[tuple[Node, Node]]:
         for quad in native.quads_for_pattern(ox.BlankNode(str(node)), None, None):
-            yield to_rdflib(quad.predicate), to_rdflib(quad.object)  # type: ignore[misc]  # a result row has as many cells as the query selects
+            yield to_rdflib(quad.predicate), to_rdflib(quad.object)
 
     return describe
 

@@ -42,14 +42,20 @@ _MOD = 1 << 256
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 Params = Mapping[str, Bindable | list[Bindable]] | None
+_PLAIN = (ox.NamedNode, ox.BlankNode, ox.Literal)  # every term but a quoted triple
+
+
+def bound(term: Term | None) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """A cell the query binds to an IRI, a blank node or a literal: the checker's narrowing of ``Term | None``
+    (results hold no quoted triples: every query asking for one is ours, and none does)."""
+    if isinstance(term, _PLAIN):
+        return term
+    raise TypeError(f"expected an IRI, a blank node or a literal in the result, got {term!r}")
 
 
 def text(term: Term | None) -> str:
-    """The lexical value of a cell the query binds to an IRI, a blank node or a literal: the checker's narrowing
-    of ``Term | None`` (results hold no quoted triples: every query asking for one is ours, and none does)."""
-    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
-        return term.value
-    raise TypeError(f"expected an IRI, a blank node or a literal in the result, got {term!r}")
+    """The lexical value of a ``bound`` cell."""
+    return bound(term).value
 
 
 def text_or_none(term: Term | None) -> str | None:
