@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from threadline.audit import writes
+from threadline.errors import Forbidden
 from threadline.sparql import access, editor, graphstore, protocol
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
@@ -169,7 +170,7 @@ async def _graph_store(request: Request, store: Store) -> Response:
     principal = await access.caller(request, "integrator", writing=True)
     access.check_write(principal, target.graph)
     if target.graph is not None and writes.is_system_graph(target.graph):
-        raise HTTPException(403, f"<{target.graph}> is a system graph: it changes only through its own commands")
+        raise Forbidden(f"<{target.graph}> is a system graph: it changes only through its own commands")
     actor = principal.actor
     if request.method == "DELETE":
         reason = _reason(request, _first(params, "reason"), "deleting a graph")
