@@ -49,6 +49,7 @@ from threadline.signatures.record_hash import (
 )
 from threadline.store import Store, text
 from threadline.store.base import Params
+from threadline.store.params import Bindable
 from threadline.upgrades.record import held_ontology
 from threadline.upgrades.versions import BASELINE_ONTOLOGY
 
@@ -145,10 +146,10 @@ _RESOLVE = {
 def resolve(store: Store, kind: str, key: str, label: str | None = None) -> str:
     """The IRI of a revision (part number + label), of an NCR's disposition, or of a CAPA, by the identifiers
     people use; UnknownRecord when the thread has none."""
-    params: dict[str, object] = {"key": key}
+    params: dict[str, Bindable | list[Bindable]] = {"key": key}
     if kind == "revision":
         params["label"] = label or ""
-    found = sorted(set(store.select(_RESOLVE[kind], params).values("s")))  # type: ignore[arg-type]  # params are the record's IRIs, which the store binds
+    found = sorted(set(store.select(_RESOLVE[kind], params).values("s")))
     if not found:
         what = {
             "revision": f"revision {label!r} of part {key!r}",

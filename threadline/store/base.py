@@ -227,7 +227,7 @@ class Store(ABC):
         """Quads per named graph (Threadline writes nothing to the default graph, which queries see as the
         union of all graphs, so it cannot be counted apart over the protocol)."""
         counts = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        return StoreStats({row[0].value: int(row[1].value) for row in counts.rows})  # type: ignore[union-attr]  # the query binds this cell: never None
+        return StoreStats({text(row[0]): int(text(row[1])) for row in counts.rows})
 
     @abstractmethod
     def backup(self, target: Path) -> Path:
