@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from tests.test_shacl_demo import GAP_SHAPES
-from threadline import queries
+from threadline import kpi, queries
 from threadline.audit.archive import archived_triples
 from threadline.audit.verify import read_entries, verify
 from threadline.cli import main
@@ -186,6 +186,17 @@ def test_named_queries_answer_and_trace_the_new_production(loaded: Loaded) -> No
         rows = queries.rows_as_dicts(*_table(store.select(forward.text, forward.bindings({"lot": lot}))))
     built = {sn for day in loaded.manifest["history"]["day"] for sn in day["added"]["units"]}
     assert {r["serial"] for r in rows if r["part"] == "FC-1000"} == built
+
+
+def test_kpi_summaries_are_fresh_and_equal_the_plain_aggregates_after_the_last_day(loaded: Loaded) -> None:
+    materialised = [q for q in queries.catalogue().values() if q.materialise]
+    assert materialised
+    with open_store(loaded.url) as store:
+        for named in materialised:
+            summary = kpi.read(store, named.name)
+            assert summary is not None, f"{named.name}: summary stale after the history days"
+            plain = store.select(named.text, named.bindings({}))
+            assert sorted(map(str, summary.rows)) == sorted(map(str, plain.rows)), named.name
 
 
 def _table(result: Any) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -94,11 +94,27 @@ def _build(settings: Settings, root: Path, url: str, units: int, seed: int, hist
         for system in SYSTEMS:
             load_with_progress(store, system, [exports / system], ingest_dir=settings.ingest_dir, options=options)
         if history:
-            load_history(store, exports, manifest.history, settings.ingest_dir, replace(options, mode="delta"), console)
+            _load_days(settings, store, exports, manifest.history, replace(options, mode="delta"), console)
     finally:
         store.close()
     record = {"units": units, "seed": seed, "store": url, "history": history}
     (root / RECORD).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def _load_days(
+    settings: Settings, store: Store, exports: Path, history: dict[str, Any], options: LoadOptions, console: Any
+) -> None:
+    """The history days with one KPI summary refresh after the last, not one per load: a day's delta loads take
+    about a second, and refreshing the summaries after each tripled that at 1,000 units (docs/demo.md)."""
+    from threadline import features, kpi
+
+    features.install(settings.model_copy(update={"kpi_summaries": False}))
+    try:
+        load_history(store, exports, history, settings.ingest_dir, options, console)
+    finally:
+        features.install(settings)
+    if settings.kpi_summaries:
+        kpi.refresh(store)
 
 
 def load_history(
