@@ -75,7 +75,10 @@ def schedule(plan: Plan, cases: list[NcrCase], days: int, rng: random.Random) ->
     day 2 and closed two days later, the late certificate on day 3 (clamped to a shorter history)."""
     remeasure_days = list(range(1, days + 1, 4))
     operator_days = list(range(2, days + 1, 4)) or [days]
-    picks = rng.sample(_ordinary_units(plan, cases), len(remeasure_days) + len(operator_days))
+    ordinary = _ordinary_units(plan, cases)
+    wanted = len(remeasure_days) + len(operator_days)
+    picks = rng.sample(ordinary, min(wanted, len(ordinary)))
+    picks = [picks[k % len(picks)] for k in range(wanted)]  # a long history of a small plant corrects units again
     out = Schedule(
         remeasure=dict(zip(remeasure_days, picks[: len(remeasure_days)], strict=True)),
         operator=dict(zip(operator_days, picks[len(remeasure_days) :], strict=True)),

@@ -25,7 +25,7 @@ from threadline.demo import corrections, model, production, quality, supply
 from threadline.demo.clock import DAY, HOUR, MINUTE, date_str, day_of, to_seconds, ts
 from threadline.demo.corrections import Change, Schedule
 from threadline.demo.manifest import iri
-from threadline.demo.plan import Plan
+from threadline.demo.plan import SPAN, Plan
 from threadline.demo.production import ProductionRun, serial
 from threadline.demo.quality import NcrCase
 from threadline.demo.supply import receipt_number
@@ -104,7 +104,7 @@ class History:
     ) -> None:
         self.out_dir, self.plan, self.run, self.days = out_dir, plan, run, days
         self.rng = random.Random(plan.seed * 6007 + 3)
-        self.rate = max(1, round(plan.units * DAY / (300 * DAY)))  # the base run's pace: units over 300 days
+        self.rate = max(1, round(plan.units * DAY / SPAN))  # the base run's pace
         self.schedule: Schedule = corrections.schedule(plan, cases, days, self.rng)
         self.hplan = dataclasses.replace(plan, start=list(plan.start), revision=list(plan.revision))
         self.next_unit = plan.units
@@ -230,12 +230,14 @@ class History:
             spread = (ch.upper - ch.lower) / 4  # a careful re-measurement lands well inside the limits
             value = self.rng.uniform(ch.nominal - spread, ch.nominal + spread)
             new, changes = corrections.remeasured(row, value, ts(morning + self.rng.randrange(0, HOUR)))
+            base["results"][f"{sn}|{cid}"] = new  # a later correction of the same result starts from this one
             day.row("qms/inspection-results.csv", new)
             day.changes += changes
         if d in s.operator:
             record = base["operations"][serial("FC", s.operator[d])]
             others = [p for p in model.OPERATORS if p != record["operator"]]
             new_record, change = corrections.corrected_operator(record, self.rng.choice(others))
+            base["operations"][serial("FC", s.operator[d])] = new_record
             day.add("mes/operations.jsonl", corrections.operation_line(new_record))
             day.changes.append(change)
         if self.late and d == s.late_certificate_day:
