@@ -107,6 +107,7 @@ def run(units: int, reps: int, gate: str, work: Path) -> dict[str, Any]:
 
     base, delta = _prepared(work / f"u{units}-s42", units)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as users run it: compiled modules cached, not recompiled per process
     env["THREADLINE_VALIDATION_GATE"] = "{}" if gate == "none" else json.dumps({gate: "accept-with-report"})
     env.setdefault("THREADLINE_INGEST_DIR", str(REPO / "ingest"))
     runs: list[dict[str, float]] = []

@@ -7,7 +7,8 @@ list, revoke, authenticate; stored hashed in the security graph), ``guard`` (the
 
 from __future__ import annotations
 
-from threadline.auth.guard import anonymous_read, principal_of, require
+from typing import TYPE_CHECKING, Any
+
 from threadline.auth.principal import ANONYMOUS, Principal, check_scope
 from threadline.auth.roles import GRANTS, ROLES, AuthError, grants
 from threadline.auth.tokens import (
@@ -22,6 +23,21 @@ from threadline.auth.tokens import (
     revoke_token,
 )
 from threadline.namespaces import SECURITY_GRAPH, system_role
+
+if TYPE_CHECKING:
+    from threadline.auth.guard import anonymous_read, principal_of, require
+
+_GUARD = ("anonymous_read", "principal_of", "require")
+
+
+def __getattr__(name: str) -> Any:
+    """The route guard on first use: it imports FastAPI (about 2 s), which the CLI's verbs never need."""
+    if name in _GUARD:
+        from threadline.auth import guard
+
+        return getattr(guard, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ANONYMOUS",

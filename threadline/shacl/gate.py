@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from threadline.errors import IngestError
 from threadline.ingest import hooks
 from threadline.observability import metrics
-from threadline.shacl.incremental import introduced, load_results
+from threadline.shacl.incremental import introduced, load_results, union_shows
 from threadline.shacl.model import SH, Outcome, Result
 from threadline.shacl.rows import Row, rows
 from threadline.shacl.shapes import Shapes
@@ -140,7 +140,8 @@ class LoadGate:
             if not outcome.results:
                 _verdict(activity, profile, "passed", 0)
                 continue
-            finding = Finding(profile, mode, outcome, shapes, rows(outcome, shapes, store, after))
+            state = None if union_shows(store, before, after) else after  # the union is faster than a graph list
+            finding = Finding(profile, mode, outcome, shapes, rows(outcome, shapes, store, state))
             if mode == "reject" and finding.violations:
                 _verdict(activity, profile, "rejected", len(finding.violations))
                 raise ValidationRejected(finding, activity.system)

@@ -82,14 +82,16 @@ def identifiers(
     if store is None or not iris:
         return {}
     rank = {f"{TL}{p}": i for i, p in enumerate(IDENTIFIERS)}
-    props = " ".join(f"<{p}>" for p in rank)
+    props = ", ".join(f"<{p}>" for p in rank)
     found: dict[str, tuple[int, str]] = {}
     kinds: dict[str, str] = {}
     for start in range(0, len(iris), 2000):
         values = " ".join(f"<{i}>" for i in iris[start : start + 2000])
+        # VALUES inside each branch and the properties as a FILTER: a ``VALUES ?p`` joined with the nodes made
+        # pyoxigraph 0.5 scan every triple of those properties (1.4 s for 100 results at 10k units)
         result = store.select(
-            f"SELECT DISTINCT ?s ?p ?id ?c WHERE {{ VALUES ?s {{ {values} }} "
-            f'{{ VALUES ?p {{ {props} }} ?s ?p ?id }} UNION {{ ?s a ?c FILTER(STRSTARTS(STR(?c), "{TL}")) }} }}',
+            f"SELECT DISTINCT ?s ?p ?id ?c WHERE {{ {{ VALUES ?s {{ {values} }} ?s ?p ?id FILTER(?p IN ({props})) }} "
+            f'UNION {{ VALUES ?s {{ {values} }} ?s a ?c FILTER(STRSTARTS(STR(?c), "{TL}")) }} }}',
             default_graphs=default_graphs,
         )
         for s, p, ident, cls in result.rows:
