@@ -165,6 +165,15 @@ class Settings(BaseSettings):
     )
     demo_units: int = Field(default=1000, description="Number of as-built units `threadline serve --demo` generates.")
     demo_seed: int = Field(default=42, description="Random seed of the demo thread generator.")
+    demo_history_days: int = Field(
+        default=7,
+        ge=0,
+        le=366,
+        description=(
+            "Days of history `threadline serve --demo` generates after the base export and loads in order as "
+            "delta loads (new production, shipments and seeded corrections; docs/demo.md); 0: the base export only."
+        ),
+    )
     actor: str | None = Field(
         default=None,
         description=(

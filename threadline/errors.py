@@ -7,7 +7,8 @@ caller keeps a table of its own: ``status``, the HTTP status (``threadline.web.e
 the ``threadline`` command's exit status (``threadline.cli``: 2 for every error, as 1 means "ran, and found
 problems"). A class whose message may name server internals (paths, URLs, engine output) sets ``public`` to
 False: HTTP then shows ``hidden`` instead, unless THREADLINE_DEBUG, and the log keeps the real message.
-``header`` names the kind of the few errors clients branch on (``X-Threadline-Error: timeout``).
+``header`` names the kind of the few errors clients branch on (``X-Threadline-Error: timeout``), and
+``headers()`` any other header the answer needs (a ``WWW-Authenticate`` challenge).
 Subclasses defined beside their feature (the module named first) inherit these; ``tests/test_errors.py``
 holds this drawing to the classes::
 
@@ -25,6 +26,7 @@ holds this drawing to the classes::
     │   ├── EngineLimit             the engine is known to answer this wrongly: refused              501     2
     │   ├── PartialAnswer           store.engines: the engine cut an answer short                    503     2
     │   ├── GraphNotFound           sparql.graphstore: no graph of that name                         404     2
+    │   ├── BackupFailed            store.backup: a backup asked for over HTTP could not be made     503     2
     │   └── QueryError              a query or update was rejected (syntax, feature, parameter)      400     2
     │       ├── QueryTimeout        a query ran past its time limit and was stopped                  503     2
     │       ├── ResultTooLarge      sparql.execution: more rows than the endpoint's limit            422     2
@@ -43,6 +45,11 @@ holds this drawing to the classes::
     ├── ValidationError             shapes or data could not be validated (not: "does not conform")  400     2
     │   └── ShapesError             shacl.shapes: a shapes file cannot be read                       400     2
     ├── UnknownFormat               a ``format`` parameter names no format the route offers          400     2
+    ├── InvalidRequest              a parameter or an upload the route cannot take as given          422     2
+    ├── NotFound                    no such thing (a stored report, a source system)                 404     2
+    ├── Unauthorised                no, a malformed, unknown or revoked token (RFC 6750 challenge)   401     2
+    ├── Forbidden                   the token's role or scope does not allow this                    403     2
+    ├── Unavailable                 a part of the installation is missing: ask the operator          503     2
     ├── SignatureError              a record cannot be signed as asked (its class, the meaning)      422     2
     │   ├── UnknownRecord           the record to sign is not in the thread                          404     2
     │   └── SignatureRefused        the signer may not (role, shared or unnamed token)               403     2
@@ -73,6 +80,10 @@ class ThreadlineError(Exception):
 
     def details(self) -> dict[str, Any]:
         """Structured facts beside the message (the HTTP body's extra fields); none by default."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        """Headers the HTTP answer must carry besides ``X-Threadline-Error``; none by default."""
         return {}
 
 
@@ -224,6 +235,54 @@ class ValidationError(ThreadlineError):
 class UnknownFormat(ThreadlineError):
     """A ``format`` parameter names no format the route offers (HTTP 400; an ``Accept`` header that accepts
     none of them is ``sparql.negotiation.NotAcceptable``, HTTP 406)."""
+
+
+class InvalidRequest(ThreadlineError):
+    """A parameter or an upload the route cannot take as given, though it parsed (HTTP 422): a value outside
+    its choices, two parameters that exclude each other, an upload's file name."""
+
+    status = 422
+
+
+class NotFound(ThreadlineError):
+    """The request names something that is not there: a stored report, a source system's mapping pack."""
+
+    status = 404
+
+
+class Unauthorised(ThreadlineError):
+    """No token where one is needed, or one that is malformed, unknown or revoked (RFC 6750): the answer
+    carries the ``WWW-Authenticate`` challenge saying how to authenticate."""
+
+    status = 401
+
+    def __init__(self, message: str, *, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge}
+
+
+class Forbidden(ThreadlineError):
+    """The caller is known, but their token's role or scope does not allow this (or the target only changes
+    through its own commands). ``challenge``: a caller who sent no token is told how to send one."""
+
+    status = 403
+
+    def __init__(self, message: str, *, challenge: str | None = None) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge} if self.challenge else {}
+
+
+class Unavailable(ThreadlineError):
+    """A part of the installation the request needs is missing (front-end assets not fetched): the operator
+    must install it; the client can only try again later."""
+
+    status = 503
 
 
 class SignatureError(ThreadlineError):

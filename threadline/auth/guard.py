@@ -14,12 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth.principal import ANONYMOUS, Principal
 from threadline.auth.roles import check_role
 from threadline.auth.tokens import CACHE_SECONDS, any_tokens, authenticate
+from threadline.errors import Forbidden, Unauthorised
 from threadline.observability import metrics
 from threadline.store import Store
 
@@ -57,9 +58,9 @@ def _ttl(settings: Any) -> float:
     return float(getattr(settings, "token_cache_seconds", CACHE_SECONDS))
 
 
-def _unauthorised(message: str, error: str | None = None) -> HTTPException:
-    challenge = REALM + (f', error="{error}"' if error else "")
-    return HTTPException(401, message, headers={"WWW-Authenticate": challenge})
+def unauthorised(message: str, error: str | None = None) -> Unauthorised:
+    """A 401 with the RFC 6750 challenge (``error``: why the token sent was refused)."""
+    return Unauthorised(message, challenge=REALM + (f', error="{error}"' if error else ""))
 
 
 async def principal_of(request: Request) -> Principal | None:
@@ -73,14 +74,14 @@ async def principal_of(request: Request) -> Principal | None:
     scheme, _, bearer = header.partition(" ")
     if scheme.lower() != "bearer" or not bearer.strip():
         refused(request, "malformed", "the Authorization header is not 'Bearer <token>'")
-        raise _unauthorised("the Authorization header must be 'Bearer <token>'", "invalid_request")
+        raise unauthorised("the Authorization header must be 'Bearer <token>'", "invalid_request")
     bootstrap = getattr(settings, "write_token", None)
     if bootstrap and hmac.compare_digest(bearer.strip().encode(), str(bootstrap).encode()):
         return BOOTSTRAP
     principal = await run_in_threadpool(lambda: authenticate(store, bearer.strip(), ttl=_ttl(settings)))
     if principal is None:
         refused(request, "invalid", "unknown, mistyped or revoked token")
-        raise _unauthorised("the token is not valid (unknown, mistyped or revoked)", "invalid_token")
+        raise unauthorised("the token is not valid (unknown, mistyped or revoked)", "invalid_token")
     return principal
 
 
@@ -93,14 +94,12 @@ def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
         principal = await principal_of(request)
         if principal is None or (principal.anonymous and not principal.allows(role)):
             refused(request, "missing", f"no token where role {role!r} is needed")
-            raise _unauthorised(f"this needs a token with role {role!r} (Authorization: Bearer <token>)")
+            raise unauthorised(f"this needs a token with role {role!r} (Authorization: Bearer <token>)")
         if not principal.allows(role):
             refused(
                 request, "role", f"role {principal.role!r} does not grant {role!r}", token_id=principal.token_id or "-"
             )
-            raise HTTPException(
-                403, f"token {principal.token_id} has role {principal.role!r}, which does not grant {role!r}"
-            )
+            raise Forbidden(f"token {principal.token_id} has role {principal.role!r}, which does not grant {role!r}")
         request.state.principal = principal
         return principal
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth.guard import require
 from threadline.auth.principal import Principal
-from threadline.auth.roles import ROLES, AuthError
-from threadline.auth.tokens import AlreadyRevoked, UnknownToken, create_token, list_tokens, revoke_token
+from threadline.auth.roles import ROLES
+from threadline.auth.tokens import create_token, list_tokens, revoke_token
+from threadline.errors import InvalidRequest
 from threadline.web import deps
 
 Admin = Annotated[Principal, Depends(require("admin"))]
@@ -33,12 +34,9 @@ class TokenRequest(BaseModel):
 @router.post("/admin/tokens", status_code=201)
 async def create(body: TokenRequest, admin: Admin, store: deps.Store) -> JSONResponse:
     """Create a token; the response holds its secret, which is never shown again."""
-    try:
-        token_id, secret = await run_in_threadpool(
-            lambda: create_token(store, body.role, scopes=body.scopes, description=body.description, actor=admin.actor)
-        )
-    except AuthError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    token_id, secret = await run_in_threadpool(  # AuthError (422) for a role or scope it cannot have
+        lambda: create_token(store, body.role, scopes=body.scopes, description=body.description, actor=admin.actor)
+    )
     payload = {
         "id": token_id,
         "secret": secret,
@@ -61,11 +59,7 @@ async def listing(admin: Admin, store: deps.Store) -> dict[str, Any]:
 async def revoke(token_id: str, admin: Admin, store: deps.Store, reason: str | None = None) -> dict[str, Any]:
     """Revoke a token; ``reason`` is required and goes into the audit trail."""
     if not reason or not reason.strip():
-        raise HTTPException(422, "a reason is required to revoke a token: DELETE /admin/tokens/{id}?reason=...")
-    try:
-        token = await run_in_threadpool(lambda: revoke_token(store, token_id, actor=admin.actor, reason=reason))
-    except UnknownToken as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except AlreadyRevoked as exc:
-        raise HTTPException(409, str(exc)) from exc
+        raise InvalidRequest("a reason is required to revoke a token: DELETE /admin/tokens/{id}?reason=...")
+    # UnknownToken (404), AlreadyRevoked (409)
+    token = await run_in_threadpool(lambda: revoke_token(store, token_id, actor=admin.actor, reason=reason))
     return asdict(token)

@@ -32,7 +32,7 @@ from threadline.auth.principal import Principal, check_scope
 from threadline.auth.roles import AuthError, check_role
 from threadline.namespaces import ID, SECURITY_GRAPH, TL, XSD
 from threadline.observability import metrics
-from threadline.store import Store
+from threadline.store import Store, text
 from threadline.store.engines import truth
 
 TOKEN_PREFIX = ID + "token/"
@@ -165,43 +165,54 @@ _FIELDS = {
 }
 
 
-def _rows(store: Store, token_id: str | None = None) -> dict[str, dict[str, object]]:
+@dataclass
+class _Row:
+    """One token's statements in the security graph: lexical values by field name, its scopes, and whether it
+    is revoked (None: no ``tl:revoked`` statement)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    scopes: set[str] = field(default_factory=set)
+    revoked: bool | None = None
+
+
+def _rows(store: Store, token_id: str | None = None) -> dict[str, _Row]:
     optional = " ".join(f"OPTIONAL {{ ?t {_p(p)} ?{name} }}" for name, p in _FIELDS.items())
     result = store.select(
         f"SELECT ?id ?{' ?'.join(_FIELDS)} WHERE {{ GRAPH <{SECURITY_GRAPH}> {{ ?t a {_p('ApiToken')} ; "
         f"{_p('tokenId')} ?id . {optional} }} }}",
         {"id": token_id} if token_id is not None else None,
     )
-    tokens: dict[str, dict[str, object]] = {}
+    tokens: dict[str, _Row] = {}
     for row in result.dicts():
-        token = tokens.setdefault(row["id"].value, {"scopes": set()})
+        token = tokens.setdefault(text(row["id"]), _Row())
         for name, term in row.items():
             if name == "scope":
-                token["scopes"].add(term.value)
+                token.scopes.add(text(term))
             elif name == "revoked":  # by value: an engine may write "0" for false (threadline.store.engines)
-                token[name] = truth(term)
+                token.revoked = truth(term)
             elif name != "id":
-                token[name] = term.value
+                token.values[name] = text(term)
     return tokens
 
 
-def _info(token_id: str, values: dict[str, object]) -> TokenInfo:
+def _info(token_id: str, row: _Row) -> TokenInfo:
+    values = row.values
     return TokenInfo(
         token_id=token_id,
-        role=str(values.get("role", "")),
-        scopes=sorted(values["scopes"]),
-        description=str(values.get("description", "")),
-        created_at=str(values.get("created_at", "")),
-        created_by=str(values.get("created_by", "")),
-        revoked=values.get("revoked") is not False,  # anything but an explicit false counts as revoked
-        revoked_at=values.get("revoked_at"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
-        revoked_by=values.get("revoked_by"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
-        revocation_reason=values.get("revocation_reason"),  # type: ignore[arg-type]  # the row binds these as strings when the token is revoked
+        role=values.get("role", ""),
+        scopes=sorted(row.scopes),
+        description=values.get("description", ""),
+        created_at=values.get("created_at", ""),
+        created_by=values.get("created_by", ""),
+        revoked=row.revoked is not False,  # anything but an explicit false counts as revoked
+        revoked_at=values.get("revoked_at"),
+        revoked_by=values.get("revoked_by"),
+        revocation_reason=values.get("revocation_reason"),
     )
 
 
 def list_tokens(store: Store) -> list[TokenInfo]:
-    tokens = [_info(token_id, values) for token_id, values in _rows(store).items()]
+    tokens = [_info(token_id, row) for token_id, row in _rows(store).items()]
     return sorted(tokens, key=lambda t: (t.created_at, t.token_id))
 
 
@@ -241,10 +252,10 @@ def authenticate(store: Store, bearer: str, *, ttl: float = CACHE_SECONDS) -> Pr
 
 
 def _lookup(store: Store, token_id: str, digest: str) -> Principal | None:
-    values = _rows(store, token_id).get(token_id)
-    if values is None or not hmac.compare_digest(str(values.get("hash", "")).encode(), digest.encode()):
+    row = _rows(store, token_id).get(token_id)
+    if row is None or not hmac.compare_digest(row.values.get("hash", "").encode(), digest.encode()):
         return None
-    info = _info(token_id, values)
+    info = _info(token_id, row)
     if info.revoked:
         return None
     return Principal(token_id, info.role, tuple(info.scopes), info.description)

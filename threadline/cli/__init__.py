@@ -99,6 +99,13 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Generate a demo thread, load it into a fresh store and serve it.")
 @click.option("--units", type=int, default=None, help="With --demo: number of as-built units.")
 @click.option("--seed", type=int, default=None, help="With --demo: generator seed.")
+@click.option(
+    "--history",
+    "history_days",
+    type=click.IntRange(0, 366),
+    default=None,
+    help="With --demo: days of delta exports loaded after the base (default: THREADLINE_DEMO_HISTORY_DAYS, 7).",
+)
 @click.option("--fresh", is_flag=True, help="With --demo: discard the kept demo store and generate it again.")
 def serve(
     host: str | None,
@@ -107,6 +114,7 @@ def serve(
     demo: bool,
     units: int | None,
     seed: int | None,
+    history_days: int | None,
     fresh: bool,
 ) -> None:
     """Serve the store over HTTP (GraphQL, SPARQL, ontology, health)."""
@@ -117,12 +125,14 @@ def serve(
     from threadline.web.app import create_app
 
     settings = Settings()
-    if fresh and not demo:
-        raise click.UsageError("--fresh only applies to --demo")
+    if (fresh or history_days is not None) and not demo:
+        raise click.UsageError(f"--{'fresh' if fresh else 'history'} only applies to --demo")
     if demo:
         from threadline.demo.workspace import prepare
 
-        store_url = prepare(settings, store_url, units or settings.demo_units, seed or settings.demo_seed, fresh, err)
+        days = settings.demo_history_days if history_days is None else history_days
+        units, seed = units or settings.demo_units, seed or settings.demo_seed
+        store_url = prepare(settings, store_url, units, seed, fresh, err, history=days)
     settings = settings.model_copy(update={"store": store_url or settings.store})
     _open(settings.store).close()
     _print_tools(host or settings.host, port or settings.port)
@@ -387,14 +397,23 @@ def demo() -> None:
     required=True,
     help="Folder to write the PLM/ERP/MES/QMS exports and manifest.json into.",
 )
-def demo_generate(units: int, seed: int, out_dir: Path) -> None:
+@click.option(
+    "--history",
+    "history_days",
+    type=click.IntRange(0, 366),
+    default=0,
+    show_default=True,
+    help="Days of delta exports after the base one, in OUT/history/day-NN/ (new production and corrections).",
+)
+def demo_generate(units: int, seed: int, out_dir: Path, history_days: int) -> None:
     """Write the exports a plant's PLM, ERP, MES and QMS would produce, with seeded compliance gaps."""
     from threadline.demo import generate
 
     started = time.perf_counter()
-    manifest = generate(out_dir, units=units, seed=seed)
+    manifest = generate(out_dir, units=units, seed=seed, history_days=history_days)
+    days = f" and {history_days} history days" if history_days else ""
     err.print(
-        f"wrote {units:,} units to {out_dir} in {time.perf_counter() - started:.1f} s "
+        f"wrote {units:,} units{days} to {out_dir} in {time.perf_counter() - started:.1f} s "
         f"({len(getattr(manifest, 'gaps', []) or [])} seeded gaps in manifest.json)"
     )
 

@@ -1,4 +1,4 @@
-"""``python -m threadline.demo --units N --seed S --out DIR``: write a demo export set."""
+"""``python -m threadline.demo --units N --seed S [--history DAYS] --out DIR``: write a demo export set."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threadline.demo", description=__doc__)
     parser.add_argument("--units", type=int, default=1000, help="finished units to build (default 1000)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--history", type=int, default=0, help="days of delta exports after the base (default 0)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        manifest = generate(args.out, args.units, args.seed, None if args.quiet else progress)
+        manifest = generate(args.out, args.units, args.seed, None if args.quiet else progress, args.history)
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

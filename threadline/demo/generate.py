@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from threadline.demo import model, quality, supply, writers
+from threadline.demo.history import MAX_DAYS, write_history
 from threadline.demo.manifest import Gap, Manifest, iri
 from threadline.demo.plan import Plan, build
 from threadline.demo.production import ProductionRun, serial
@@ -24,11 +25,15 @@ def generate(
     units: int,
     seed: int = DEFAULT_SEED,
     progress: Callable[[str, int, int], None] | None = None,
+    history_days: int = 0,
 ) -> Manifest:
-    """Write a complete, deterministic demo export set into ``out_dir`` (its system folders are replaced)."""
+    """Write a complete, deterministic demo export set into ``out_dir`` (its system folders are replaced), then
+    ``history_days`` days of delta exports after it in ``out_dir/history/`` (see ``threadline.demo.history``)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise DemoError(f"output path {out_dir} exists and is not a directory")
+    if not 0 <= history_days <= MAX_DAYS:
+        raise DemoError(f"history days must be between 0 and {MAX_DAYS}, got {history_days}")
     plan = build(units, seed)
     rng = random.Random(seed * 7919 + 1)
 
@@ -68,6 +73,8 @@ def generate(
     manifest.entities = _entities(plan, counts, cases, capa_truth)
     manifest.gaps = _gaps(plan, cases, run, capa_truth, receipt_of)
     manifest.ground_truth = _truth(plan, cases, run, prod_truth, capa_truth)
+    if history_days or (out_dir / "history").exists():
+        manifest.history = write_history(out_dir, plan, run, cases, counts, history_days, report)
     manifest.write(out_dir / "manifest.json")
     report("manifest", 1, 1)
     return manifest

@@ -55,6 +55,7 @@ class Manifest:
     entities: dict[str, int] = field(default_factory=dict)
     gaps: list[Gap] = field(default_factory=list)
     ground_truth: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)  # empty without --history: the file is as before
 
     def gap_counts(self) -> dict[str, int]:
         out = dict.fromkeys(GAP_KINDS, 0)
@@ -73,7 +74,7 @@ class Manifest:
             "gapCounts": self.gap_counts(),
             "gaps": [g.as_dict() for g in self.gaps],
             "groundTruth": self.ground_truth,
-        }
+        } | ({"history": self.history} if self.history else {})
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
@@ -84,4 +85,12 @@ class Manifest:
         gaps = [
             Gap(g["kind"], g["focus"], g["id"], g["description"], tuple(g.get("related", ()))) for g in data["gaps"]
         ]
-        return cls(data["seed"], data["units"], data["counts"], data["entities"], gaps, data["groundTruth"])
+        return cls(
+            data["seed"],
+            data["units"],
+            data["counts"],
+            data["entities"],
+            gaps,
+            data["groundTruth"],
+            data.get("history", {}),
+        )

@@ -20,6 +20,28 @@ from threadline.demo.writers import Counts
 
 B2MML_NS = "http://www.wbf.org/xml/B2MML-V0401"
 Progress = Any  # Callable[[str, int, int], None] | None
+UNITS_HEADER = "serial_number,part_number,revision,work_order,status,location,started_at,completed_at,reworked\n"
+INSPECTION_HEADER = (
+    "result_id,characteristic_id,serial_number,measured_value,unit,lower_limit,upper_limit,"
+    "result,inspector,equipment,inspected_at,final_inspection,execution_id\n"
+)
+WORK_ORDERS_HEADER = "work_order,order_type,material,revision,quantity,status,planned_start,due_date\n"
+
+
+def performance_header(doc_id: str, published: int) -> str:
+    """Opening of a B2MML ProductionPerformance document (closed by ``</ProductionPerformance>``)."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ProductionPerformance xmlns="{B2MML_NS}">\n'
+        f"  <ID>{doc_id}</ID>\n  <PublishedDate>{ts(published)}</PublishedDate>\n"
+    )
+
+
+def production_response(wo: str, segments: list[str]) -> str:
+    return (
+        f"  <ProductionResponse>\n    <ID>{wo}</ID>\n    <ProductionRequestID>{wo}</ProductionRequestID>\n"
+        + "".join(segments)
+        + "  </ProductionResponse>\n"
+    )
 
 
 def serial(prefix: str, i: int) -> str:
@@ -46,6 +68,8 @@ class ProductionRun:
         self.chars = {c.cid: _Char(c) for c in model.CHARACTERISTICS}
         self.steps = {(s.part, s.rev, s.seq): s for s in model.routing_steps()}
         self.counter = dict.fromkeys(plan.lots, 0)
+        self.sub_lead = DAY  # subassemblies are built this long before final assembly (history days: hours)
+        self.lot_override: dict[str, str] = {}  # part -> lot: the history days draw from lots received then
         self.n_op = self.n_ge = self.n_ir = self.n_units = self.n_wo = 0
         self.ops: list[str] = []
         self.gen: list[str] = []
@@ -96,7 +120,7 @@ class ProductionRun:
             item = sub
         else:
             lp = self.plan.lots[part]
-            lot = lp.consumed_lot(self.counter[part])
+            lot = self.lot_override.get(part) or lp.consumed_lot(self.counter[part])
             self.counter[part] += 1
             qty, uom = lp.qty, model.PART_BY_NUMBER[part].uom
             lot_json, sn_json = f'"{lot}"', "null"
@@ -167,7 +191,7 @@ class ProductionRun:
         rev = self.plan.revision[i]
         sm, vb, fc = serial("SM", i), serial("VB", i), serial("FC", i)
 
-        a = t0 - DAY + (i % 7) * 600
+        a = t0 - self.sub_lead + (i % 7) * 600
         bench = "WU-SUB-01" if i % 2 else "WU-SUB-02"
         cons: list[str] = []
         e = self.op(sm, wo_sm, model.SENSOR, "A", 10, bench, ops16[i % 16], a, a + 1800, "pass")
@@ -320,21 +344,13 @@ class ProductionRun:
             d.mkdir(parents=True, exist_ok=True)
         example = next(c[0] for c in plan.chunks[2:] if c[0] not in self.case_by_unit and len(c) > 1)
         f_units = (mes / "units.csv").open("w", encoding="utf-8")
-        f_units.write(
-            "serial_number,part_number,revision,work_order,status,location,started_at,completed_at,reworked\n"
-        )
+        f_units.write(UNITS_HEADER)
         f_ops = (mes / "operations.jsonl").open("w", encoding="utf-8")
         f_gen = (mes / "genealogy.jsonl").open("w", encoding="utf-8")
         f_xml = (mes / "production-performance.xml").open("w", encoding="utf-8")
-        f_xml.write(
-            f'<?xml version="1.0" encoding="UTF-8"?>\n<ProductionPerformance xmlns="{B2MML_NS}">\n'
-            f"  <ID>PP-{plan.seed}-{plan.units}</ID>\n  <PublishedDate>{ts(plan.export_at)}</PublishedDate>\n"
-        )
+        f_xml.write(performance_header(f"PP-{plan.seed}-{plan.units}", plan.export_at))
         f_insp = (qms / "inspection-results.csv").open("w", encoding="utf-8")
-        f_insp.write(
-            "result_id,characteristic_id,serial_number,measured_value,unit,lower_limit,upper_limit,"
-            "result,inspector,equipment,inspected_at,final_inspection,execution_id\n"
-        )
+        f_insp.write(INSPECTION_HEADER)
         wo_rows: list[str] = []
         done = 0
         step = max(1, plan.units // 20)
@@ -363,11 +379,7 @@ class ProductionRun:
                 wo_rows.append(
                     f"{wo},PP01,{part},{r},{len(chunk)},{closed},{ts(planned)},{date_str(day_of(planned) + 3)}\n"
                 )
-                f_xml.write(
-                    f"  <ProductionResponse>\n    <ID>{wo}</ID>\n    <ProductionRequestID>{wo}</ProductionRequestID>\n"
-                )
-                f_xml.write("".join(x))
-                f_xml.write("  </ProductionResponse>\n")
+                f_xml.write(production_response(wo, x))
             f_units.write("".join(self.units))
             f_ops.write("".join(self.ops))
             f_gen.write("".join(self.gen))
@@ -384,7 +396,7 @@ class ProductionRun:
         for f in (f_units, f_ops, f_gen, f_xml, f_insp):
             f.close()
         with (erp / "work-orders.csv").open("w", encoding="utf-8") as fh:
-            fh.write("work_order,order_type,material,revision,quantity,status,planned_start,due_date\n")
+            fh.write(WORK_ORDERS_HEADER)
             fh.write("".join(wo_rows))
         counts: Counts = {
             "erp/work-orders.csv": len(wo_rows),

@@ -69,37 +69,38 @@ def capa_number(k: int) -> str:
     return f"CAPA-{k + 1:05d}"
 
 
+def ncr_record(c: NcrCase, plan: Plan) -> dict[str, Any]:
+    """One NCR as the QMS exports it; the history days restate it when it is reopened and closed again."""
+    code, text = DEFECTS.get(c.step, ("DF-DIM", "Casting wall thickness below drawing minimum"))
+    disposition = None
+    if c.disposition is not None:
+        disposition = {
+            "ncrNumber": c.number,
+            "type": c.disposition,
+            "approvedBy": c.approver,
+            "approvedAt": ts(c.opened_at + DAY),
+        }
+    return {
+        "ncrNumber": c.number,
+        "serialNumber": c.serial or None,
+        "lotNumber": c.lot or None,
+        "detectedAtPart": model.TOP if c.step else None,
+        "detectedAtRevision": c.revision or None,
+        "detectedAtSequence": c.step or None,
+        "defectCode": code,
+        "defectDescription": text,
+        "quantity": "1" if c.serial else str(plan.lots["CST-3300"].capacity),
+        "status": "open" if c.is_open else "closed",
+        "openedAt": ts(c.opened_at),
+        "closedAt": None if c.is_open else ts(c.closed_at),
+        "capaNumber": capa_number(c.capa) if c.capa is not None else None,
+        "disposition": disposition,
+    }
+
+
 def write_qms(root: Path, plan: Plan, cases: list[NcrCase]) -> tuple[Counts, dict[str, Any]]:
     d = root / "qms"
-    ncrs = []
-    for c in cases:
-        code, text = DEFECTS.get(c.step, ("DF-DIM", "Casting wall thickness below drawing minimum"))
-        disposition = None
-        if c.disposition is not None:
-            disposition = {
-                "ncrNumber": c.number,
-                "type": c.disposition,
-                "approvedBy": c.approver,
-                "approvedAt": ts(c.opened_at + DAY),
-            }
-        ncrs.append(
-            {
-                "ncrNumber": c.number,
-                "serialNumber": c.serial or None,
-                "lotNumber": c.lot or None,
-                "detectedAtPart": model.TOP if c.step else None,
-                "detectedAtRevision": c.revision or None,
-                "detectedAtSequence": c.step or None,
-                "defectCode": code,
-                "defectDescription": text,
-                "quantity": "1" if c.serial else str(plan.lots["CST-3300"].capacity),
-                "status": "open" if c.is_open else "closed",
-                "openedAt": ts(c.opened_at),
-                "closedAt": None if c.is_open else ts(c.closed_at),
-                "capaNumber": capa_number(c.capa) if c.capa is not None else None,
-                "disposition": disposition,
-            }
-        )
+    ncrs = [ncr_record(c, plan) for c in cases]
     write_json(d / "ncrs.json", {"exportedFrom": "QMS", "ncrs": ncrs})
 
     members: dict[int, list[NcrCase]] = {}

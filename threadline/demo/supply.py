@@ -14,6 +14,19 @@ from threadline.demo.clock import DAY, HOUR, date_str, day_of, ts
 from threadline.demo.plan import Plan
 from threadline.demo.writers import Counts, write_csv
 
+PO_HEADER = ["po_number", "supplier_id", "material", "quantity", "unit", "order_date"]
+RECEIPTS_HEADER = [
+    "receipt_number",
+    "po_number",
+    "supplier_id",
+    "material",
+    "lot_number",
+    "quantity",
+    "unit",
+    "received_at",
+]
+CERTIFICATES_HEADER = ["certificate_number", "receipt_number", "supplier_id", "issued_at"]
+
 
 def receipt_number(seq: int) -> str:
     return f"GR-{5000000 + seq}"
@@ -29,13 +42,13 @@ def write_supply(root: Path, plan: Plan) -> tuple[Counts, dict[str, str]]:
     seq = 0
     for part, lp in plan.lots.items():
         uom = model.PART_BY_NUMBER[part].uom
-        lot_qty = _fmt(lp.capacity * float(lp.qty))
+        lot_qty = quantity_text(lp.capacity * float(lp.qty))
         for j, lot in enumerate(lp.lots):
             supplier = lp.suppliers[j]
             if j % 2 == 0:
                 po = f"PO-{4500000 + len(pos) + 1}"
                 same_supplier = j + 1 < len(lp.lots) and lp.suppliers[j + 1] == supplier
-                qty = _fmt(lp.capacity * float(lp.qty) * (2 if same_supplier else 1))
+                qty = quantity_text(lp.capacity * float(lp.qty) * (2 if same_supplier else 1))
                 order_day = day_of(lp.received_at[j]) - 21
                 pos.append([po, supplier, part, qty, uom, date_str(order_day)])
             elif lp.suppliers[j - 1] != supplier:
@@ -49,25 +62,15 @@ def write_supply(root: Path, plan: Plan) -> tuple[Counts, dict[str, str]]:
             if lot != plan.no_coc_lot:
                 certs.append([f"COC-{supplier}-{seq:06d}", gr, supplier, date_str(day_of(received) - 2)])
     counts: Counts = {
-        "erp/purchase-orders.csv": write_csv(
-            erp / "purchase-orders.csv",
-            ["po_number", "supplier_id", "material", "quantity", "unit", "order_date"],
-            pos,
-        ),
-        "erp/receipts.csv": write_csv(
-            erp / "receipts.csv",
-            ["receipt_number", "po_number", "supplier_id", "material", "lot_number", "quantity", "unit", "received_at"],
-            receipts,
-        ),
-        "erp/certificates.csv": write_csv(
-            erp / "certificates.csv", ["certificate_number", "receipt_number", "supplier_id", "issued_at"], certs
-        ),
+        "erp/purchase-orders.csv": write_csv(erp / "purchase-orders.csv", PO_HEADER, pos),
+        "erp/receipts.csv": write_csv(erp / "receipts.csv", RECEIPTS_HEADER, receipts),
+        "erp/certificates.csv": write_csv(erp / "certificates.csv", CERTIFICATES_HEADER, certs),
     }
     counts["mes/lot-events.jsonl"] = _lot_events(root / "mes", plan)
     return counts, receipt_of
 
 
-def _fmt(x: float) -> str:
+def quantity_text(x: float) -> str:
     return str(int(x)) if x == int(x) else f"{x:g}"
 
 
@@ -84,7 +87,7 @@ def _lot_events(mes: Path, plan: Plan) -> int:
         uom = model.PART_BY_NUMBER[part].uom
         if lp.merged_lot:
             at = ts(lp.received_at[1] + 2 * HOUR)
-            qty = _fmt(2 * lp.capacity * float(lp.qty))
+            qty = quantity_text(2 * lp.capacity * float(lp.qty))
             sources = ", ".join(f'{{"lot": "{lp.merged_lot}", "sourceLot": "{src}"}}' for src in lp.lots[:2])
             lines.append(
                 f'{{"eventId": "LE{len(lines) + 1:07d}", "type": "merge", "at": "{at}", "lot": "{lp.merged_lot}", '
@@ -93,7 +96,7 @@ def _lot_events(mes: Path, plan: Plan) -> int:
             )
         if lp.split == 1:
             continue
-        share = _fmt(lp.capacity // lp.split * float(lp.qty))
+        share = quantity_text(lp.capacity // lp.split * float(lp.qty))
         for j, lot in enumerate(lp.lots[: plan_used_lots(plan, part)]):
             at = ts(lp.received_at[j] + DAY)
             for s in range(1, lp.split + 1):

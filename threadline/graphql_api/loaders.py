@@ -25,7 +25,7 @@ from strawberry.dataloader import DataLoader
 
 from threadline.graphql_api import compiler
 from threadline.graphql_api.resource import Resource
-from threadline.store import SelectResult, Store
+from threadline.store import SelectResult, Store, bound, text, text_or_none
 from threadline.store.engines import BOUND_PATHS, truth
 
 
@@ -95,10 +95,6 @@ _WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="graphql-store"
 
 def _node(iri: str) -> ox.NamedNode:
     return ox.NamedNode(iri)
-
-
-def _v(term: Any) -> str | None:
-    return None if term is None else term.value
 
 
 class Loaders:
@@ -180,7 +176,7 @@ class Loaders:
                 continue
             if error is not None:
                 future.set_exception(error)
-            else:
+            elif result is not None:
                 future.set_result(result)
 
     # -- objects -----------------------------------------------------------------------------------
@@ -188,9 +184,9 @@ class Loaders:
         si, pi, oi = (result.variables.index(v) for v in (subject, p, o))
         out: dict[str, Resource] = {}
         for row in result.rows:
-            s = row[si].value
+            s = text(row[si])
             resource = out.get(s) or out.setdefault(s, Resource(s))
-            resource.add(row[pi].value, row[oi])
+            resource.add(text(row[pi]), bound(row[oi]))
         return out
 
     def _prime(self, resources: dict[str, Resource]) -> None:
@@ -216,7 +212,7 @@ class Loaders:
                 oi = result.variables.index("o")
                 by_key: dict[str, set[str]] = defaultdict(set)
                 for row in result.rows:
-                    by_key[row[oi].value].add(row[1].value)
+                    by_key[text(row[oi])].add(text(row[1]))
                 found = self._collect(result, "s", "p", "v")
                 self._prime(found)
                 return [[found[s] for s in sorted(by_key.get(k, ()))] for k in keys]
@@ -233,7 +229,7 @@ class Loaders:
             async def batch(keys: Sequence[str]) -> list[Resource | None]:
                 result = await self.select(query, {"key": list(keys)})
                 ki, si = result.variables.index("key"), result.variables.index("s")
-                subject_of = {row[ki].value: row[si].value for row in result.rows}
+                subject_of = {text(row[ki]): text(row[si]) for row in result.rows}
                 found = self._collect(result)
                 self._prime(found)
                 return [found.get(subject_of.get(k, "")) for k in keys]
@@ -245,10 +241,10 @@ class Loaders:
         result = await self.select(
             compiler.REVISION_LOOKUP, {"pn": sorted({k[0] for k in keys}), "rl": sorted({k[1] for k in keys})}
         )
-        subject_of = {(row[0].value, row[1].value): row[2].value for row in result.rows}
+        subject_of = {(text(row[0]), text(row[1])): text(row[2]) for row in result.rows}
         found = self._collect(result)
         self._prime(found)
-        return [found.get(subject_of.get(tuple(k), "")) for k in keys]
+        return [found.get(subject_of.get((k[0], k[1]), "")) for k in keys]
 
     # -- traces ------------------------------------------------------------------------------------
     async def _backward(self, keys: Sequence[str]) -> list[list[Edge]]:
@@ -258,10 +254,10 @@ class Loaders:
         edges: dict[str, dict[Edge, None]] = defaultdict(dict)
         children: dict[str, Resource] = {}
         for root, a, rel, b, p, o in result.rows:
-            edges[root.value][Edge(a.value, rel.value.rsplit("#", 1)[-1], b.value)] = None
-            child = children.get(b.value) or children.setdefault(b.value, Resource(b.value))
+            edges[text(root)][Edge(text(a), text(rel).rsplit("#", 1)[-1], text(b))] = None
+            child = children.get(text(b)) or children.setdefault(text(b), Resource(text(b)))
             if p is not None:
-                child.add(p.value, o)
+                child.add(text(p), bound(o))
         self._prime({iri: r for iri, r in children.items() if r.props})
         return [list(edges.get(k, {})) for k in keys]
 
@@ -269,7 +265,7 @@ class Loaders:
         result = await self.select(compiler.FORWARD, {"root": [_node(k) for k in keys]})
         found: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for root, unit, finished in result.rows:
-            found[root.value].append((unit.value, truth(finished)))
+            found[text(root)].append((text(unit), truth(finished)))
         return [sorted(found.get(k, [])) for k in keys]
 
     def forward_with(self, predicates: frozenset[str], plural: frozenset[str]) -> DataLoader[str, list[Found]]:
@@ -287,15 +283,15 @@ class Loaders:
                 found: dict[str, dict[str, Found]] = defaultdict(dict)
                 columns = list(enumerate(single, 3))
                 for row in result.rows:
-                    root, unit, finished = row[0].value, row[1].value, row[2]
+                    root, unit, finished = text(row[0]), text(row[1]), row[2]
                     entry = found[root].get(unit)
                     if entry is None:
                         entry = found[root][unit] = Found(Resource(unit), truth(finished))
                     for i, predicate in columns:
                         if row[i] is not None:
-                            entry.resource.add(predicate, row[i])
+                            entry.resource.add(predicate, bound(row[i]))
                     if multi and row[-2] is not None:
-                        entry.resource.add(row[-2].value, row[-1])
+                        entry.resource.add(text(row[-2]), bound(row[-1]))
                 return [[found[k][u] for u in sorted(found.get(k, ()))] for k in keys]
 
             loader = self._forward_with[(single, multi)] = DataLoader(batch)
@@ -307,19 +303,19 @@ class Loaders:
         origins: dict[str, Origin] = defaultdict(Origin)
         described: dict[str, Resource] = {}  # suppliers and certificates, with their statements
         for lot, src, sup, rcpt, coc, p, o in result.rows:
-            origin = origins[lot.value]
+            origin = origins[text(lot)]
             for value, bucket in (
                 (src, origin.source_lots),
                 (sup, origin.suppliers),
                 (rcpt, origin.receipts),
                 (coc, origin.certificates),
             ):
-                if value is not None and value.value not in bucket:
-                    bucket.append(value.value)
+                if value is not None and text(value) not in bucket:
+                    bucket.append(text(value))
             owner = coc if coc is not None else sup
             if owner is not None and p is not None:
-                resource = described.get(owner.value) or described.setdefault(owner.value, Resource(owner.value))
-                resource.add(p.value, o)
+                resource = described.get(text(owner)) or described.setdefault(text(owner), Resource(text(owner)))
+                resource.add(text(p), bound(o))
         self._prime(described)
         for origin in origins.values():
             origin.source_lots.sort()
@@ -334,7 +330,7 @@ class Loaders:
         result = await self.select(compiler.WHERE_USED, {"root": [_node(k) for k in keys]})
         uses: dict[str, list[BomUse]] = defaultdict(list)
         for root, part, line, rev, parent in result.rows:
-            uses[root.value].append(BomUse(rev.value, line.value, part.value, parent.value))
+            uses[text(root)].append(BomUse(text(rev), text(line), text(part), text(parent)))
         return [uses.get(k, []) for k in keys]
 
     async def _capa_units(self, keys: Sequence[str]) -> list[list[str]]:
@@ -342,7 +338,7 @@ class Loaders:
         result = await self.select(compiler.CAPA_UNITS, {"capa": [_node(k) for k in keys]})
         found: dict[str, set[str]] = defaultdict(set)
         for capa, unit in result.rows:
-            found[capa.value].add(unit.value)
+            found[text(capa)].add(text(unit))
         return [sorted(found.get(k, ())) for k in keys]
 
     def impact(self, since: date) -> DataLoader[str, list[Impacted]]:
@@ -356,7 +352,7 @@ class Loaders:
                 result = await self.select(compiler.IMPACT, {"rev": [_node(k) for k in keys], "since": stamp})
                 found: dict[str, list[Impacted]] = defaultdict(list)
                 for rev, unit, ncr, capa in result.rows:
-                    found[rev.value].append(Impacted(unit.value, truth(ncr), truth(capa)))
+                    found[text(rev)].append(Impacted(text(unit), truth(ncr), truth(capa)))
                 return [sorted(found.get(k, []), key=lambda i: i.unit) for k in keys]
 
             loader = self._impact[since] = DataLoader(batch)
@@ -387,12 +383,14 @@ class Loaders:
         names = result.variables
         records: dict[str, dict[tuple[str, str], SourceRecordRow]] = defaultdict(dict)
         for row in result.rows:
-            r = dict(zip(names, (_v(t) for t in row), strict=True))
-            entry = records[r["s"]].get((r["rec"], r["g"]))  # type: ignore[index]  # keys are bound cells of the query: never None
+            cells = dict(zip(names, row, strict=True))
+            r = {name: text_or_none(cell) for name, cell in cells.items()}
+            subject, record, graph = text(cells["s"]), text(cells["rec"]), text(cells["g"])
+            entry = records[subject].get((record, graph))
             if entry is None:
-                entry = records[r["s"]][(r["rec"], r["g"])] = SourceRecordRow(  # type: ignore[index]  # keys are bound cells of the query: never None
-                    r["rec"],
-                    r["g"],
+                entry = records[subject][(record, graph)] = SourceRecordRow(
+                    record,
+                    graph,
                     r["file"],
                     r["key"],
                     r["system"],

@@ -19,6 +19,7 @@ from threadline.graphql_api import compiler
 from threadline.graphql_api.base import loaders, prefetch, wrap
 from threadline.graphql_api.errors import GraphQLUserError
 from threadline.graphql_api.resource import Resource
+from threadline.store import text
 
 T = TypeVar("T")
 
@@ -65,7 +66,7 @@ class Connection(Generic[T]):
     async def total_count(self, info: Info) -> int:
         query = compiler.bind_inner(compiler.count(self.where.text), self.where.params)
         result = await loaders(info).select(query)
-        return int(result.rows[0][0].value) if result.rows and result.rows[0][0] is not None else 0  # type: ignore[union-attr]  # the query binds this cell to an IRI or literal
+        return int(text(result.rows[0][0])) if result.rows and result.rows[0][0] is not None else 0
 
 
 def encode_cursor(key: str) -> str:
@@ -101,8 +102,8 @@ async def fetch_page(info: Info, where: Where, first: int, after: str | None, cl
     keys: dict[str, str] = {}
     resources: dict[str, Resource] = {}
     for row in result.rows:
-        s = row[si].value  # type: ignore[union-attr]  # the query binds this cell to an IRI or literal
-        keys[s] = row[ki].value  # type: ignore[union-attr]  # the query binds this cell to an IRI or literal
+        s = text(row[si])
+        keys[s] = text(row[ki])
         resource = resources.get(s) or resources.setdefault(s, Resource(s))
         resource.add(row[result.variables.index("p")].value, row[result.variables.index("o")])  # type: ignore[arg-type,union-attr]  # p and o are bound by the query: never None
     ordered = sorted(resources, key=lambda s: keys[s])

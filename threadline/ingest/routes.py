@@ -15,10 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require
+from threadline.errors import Forbidden, InvalidRequest, NotFound
 from threadline.web import deps
 from threadline.web.errors import error_responses, public
 
@@ -31,9 +32,9 @@ def upload_name(upload: UploadFile, seen: set[str]) -> str:
     raw = upload.filename or ""
     name = Path(raw).name
     if not name or name in (".", "..") or "\x00" in name:
-        raise HTTPException(422, f"uploaded file name {raw!r} is not a file name")
+        raise InvalidRequest(f"uploaded file name {raw!r} is not a file name")
     if name in seen:
-        raise HTTPException(422, f"two uploaded files are both named {name!r}")
+        raise InvalidRequest(f"two uploaded files are both named {name!r}")
     seen.add(name)
     return name
 
@@ -76,11 +77,11 @@ async def ingest(
     from threadline.namespaces import BATCH_GRAPH_PREFIX
 
     if not principal.in_scope(f"{BATCH_GRAPH_PREFIX}{system}/"):
-        raise HTTPException(403, f"token {principal.token_id} may not write {system} batches (outside its scope)")
+        raise Forbidden(f"token {principal.token_id} may not write {system} batches (outside its scope)")
     if mode not in ("snapshot", "delta") or on_error not in ("fail", "skip"):
-        raise HTTPException(422, "mode must be snapshot|delta and on_error fail|skip")
+        raise InvalidRequest("mode must be snapshot|delta and on_error fail|skip")
     if not system.isidentifier() or not (Path(settings.ingest_dir) / system).is_dir():
-        raise HTTPException(404, f"unknown source system {system!r}: no mapping pack of that name")
+        raise NotFound(f"unknown source system {system!r}: no mapping pack of that name")
     space = space_for(store, settings.staging_dir, settings.disk_reserve_bytes)
     with tempfile.TemporaryDirectory(prefix="threadline-upload-", dir=space.staging) as tmp:
         paths = []

@@ -47,6 +47,7 @@ import pyoxigraph as ox
 
 from threadline.namespaces import GRAPH, ID, TL
 from threadline.observability import metrics
+from threadline.store.base import text, text_or_none
 
 if TYPE_CHECKING:
     from threadline.kpi.parts import Group, Parts
@@ -187,24 +188,24 @@ def stored_partials(store: Store) -> tuple[int, bool, dict[str, dict[Group, Part
     paths = {q.name: q.path for q in materialised_queries()}
     declarations = {name: kpi_parts.declared(path) for name, path in paths.items()}
     out: dict[str, dict[Group, Parts]] = {
-        name.value: {}
+        text(name): {}
         for name, digest in kept
-        if (d := declarations.get(name.value)) is not None and digest.value == d.digest
+        if (d := declarations.get(text(name))) is not None and text(digest) == d.digest
     }
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     rows = store.select(
         f"SELECT ?name ?s ?p ?o WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?s <{K}partialOf> ?name ; ?p ?o }} }}"
     ).rows
     for name, s, p, o in rows:
-        if p is not None and p.value.startswith(K):
-            cells.setdefault((name.value, s.value), {})[p.value.removeprefix(K)] = o
-    for (name, _), values in cells.items():
-        declared = declarations.get(name) if name in out else None
+        if p is not None and text(p).startswith(K):
+            cells.setdefault((text(name), text(s)), {})[text(p).removeprefix(K)] = o
+    for (kpi, _), values in cells.items():
+        declared = declarations.get(kpi) if kpi in out else None
         if declared is None:
             continue
         group = tuple(values.get(g) for g in declared.groups)
-        out[name][group] = {p: values.get(p) for p in declared.parts}
-    return int(head[0][0].value), head[0][1] is not None, out
+        out[kpi][group] = {part: values.get(part) for part in declared.parts}
+    return int(text(head[0][0])), head[0][1] is not None, out
 
 
 @contextlib.contextmanager
@@ -277,7 +278,7 @@ def summary_status(store: Store) -> str | None:
 def refreshed_at(store: Store) -> str | None:
     """When the stored summary was computed, or None when there is none."""
     rows = store.select(f"SELECT ?t WHERE {{ GRAPH <{KPI_GRAPH}> {{ <{SUMMARY}> <{K}refreshedAt> ?t }} }}").rows
-    return rows[0][0].value if rows and rows[0][0] is not None else None
+    return text_or_none(rows[0][0]) if rows else None
 
 
 class Refresher:
@@ -350,15 +351,15 @@ def read_query(store: Store, name: str) -> tuple[str, dict[str, Any]] | None:
     found = store.select(VARIABLES, {"__kpi": name})
     if not found.rows:
         return None
-    variables = found.rows[0][0].value.split()
+    variables = text(found.rows[0][0]).split()
     # the KPI's own variables are projected; ours carry a __ prefix no named query uses
     optional = " ".join(f"OPTIONAL {{ ?__row <{K}{v}> ?{v} }}" for v in variables)
     projection = " ".join(f"?{v}" for v in variables) or "?__row"
-    text = (
+    query = (
         f"SELECT {projection} WHERE {{ GRAPH <{KPI_GRAPH}> {{ ?__row <{K}query> ?__kpi ; <{K}index> ?__index . "
         f"{optional} }} }} ORDER BY ?__index"
     )
-    return text, {"__kpi": ox.Literal(name)}
+    return query, {"__kpi": ox.Literal(name)}
 
 
 def read(store: Store, name: str) -> SelectResult | None:

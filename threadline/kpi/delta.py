@@ -39,7 +39,7 @@ from threadline.namespaces import BATCH_GRAPH_PREFIX
 from threadline.shacl.incremental import MAX_RESTRICTED, Scope, reach, retracted_by
 from threadline.shacl.model import to_rdflib, to_sparql
 from threadline.shacl.overlay import Quad, neighbourhood
-from threadline.store import EmbeddedStore
+from threadline.store import EmbeddedStore, text
 from threadline.store.recovery import STAGING_PREFIX
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def plan(store: Store, activity: Activity) -> Plan:
         return Plan(reason="a background refresh is running")
     if not fresh(store):
         return Plan(reason="the summary was outdated before the load")
-    activities = int(store.select(ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]  # the query binds this cell: never None
+    activities = int(text(store.select(ACTIVITIES).rows[0][0]))
     forward = {p for d in found.values() for p in d.forward}
     inverse = {p for d in found.values() for p in d.inverse}
     depth = max(d.depth for d in found.values())
@@ -178,7 +178,7 @@ def apply(store: Store, activity: Activity) -> bool:
     stored = kpi.stored_partials(store) if reason is None else None
     if found is not None and stored is not None:
         activities, stale, partials = stored
-        now = int(store.select(kpi.ACTIVITIES).rows[0][0].value)  # type: ignore[union-attr]  # the query binds this cell: never None
+        now = int(text(store.select(kpi.ACTIVITIES).rows[0][0]))
         if stale or activities != found.activities or now != found.activities + 1 or kpi.refresher.busy():
             reason = "another write landed beside the load"
         else:

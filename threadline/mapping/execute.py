@@ -167,13 +167,13 @@ class Run:
         classes = [f"<{c}>" for c in tmap.classes]
         poms = []
         for pom in tmap.poms:
-            objects = [
+            object_fns = [
                 self._join(tmap, om, source, compiler) if isinstance(om, RefObjectMap) else compiler.term(om, "object")
                 for om in pom.objects
             ]
             compiled = _Pom(
                 [compiler.term(p, "predicate") for p in pom.predicates],
-                objects,
+                object_fns,
                 [compiler.term(g, "graph") for g in pom.graphs],
             )
             if all(g.kind == "constant" for g in (*tmap.subject_graphs, *pom.graphs)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+TermKind = Literal["constant", "reference", "template", "none"]
 TermType = Literal["iri", "uri", "unsafe_iri", "blank", "literal"]
 Formulation = Literal["csv", "jsonpath", "xpath", "jsonl"]
 
@@ -18,7 +19,7 @@ Formulation = Literal["csv", "jsonpath", "xpath", "jsonl"]
 class TermMap:
     """How one RDF term is generated; for constants ``value`` is the IRI or the literal's lexical form."""
 
-    kind: Literal["constant", "reference", "template", "none"]
+    kind: TermKind
     value: str = ""
     term_type: TermType | None = None
     datatype: str | None = None

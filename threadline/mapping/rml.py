@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
+from rdflib.term import Node
 
 from threadline.errors import MappingError
 from threadline.mapping.model import (
+    Formulation,
     Join,
     LogicalSource,
     MappingDocument,
     PredicateObjectMap,
     RefObjectMap,
+    TermKind,
     TermMap,
+    TermType,
     TriplesMap,
 )
 from threadline.mapping.nquads import XSD, valid_language
@@ -35,14 +39,14 @@ D2RQ = Namespace("http://www.wiwiss.fu-berlin.de/suhl/bizer/D2RQ/0.1#")
 TLM = Namespace("https://w3id.org/threadline/mapping#")  # Threadline's own source declarations (mayBeEmpty, identity)
 _NAMESPACES = (RML, RR, RML_LEGACY)
 
-_TERM_TYPES = {
+_TERM_TYPES: dict[str, TermType] = {
     "IRI": "iri",
     "URI": "uri",
     "UnsafeIRI": "unsafe_iri",
     "BlankNode": "blank",
     "Literal": "literal",
 }
-_FORMULATIONS = {
+_FORMULATIONS: dict[str, Formulation] = {
     "CSV": "csv",
     "JSONPath": "jsonpath",
     "XPath": "xpath",
@@ -55,7 +59,20 @@ _BASE = re.compile(r"^\s*(?:@base|BASE)\s*<([^>]*)>", re.MULTILINE | re.IGNORECA
 DEFAULT_GRAPH = ""
 
 
-def _local(term: object) -> str:
+class SourceOptions(TypedDict, total=False):
+    """What a source description may say beyond its location (``LogicalSource``'s fields of the same names)."""
+
+    delimiter: str
+    quotechar: str | None
+    encoding: str
+    header: bool
+    compression: str | None
+    root: str
+    may_be_empty: bool
+    identity: str
+
+
+def _local(term: Node) -> str:
     text = str(term)
     return re.split(r"[#/]", text)[-1]
 
@@ -66,19 +83,19 @@ class _Reader:
         self.path = path
         self.prefixes = {p: str(ns) for p, ns in graph.namespaces() if p}
 
-    def fail(self, node: object, problem: str) -> MappingError:
+    def fail(self, node: Node | None, problem: str) -> MappingError:
         return MappingError(f"{self.path}: {self._name(node)}: {problem}")
 
-    def _name(self, node: object) -> str:
+    def _name(self, node: Node | None) -> str:
         return "blank node" if isinstance(node, BNode) else f"<{node}>"
 
-    def objects(self, node: object, local: str) -> list:
-        found: list[Any] = []
+    def objects(self, node: Node, local: str) -> list[Node]:
+        found: list[Node] = []
         for ns in _NAMESPACES:
             found.extend(self.g.objects(node, ns[local]))
         return found
 
-    def one(self, node: object, local: str, owner: object = None) -> object | None:
+    def one(self, node: Node, local: str, owner: Node | None = None) -> Node | None:
         found = self.objects(node, local)
         if len(found) > 1:
             raise self.fail(owner or node, f"more than one {local}")
@@ -86,7 +103,7 @@ class _Reader:
 
     # -- triples maps ---------------------------------------------------------------------------------
     def triples_maps(self) -> list[TriplesMap]:
-        nodes: list[object] = []
+        nodes: list[Node] = []
         for ns in (RR, RML):
             nodes.extend(self.g.subjects(RDF.type, ns.TriplesMap))
         for ns in (RML_LEGACY, RML):
@@ -97,7 +114,7 @@ class _Reader:
             raise MappingError(f"{self.path}: no triples map found")
         return [self.triples_map(node) for node in unique]
 
-    def triples_map(self, node: object) -> TriplesMap:
+    def triples_map(self, node: Node) -> TriplesMap:
         source_node = self.one(node, "logicalSource")
         if source_node is None:
             raise self.fail(node, "triples map has no logical source")
@@ -127,12 +144,12 @@ class _Reader:
             label=(_local(node) or None) if isinstance(node, URIRef) else None,
         )
 
-    def graph_maps(self, node: object, owner: object) -> tuple[TermMap, ...]:
+    def graph_maps(self, node: Node, owner: Node) -> tuple[TermMap, ...]:
         maps = [self.term_map(g, "graph", owner) for g in self.objects(node, "graphMap")]
         maps += [self.constant(g, "graph", owner) for g in self.objects(node, "graph")]
         return tuple(maps)
 
-    def pom(self, node: object, owner: object) -> PredicateObjectMap:
+    def pom(self, node: Node, owner: Node) -> PredicateObjectMap:
         preds = [self.term_map(p, "predicate", owner) for p in self.objects(node, "predicateMap")]
         preds += [self.constant(p, "predicate", owner) for p in self.objects(node, "predicate")]
         objs: list[TermMap | RefObjectMap] = []
@@ -146,7 +163,7 @@ class _Reader:
             raise self.fail(owner, "predicate-object map needs at least one predicate and one object")
         return PredicateObjectMap(tuple(preds), tuple(objs), self.graph_maps(node, owner))
 
-    def ref_object_map(self, node: object, parent: object, owner: object) -> RefObjectMap:
+    def ref_object_map(self, node: Node, parent: Node, owner: Node) -> RefObjectMap:
         joins = []
         for cond in self.objects(node, "joinCondition"):
             child = self.one(cond, "child", owner)
@@ -155,17 +172,19 @@ class _Reader:
             parent_map = self.one(cond, "parentMap", owner)
             if (child is None) == (child_map is None) or (parent_ref is None) == (parent_map is None):
                 raise self.fail(owner, "join condition needs one child and one parent")
-            cm = TermMap("reference", str(child)) if child is not None else self.term_map(child_map, "join", owner)
-            pm = (
-                TermMap("reference", str(parent_ref))
-                if parent_ref is not None
-                else self.term_map(parent_map, "join", owner)
-            )
-            joins.append(Join(cm, pm))
+            joins.append(Join(self.join_side(child, child_map, owner), self.join_side(parent_ref, parent_map, owner)))
         return RefObjectMap(str(parent), tuple(joins))
 
+    def join_side(self, reference: Node | None, term_map: Node | None, owner: Node) -> TermMap:
+        """One side of a join condition: a reference (``rr:child``) or a term map (``rml:childMap``)."""
+        if reference is not None:
+            return TermMap("reference", str(reference))
+        if term_map is None:
+            raise self.fail(owner, "join condition needs one child and one parent")
+        return self.term_map(term_map, "join", owner)
+
     # -- term maps ------------------------------------------------------------------------------------
-    def constant(self, value: object, role: str, owner: object) -> TermMap:
+    def constant(self, value: Node, role: str, owner: Node) -> TermMap:
         if isinstance(value, URIRef):
             if str(value) in (str(RR.defaultGraph), str(RML.defaultGraph)) and role == "graph":
                 return TermMap("constant", DEFAULT_GRAPH, "iri")
@@ -179,7 +198,7 @@ class _Reader:
             return TermMap("constant", str(value), "literal", datatype=datatype, language=value.language)
         raise self.fail(owner, f"a constant {role} cannot be a blank node")
 
-    def term_map(self, node: object, role: str, owner: object) -> TermMap:
+    def term_map(self, node: Node, role: str, owner: Node) -> TermMap:
         if not isinstance(node, BNode | URIRef):
             if role == "join":
                 return TermMap("reference", str(node))
@@ -212,7 +231,7 @@ class _Reader:
             ):
                 raise self.fail(owner, f"constant {constant} cannot have term type {term_type}")
             return tm
-        kind = "template" if template is not None else "reference"
+        kind: TermKind = "template" if template is not None else "reference"
         value = str(template if template is not None else reference)
         datatype = self.one(node, "datatype", owner)
         language = self.one(node, "language", owner)
@@ -231,29 +250,31 @@ class _Reader:
             raise self.fail(owner, "datatype or language on a term map that does not make literals")
         dt_map = self.term_map(datatype_map, "datatype", owner) if datatype_map is not None else None
         lang_map = self.term_map(language_map, "language", owner) if language_map is not None else None
+        datatype_iri = str(datatype) if datatype is not None else None
+        language_tag = str(language) if language is not None else None
         if dt_map is not None and dt_map.kind == "constant":
-            datatype, dt_map = dt_map.value, None
+            datatype_iri, dt_map = dt_map.value, None
         if lang_map is not None and lang_map.kind == "constant":
-            language, lang_map = lang_map.value, None
-            if not valid_language(str(language)):
-                raise self.fail(owner, f"invalid language tag {language!s}")
+            language_tag, lang_map = lang_map.value, None
+            if not valid_language(language_tag):
+                raise self.fail(owner, f"invalid language tag {language_tag}")
         return TermMap(
             kind,
             value,
             term_type,
-            datatype=str(datatype) if datatype is not None else None,
-            language=str(language) if language is not None else None,
+            datatype=datatype_iri,
+            language=language_tag,
             datatype_map=dt_map,
             language_map=lang_map,
         )
 
     # -- logical sources ------------------------------------------------------------------------------
-    def logical_source(self, node: object, owner: object) -> LogicalSource:
+    def logical_source(self, node: Node, owner: Node) -> LogicalSource:
         src = self.one(node, "source", owner)
         if src is None:
             table = self.one(node, "tableName", owner)
             raise self.fail(owner, "database sources are not supported" if table else "logical source has no source")
-        options: dict[str, object] = {}
+        options: SourceOptions = {}
         nulls: list[str] = []
         location = str(src) if isinstance(src, Literal) else self._source_location(src, owner, options, nulls)
         formulation_node = self.one(node, "referenceFormulation", owner)
@@ -294,7 +315,7 @@ class _Reader:
             **options,
         )
 
-    def _source_location(self, src: object, owner: object, options: dict[str, object], nulls: list[str]) -> str:
+    def _source_location(self, src: Node, owner: Node, options: SourceOptions, nulls: list[str]) -> str:
         types = {_local(t) for t in self.g.objects(src, RDF.type)}
         if "Database" in types or self.g.value(src, D2RQ.jdbcDSN) is not None:
             raise self.fail(owner, "database sources are not supported")
@@ -325,9 +346,9 @@ class _Reader:
         nulls.extend(str(n) for n in self.objects(src, "null"))
         return str(path)
 
-    def _declarations(self, src: object) -> dict[str, object]:
+    def _declarations(self, src: Node) -> SourceOptions:
         """``tlm:mayBeEmpty true`` and ``tlm:identity "xpath"`` on the source description."""
-        out: dict[str, object] = {}
+        out: SourceOptions = {}
         empty = self.g.value(src, TLM.mayBeEmpty)
         if empty is not None:
             out["may_be_empty"] = bool(empty.toPython()) if isinstance(empty, Literal) else True
@@ -336,7 +357,7 @@ class _Reader:
             out["identity"] = str(identity)
         return out
 
-    def _csvw_dialect(self, dialect: object, options: dict[str, object]) -> None:
+    def _csvw_dialect(self, dialect: Node, options: SourceOptions) -> None:
         delimiter = self.g.value(dialect, CSVW.delimiter)
         if delimiter is not None:
             options["delimiter"] = str(delimiter)
@@ -351,16 +372,17 @@ class _Reader:
             options["quotechar"] = str(quote) or None
 
 
-def _formulation_from_name(location: str) -> str | None:
+def _formulation_from_name(location: str) -> Formulation | None:
     lower = location.lower()
-    for ext, formulation in (
+    by_extension: tuple[tuple[str, Formulation], ...] = (
         (".csv", "csv"),
         (".tsv", "csv"),
         (".json", "jsonpath"),
         (".jsonl", "jsonl"),
         (".ndjson", "jsonl"),
         (".xml", "xpath"),
-    ):
+    )
+    for ext, formulation in by_extension:
         if lower.endswith(ext) or ext + "." in lower:
             return formulation
     return None

@@ -20,6 +20,7 @@ import yaml
 
 from threadline.errors import MappingError
 from threadline.mapping.model import (
+    Formulation,
     Join,
     LogicalSource,
     MappingDocument,
@@ -33,7 +34,7 @@ from threadline.mapping.rml import DEFAULT_GRAPH, _formulation_from_name
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _REF = re.compile(r"\$\(([^)]*)\)")
-_FORMULATIONS = {"csv": "csv", "jsonpath": "jsonpath", "xpath": "xpath", "jsonl": "jsonl"}
+_FORMULATIONS: dict[str, Formulation] = {"csv": "csv", "jsonpath": "jsonpath", "xpath": "xpath", "jsonl": "jsonl"}
 _MAPPING_ID = "urn:threadline:yarrrml:"
 
 
@@ -120,9 +121,10 @@ class _Reader:
             iterator = raw[1] if len(raw) > 1 else None
             options: dict[str, Any] = {}
         elif isinstance(raw, dict):
-            access = raw.get("access")
-            if not access:
+            given = raw.get("access")
+            if not given or not isinstance(given, str):  # a YAML number or list is no file name either
                 raise self.fail(where, f"source {raw!r} has no access")
+            access = given
             formulation = str(raw.get("referenceFormulation", ""))
             iterator = raw.get("iterator")
             options = {}
@@ -150,7 +152,7 @@ class _Reader:
         namespaces = tuple(sorted(self.prefixes.items())) if kind == "xpath" else ()
         return LogicalSource(
             location=access,
-            formulation=kind,  # type: ignore[arg-type]  # the YARRRML reader checked these against the allowed values
+            formulation=kind,
             iterator=str(iterator) if iterator is not None else None,
             namespaces=namespaces,
             **options,
@@ -245,16 +247,16 @@ class _Reader:
         preds = preds_raw if isinstance(preds_raw, list) else [preds_raw]
         objs = objs_raw if isinstance(objs_raw, list) else [objs_raw]
         is_type = preds == ["a"]
-        objects: list[TermMap | RefObjectMap] = []
+        object_maps: list[TermMap | RefObjectMap] = []
         for o in objs:
             if isinstance(o, dict):
-                objects.append(self.object_long(o, is_type, where))
+                object_maps.append(self.object_long(o, is_type, where))
             elif isinstance(o, list):
-                objects.append(self.object_short(o[0], o[1] if len(o) > 1 else None, is_type, where))
+                object_maps.append(self.object_short(o[0], o[1] if len(o) > 1 else None, is_type, where))
             else:
-                objects.append(self.object_short(o, item.get("datatype") or item.get("language"), is_type, where))
+                object_maps.append(self.object_short(o, item.get("datatype") or item.get("language"), is_type, where))
         return PredicateObjectMap(
-            tuple(self.predicate(p, where) for p in preds), tuple(objects), tuple(self.graphs(item, where))
+            tuple(self.predicate(p, where) for p in preds), tuple(object_maps), tuple(self.graphs(item, where))
         )
 
     def predicate(self, raw: Any, where: str) -> TermMap:

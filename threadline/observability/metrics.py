@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
-disable_created_metrics()  # a ``_created`` series per counter doubles the exposition and nobody graphs it
+# a ``_created`` series per counter doubles the exposition and nobody graphs it
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client leaves this one unannotated
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(

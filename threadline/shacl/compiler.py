@@ -104,7 +104,7 @@ NOT_CORE = {SH.js, SH.expression, SH.rule}
 CASTABLE = {f"{XSD_NS}{t}" for t in ("boolean", "integer", "decimal", "float", "double", "dateTime", "date", "time")}
 RDF_LANGSTRING = str(RDF.langString)
 
-NODE_KINDS = {
+NODE_KINDS: dict[Node, str] = {
     SH.IRI: "isIRI(?value)",
     SH.BlankNode: "isBlank(?value)",
     SH.Literal: "isLiteral(?value)",
@@ -285,14 +285,11 @@ def target_pattern(graph: Graph, shape: Node, closure: Callable[[URIRef], list[U
             raise NotCompilable("blank node sh:targetNode")
         for node in nodes:
             written_as_stored(node, "sh:targetNode")
-        terms = " ".join(to_sparql(n) for n in nodes)
-        branches.append(lambda v, terms=terms: f"VALUES ?{v} {{ {terms} }}")
+        branches.append(_values_branch(" ".join(to_sparql(n) for n in nodes)))
     for prop in graph.objects(shape, SH.targetSubjectsOf):
-        subject_of = to_sparql(prop)
-        branches.append(lambda v, p=subject_of: f"?{v} {p} ?{fresh('o')} .")
+        branches.append(_subjects_branch(to_sparql(prop)))
     for prop in graph.objects(shape, SH.targetObjectsOf):
-        object_of = to_sparql(prop)
-        branches.append(lambda v, p=object_of: f"?{fresh('s')} {p} ?{v} .")
+        branches.append(_objects_branch(to_sparql(prop)))
     if not branches:
         return None
     if len(branches) == 1:
@@ -302,6 +299,18 @@ def target_pattern(graph: Graph, shape: Node, closure: Callable[[URIRef], list[U
             "{ SELECT DISTINCT ?" + v + " WHERE { " + " UNION ".join("{ " + b(v) + " }" for b in branches) + " } }"
         )
     )
+
+
+def _values_branch(terms: str) -> Callable[[str], str]:
+    return lambda v: f"VALUES ?{v} {{ {terms} }}"
+
+
+def _subjects_branch(p: str) -> Callable[[str], str]:
+    return lambda v: f"?{v} {p} ?{fresh('o')} ."
+
+
+def _objects_branch(p: str) -> Callable[[str], str]:
+    return lambda v: f"?{fresh('s')} {p} ?{v} ."
 
 
 def _class_branch(cls: Node, closure: Callable[[URIRef], list[URIRef]]) -> Callable[[str], str]:
@@ -371,7 +380,7 @@ class ShapeCompiler:
         custom = {p for c in g.subjects(RDF.type, SH.ConstraintComponent) for p in _parameters(g, c)}
         used = custom & set(g.predicates(shape, None))
         if used:
-            raise NotCompilable(f"custom constraint component parameter {sorted(used)[0]}")
+            raise NotCompilable(f"custom constraint component parameter {min(used, key=str)}")
 
     def checks(self, shape: Node) -> list[Check]:
         self.check_supported(shape)
@@ -403,12 +412,12 @@ class ShapeCompiler:
             for bound in g.objects(shape, predicate):
                 name = str(predicate).rsplit("#", 1)[1]
                 out.append(filtered(name[0].upper() + name[1:], f"?value {op} {to_sparql(bound)}"))
-        for predicate, op in (("minLength", ">="), ("maxLength", "<=")):
-            for length in g.objects(shape, SH[predicate]):
+        for local, op in (("minLength", ">="), ("maxLength", "<=")):
+            for length in g.objects(shape, SH[local]):
                 out.append(
                     filtered(
-                        predicate[0].upper() + predicate[1:],
-                        f"!isBlank(?value) && STRLEN(STR(?value)) {op} {int(length)}",
+                        local[0].upper() + local[1:],
+                        f"!isBlank(?value) && STRLEN(STR(?value)) {op} {int(str(length))}",
                     )
                 )
         for pattern in g.objects(shape, SH.pattern):
@@ -446,29 +455,11 @@ class ShapeCompiler:
         for prop in g.objects(shape, SH.equals):
             out.append(self._equals(shape, prop))
         for prop in g.objects(shape, SH.disjoint):
-            p = to_sparql(prop)
-            out.append(
-                Check(
-                    component("Disjoint"),
-                    lambda f, p=p: (
-                        f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp(f)} "
-                        f"{joined('this', p, '?value', f.bulk)} }}"
-                    ),
-                )
-            )
+            out.append(Check(component("Disjoint"), _disjoint(to_sparql(prop), vp)))
         for predicate, op in PAIR_COMPARISONS.items():
             for prop in g.objects(shape, predicate):
-                p = to_sparql(prop)
                 name = str(predicate).rsplit("#", 1)[1]
-                out.append(
-                    Check(
-                        component(name[0].upper() + name[1:]),
-                        lambda f, p=p, op=op: (
-                            f"SELECT DISTINCT ?this ?value ?_other WHERE {{ {f('this')} {vp(f)} "
-                            f"{joined('this', p, '?_other', f.bulk)} FILTER(!COALESCE(?value {op} ?_other, false)) }}"
-                        ),
-                    )
-                )
+                out.append(Check(component(name[0].upper() + name[1:]), _compared(to_sparql(prop), op, vp)))
         if any(v == Literal(True) for v in g.objects(shape, SH.closed)):
             out.append(self._closed(shape, vp))
         for constraint in g.objects(shape, SH.sparql):
@@ -540,9 +531,11 @@ class ShapeCompiler:
     def _counts(self, shape: Node) -> list[Check]:
         g = self.graph
         path = self.path(shape)
+        if path is None:  # called for property shapes only: a node shape has no values to count
+            return []
         out = []
         for bound in g.objects(shape, SH.minCount):
-            n = int(bound)
+            n = int(str(bound))
             if n <= 0:
                 continue
             if n == 1:
@@ -556,29 +549,9 @@ class ShapeCompiler:
                     )
                 )
             else:
-                out.append(
-                    Check(
-                        component("MinCount"),
-                        lambda f, n=n: (
-                            f"SELECT ?this WHERE {{ {f('this')} "
-                            f"OPTIONAL {{ {joined('this', path, '?value', f.bulk)} }} }} "
-                            f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {n})"
-                        ),
-                        has_value=False,
-                    )
-                )
+                out.append(Check(component("MinCount"), _fewer_than(n, path), has_value=False))
         for bound in g.objects(shape, SH.maxCount):
-            n = int(bound)
-            out.append(
-                Check(
-                    component("MaxCount"),
-                    lambda f, n=n: (
-                        f"SELECT ?this WHERE {{ {f('this')} {joined('this', path, '?value', f.bulk)} }} "
-                        f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {n})"
-                    ),
-                    has_value=False,
-                )
-            )
+            out.append(Check(component("MaxCount"), _more_than(int(str(bound)), path), has_value=False))
         return out
 
     def _equals(self, shape: Node, prop: Node) -> Check:
@@ -622,3 +595,30 @@ def _datatype_test(datatype: str) -> str:
 
 def _parameters(graph: Graph, component_node: Node) -> set[Node]:
     return {p for param in graph.objects(component_node, SH.parameter) for p in graph.objects(param, SH.path)}
+
+
+def _disjoint(p: str, vp: Callable[[Focus], str]) -> Callable[[Focus], str]:
+    return lambda f: (
+        f"SELECT DISTINCT ?this ?value WHERE {{ {f('this')} {vp(f)} {joined('this', p, '?value', f.bulk)} }}"
+    )
+
+
+def _compared(p: str, op: str, vp: Callable[[Focus], str]) -> Callable[[Focus], str]:
+    return lambda f: (
+        f"SELECT DISTINCT ?this ?value ?_other WHERE {{ {f('this')} {vp(f)} "
+        f"{joined('this', p, '?_other', f.bulk)} FILTER(!COALESCE(?value {op} ?_other, false)) }}"
+    )
+
+
+def _fewer_than(n: int, path: str) -> Callable[[Focus], str]:
+    return lambda f: (
+        f"SELECT ?this WHERE {{ {f('this')} OPTIONAL {{ {joined('this', path, '?value', f.bulk)} }} }} "
+        f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {n})"
+    )
+
+
+def _more_than(n: int, path: str) -> Callable[[Focus], str]:
+    return lambda f: (
+        f"SELECT ?this WHERE {{ {f('this')} {joined('this', path, '?value', f.bulk)} }} "
+        f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {n})"
+    )

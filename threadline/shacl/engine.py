@@ -24,7 +24,7 @@ import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from threadline.errors import StoreError
+from threadline.errors import StoreError, ValidationError
 from threadline.shacl.compiler import (
     Check,
     Focus,
@@ -141,8 +141,8 @@ class NativeEngine:
                 continue
             if focus is None:
                 continue
-            if restrict is not None and restrict[shape] is not None:
-                focus = self.focus_among(focus, restrict[shape])
+            if restrict is not None and (among := restrict[shape]) is not None:
+                focus = self.focus_among(focus, among)
                 if focus is None:
                     continue
             outcome.results += self.evaluate(shape, focus)
@@ -238,7 +238,7 @@ class NativeEngine:
     def pairs(self, shape: Node, focus: Focus) -> list[tuple[Node, Node]]:
         vp = self.compiler.value_pattern(shape, focus.bulk)
         rows = self.select(f"SELECT DISTINCT ?this ?value WHERE {{ {focus('this')} {vp} }}")
-        return [(to_rdflib(r[0]), to_rdflib(r[1])) for r in rows]  # type: ignore[misc]  # a result row has as many cells as the query selects
+        return [(to_rdflib(r[0]), to_rdflib(r[1])) for r in rows]
 
     def own(self, shape: Node, focus: Focus) -> list[Result]:
         """Results of the shape's own constraints (focus nodes are the shape's focus nodes)."""
@@ -326,8 +326,6 @@ def pyshacl_results(data: Graph, shapes: Shapes, only: list[Node] | None = None)
     """Run pyshacl; with ``only``, every other shape loses its targets first."""
     import pyshacl
 
-    from threadline.errors import ValidationError
-
     shapes_graph = shapes.graph
     if only is not None:
         keep = set(only)
@@ -352,13 +350,13 @@ def parse_report(report: Graph, shapes: Shapes) -> list[Result]:
     results = []
     top = [n for r in report.subjects(RDF.type, SH.ValidationReport) for n in report.objects(r, SH.result)]
     for node in top:
-        shape = report.value(node, SH.sourceShape)
+        shape = _required(report, node, SH.sourceShape)
         own = messages(shapes.graph, shape)
-        texts = own or tuple(sorted(report.objects(node, SH.resultMessage), key=str))
+        texts: tuple[Node, ...] = own or tuple(sorted(report.objects(node, SH.resultMessage), key=str))
         results.append(
             Result(
-                focus=report.value(node, SH.focusNode),
-                component=report.value(node, SH.sourceConstraintComponent),
+                focus=_required(report, node, SH.focusNode),
+                component=_required(report, node, SH.sourceConstraintComponent),
                 shape=shape,
                 severity=report.value(node, SH.resultSeverity) or SH.Violation,
                 path=report.value(node, SH.resultPath),
@@ -367,3 +365,11 @@ def parse_report(report: Graph, shapes: Shapes) -> list[Result]:
             )
         )
     return results
+
+
+def _required(report: Graph, result: Node, predicate: URIRef) -> Node:
+    """A term every ``sh:ValidationResult`` has (SHACL 3.6.1); a report result without it cannot be shown."""
+    term = report.value(result, predicate)
+    if term is None:
+        raise ValidationError(f"the validation report's result {result} has no {predicate}")
+    return term

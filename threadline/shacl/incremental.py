@@ -313,7 +313,9 @@ def affected_results(
     plan = focus_plan(store, shapes, change, walk=None, scoped=scoped)  # the union holds both states
     engine = NativeEngine(store, shapes)
     in_store = {shape: nodes for shape, nodes in plan.items() if nodes is None or not _native(engine, shape)}
-    copied = {shape: nodes for shape, nodes in plan.items() if shape not in in_store and nodes}
+    copied: dict[Node, list[Node] | None] = {
+        shape: nodes for shape, nodes in plan.items() if shape not in in_store and nodes
+    }
     copies = _overlay(store, copied, scoped, before, after, retracted) if copied else None
     if copies is None:
         in_store.update(copied)

@@ -7,6 +7,7 @@ the native engine converts the store's pyoxigraph terms once, here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import overload
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, Namespace, URIRef
@@ -24,12 +25,12 @@ class Result:
     """One SHACL validation result, as both engines report it."""
 
     focus: Node
-    component: URIRef
+    component: Node  # an IRI from our engine; whatever term pyshacl's or a stored report names
     shape: Node
-    severity: URIRef = SH.Violation
+    severity: Node = SH.Violation  # as the shape states it (sh:severity is an IRI in valid shapes)
     path: Node | None = None
     value: Node | None = None
-    messages: tuple[Literal, ...] = ()
+    messages: tuple[Node, ...] = ()  # literals in a valid report
 
     def key(self) -> tuple[str, str, str, str, str]:
         """Identity used to compare engines: focus, path, value, source shape, component."""
@@ -67,8 +68,18 @@ def term_key(term: Node | None) -> str:
     return str(term)
 
 
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | None, normalize: bool = True) -> Node | None:
-    """Convert a term; ``normalize=False`` keeps lexical forms (shapes: \"1\"^^xsd:boolean is not true)."""
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # what a pyoxigraph quad or result cell holds
+
+
+@overload
+def to_rdflib(term: OxTerm, normalize: bool = True) -> Node: ...
+@overload
+def to_rdflib(term: None, normalize: bool = True) -> None: ...
+@overload
+def to_rdflib(term: OxTerm | None, normalize: bool = True) -> Node | None: ...
+def to_rdflib(term: OxTerm | None, normalize: bool = True) -> Node | None:
+    """Convert a term; ``normalize=False`` keeps lexical forms (shapes: \"1\"^^xsd:boolean is not true). A
+    quoted triple (RDF-star) has no rdflib term here: refused."""
     if term is None:
         return None
     if isinstance(term, ox.NamedNode):

@@ -29,7 +29,7 @@ from threadline.namespaces import CATALOG_GRAPH, GRAPH, ID
 from threadline.namespaces import TL as TL_IRI
 from threadline.shacl.model import SH, TL, Outcome, Result
 from threadline.shacl.shapes import Shapes
-from threadline.store import Store
+from threadline.store import Store, text, text_or_none
 from threadline.store.engines import truth
 
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -63,8 +63,8 @@ def report_graph(
             _copy(shapes.graph, result.path, g, copied)
         if result.value is not None:
             g.add((node, SH.value, result.value))
-        for text in result.messages:
-            g.add((node, SH.resultMessage, text))
+        for message in result.messages:
+            g.add((node, SH.resultMessage, message))
         _copy(shapes.graph, result.shape, g, copied)
         if describe is not None:
             for term in (result.focus, result.value):
@@ -123,7 +123,7 @@ def store_describer(store: Store) -> Describe | None:
 
     def describe(node: Node) -> Iterable[tuple[Node, Node]]:
         for quad in native.quads_for_pattern(ox.BlankNode(str(node)), None, None):
-            yield to_rdflib(quad.predicate), to_rdflib(quad.object)  # type: ignore[misc]  # a result row has as many cells as the query selects
+            yield to_rdflib(quad.predicate), to_rdflib(quad.object)
 
     return describe
 
@@ -152,7 +152,7 @@ def data_state(store: Store) -> tuple[str, list[tuple[str, str]]]:
         f"SELECT ?g ?h WHERE {{ GRAPH <{CATALOG_GRAPH}> {{ ?g a <{TL_IRI}BatchGraph> "
         f"OPTIONAL {{ ?g <{TL_IRI}contentHash> ?h }} }} }} ORDER BY ?g"
     ).rows
-    batches = [(r[0].value, r[1].value if r[1] is not None else "") for r in rows]
+    batches = [(text(graph), text_or_none(digest) or "") for graph, digest in rows]
     sha = hashlib.sha256()
     for graph, digest in batches:
         sha.update(f"{graph} {digest}\n".encode())
@@ -267,16 +267,16 @@ def latest_reports(store: Store, readable: Callable[[str], bool] | None = None) 
     ).dicts()
     latest: dict[str, dict[str, object]] = {}
     for row in rows:
-        profile = row["profile"].value if "profile" in row else ""
-        if profile in latest or (readable is not None and not readable(row["g"].value)):
+        profile = text(row["profile"]) if "profile" in row else ""
+        if profile in latest or (readable is not None and not readable(text(row["g"]))):
             continue
         latest[profile] = {
             "profile": profile or None,
-            "graph": row["g"].value,
-            "report": row["report"].value,
-            "generated": row["when"].value,
+            "graph": text(row["g"]),
+            "report": text(row["report"]),
+            "generated": text(row["when"]),
             "conforms": truth(row["conforms"]),
-            "results": int(row["count"].value),
+            "results": int(text(row["count"])),
         }
     return [latest[k] for k in sorted(latest)]
 
@@ -311,8 +311,8 @@ def stored_page(store: Store, graph: str, settings: object | None = None) -> str
     if not reports:
         return None
     shapes = Shapes(g)
-    annotated: dict[Node, dict[str, str]] = {}
-    labels: dict[Node, str] = {}
+    annotated: dict[Node | None, dict[str, str]] = {}  # None: a result without sh:sourceShape, as it is stored
+    labels: dict[Node | None, str] = {}
     from threadline.shacl.engine import parse_report
 
     for node in g.objects(reports[0], SH.result):

@@ -13,11 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require
+from threadline.errors import Forbidden, InvalidRequest, NotFound
 from threadline.store import Store
 from threadline.web import deps
 
@@ -49,13 +50,12 @@ async def validate(
     from threadline.shacl.shapes import ShapesError
 
     if format not in MEDIA or engine not in service.ENGINES:
-        raise HTTPException(422, f"format must be one of {sorted(MEDIA)} and engine native|pyshacl")
+        raise InvalidRequest(f"format must be one of {sorted(MEDIA)} and engine native|pyshacl")
     if profile and shapes is not None:
-        raise HTTPException(422, "give a profile or a shapes file, not both")
+        raise InvalidRequest("give a profile or a shapes file, not both")
     may_store = principal.allows("compliance")
     if store_report and not may_store:
-        raise HTTPException(
-            403,
+        raise Forbidden(
             f"storing a validation report needs role 'compliance'; {principal.actor} "
             f"has {principal.role!r} (validate with store_report=false)",
         )
@@ -99,10 +99,10 @@ async def view(principal: Reader, graph: str, store: deps.Store, settings: deps.
     from threadline.shacl.report import REPORT_GRAPH_PREFIX, stored_page
 
     if not graph.startswith(REPORT_GRAPH_PREFIX) or not principal.may_read_graph(graph):
-        raise HTTPException(404, "not a validation report graph")
+        raise NotFound("not a validation report graph")
     page = await run_in_threadpool(stored_page, store, graph, settings)
     if page is None:
-        raise HTTPException(404, f"no stored report in {graph}")
+        raise NotFound(f"no stored report in {graph}")
     return HTMLResponse(page)
 
 

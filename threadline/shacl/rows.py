@@ -10,7 +10,7 @@ from rdflib.term import Node
 
 from threadline.shacl.model import SH, Outcome, Result
 from threadline.shacl.shapes import Shapes
-from threadline.store import Store
+from threadline.store import Store, text
 
 TL = "https://w3id.org/threadline/ontology#"
 IDENTIFIERS = (
@@ -63,11 +63,11 @@ class Row:
 def short(term: Node | None) -> str:
     if term is None:
         return ""
-    text = str(term)
+    name = str(term)
     for sep in ("#", "/id/"):
-        if sep in text and text.startswith("http"):
-            return text.rsplit(sep, 1)[-1]
-    return text
+        if sep in name and name.startswith("http"):
+            return name.rsplit(sep, 1)[-1]
+    return name
 
 
 def identifiers(
@@ -95,10 +95,11 @@ def identifiers(
             default_graphs=default_graphs,
         )
         for s, p, ident, cls in result.rows:
+            subject = text(s)
             if cls is not None:
-                kinds[s.value] = min(kinds.get(s.value, "~"), short_iri(cls.value))
-            elif p is not None and ident is not None and rank[p.value] < found.get(s.value, (99, ""))[0]:
-                found[s.value] = (rank[p.value], ident.value)
+                kinds[subject] = min(kinds.get(subject, "~"), short_iri(text(cls)))
+            elif p is not None and ident is not None and rank[text(p)] < found.get(subject, (99, ""))[0]:
+                found[subject] = (rank[text(p)], text(ident))
     return {i: (found[i][1] if i in found else iri_key(i), kinds.get(i, "")) for i in iris}
 
 

@@ -102,7 +102,7 @@ def parse_rdf(path: Path, data: bytes | None = None, *, normalize: bool = False)
     try:
         parser = ox.parse(raw, format=rdf_format, base_iri=path.resolve().as_uri())
         for quad in parser:
-            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object, normalize)))  # type: ignore[arg-type]  # to_rdflib of a pyoxigraph quad gives rdflib terms of the right kind
+            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object, normalize)))
     except SyntaxError as exc:
         raise ShapesError(f"{path}: {_where(exc)}") from exc
     for prefix, namespace in (getattr(parser, "prefixes", None) or {}).items():

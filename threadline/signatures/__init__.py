@@ -47,7 +47,9 @@ from threadline.signatures.record_hash import (
     record_statements,
     renamed,
 )
-from threadline.store import Store
+from threadline.store import Store, text
+from threadline.store.base import Params
+from threadline.store.params import Bindable
 from threadline.upgrades.record import held_ontology
 from threadline.upgrades.versions import BASELINE_ONTOLOGY
 
@@ -144,10 +146,10 @@ _RESOLVE = {
 def resolve(store: Store, kind: str, key: str, label: str | None = None) -> str:
     """The IRI of a revision (part number + label), of an NCR's disposition, or of a CAPA, by the identifiers
     people use; UnknownRecord when the thread has none."""
-    params: dict[str, object] = {"key": key}
+    params: dict[str, Bindable | list[Bindable]] = {"key": key}
     if kind == "revision":
         params["label"] = label or ""
-    found = sorted(set(store.select(_RESOLVE[kind], params).values("s")))  # type: ignore[arg-type]  # params are the record's IRIs, which the store binds
+    found = sorted(set(store.select(_RESOLVE[kind], params).values("s")))
     if not found:
         what = {
             "revision": f"revision {label!r} of part {key!r}",
@@ -277,12 +279,11 @@ def signatures_of(store: Store, records: list[str] | None = None) -> list[Signat
         f"?sig a <{TL}ElectronicSignature> ; <{TL}signs> ?record . {optional} "
         f"OPTIONAL {{ GRAPH <{SIGNATURES_GRAPH}> {{ ?sig <{TL}recordHashForm> ?form }} }} }}"
     )
-    params = {"record": [ox.NamedNode(r) for r in records]} if records is not None else None
+    params: Params = {"record": [ox.NamedNode(r) for r in records]} if records is not None else None
     if records is not None and not records:
         return []
     found: dict[str, Signature] = {}
-    for row in store.select(query, params).dicts():  # type: ignore[arg-type]  # params are the record's IRIs, which the store binds
-        values = {k: v.value for k, v in row.items()}
+    for values in store.select(query, params).texts():
         found.setdefault(
             values["sig"],
             Signature(
@@ -314,12 +315,12 @@ def check(store: Store) -> list[Mismatch]:
     ).dicts()
     if not rows:
         return []
-    records = sorted({row["record"].value for row in rows})
+    records = sorted({text(row["record"]) for row in rows})
     statements = record_statements(store, records)
     names: dict[str, dict[str, str]] = {}  # per ontology version signed under: current name -> name then
     out = []
     for row in rows:
-        values = {k: v.value for k, v in row.items()}
+        values = {k: text(v) for k, v in row.items()}
         record = values["record"]
         version = values.get("ontology") or BASELINE_ONTOLOGY
         if version not in names:

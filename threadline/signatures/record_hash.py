@@ -35,6 +35,8 @@ import pyoxigraph as ox
 
 from threadline.namespaces import BATCH_GRAPH_PREFIX, GRAPH, STAGING_PREFIX, TL, is_data_graph
 from threadline.store import Store
+from threadline.store import text as text_of
+from threadline.store.params import Bindable
 
 HASH_FORM = "threadline-record-ntriples-sha256/1"
 _CHUNK = 1000
@@ -67,9 +69,11 @@ def record_statements(store: Store, records: Iterable[str]) -> dict[str, list[tu
     keys = sorted(set(records))
     found: dict[str, list[tuple[ox.NamedNode, object]]] = defaultdict(list)
     for start in range(0, len(keys), _CHUNK):
-        nodes = [ox.NamedNode(k) for k in keys[start : start + _CHUNK]]
-        for s, p, o in store.select(RECORD_STATEMENTS, {"s": nodes}).rows:  # type: ignore[dict-item]  # a list of IRIs binds as VALUES
-            found[s.value].append((p, o))  # type: ignore[union-attr,arg-type]  # s is a bound IRI; p and o are terms
+        nodes: list[Bindable] = [ox.NamedNode(k) for k in keys[start : start + _CHUNK]]
+        for s, p, o in store.select(RECORD_STATEMENTS, {"s": nodes}).rows:
+            if not isinstance(p, ox.NamedNode):  # the pattern's predicate: always an IRI
+                raise TypeError(f"expected an IRI as predicate, got {p!r}")
+            found[text_of(s)].append((p, o))
     return found
 
 

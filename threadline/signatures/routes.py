@@ -17,21 +17,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, authenticate, require
-from threadline.auth.guard import refused
-from threadline.errors import SignatureError, SignatureRefused, UnknownRecord
+from threadline.auth.guard import refused, unauthorised
+from threadline.errors import InvalidRequest, SignatureError, UnknownRecord
 from threadline.signatures import RULES, Signature, record_statements, resolve, sign, signatures_of, signer_name
 from threadline.store.scoped import view_for
 from threadline.web import deps
 
 Reader = Annotated[Principal, Depends(require("reader"))]
 MEANINGS = "; ".join(f"{name}: {', '.join(rule.meanings)} (role {rule.role})" for name, rule in RULES.items())
-REALM = 'Bearer realm="threadline"'
 router = APIRouter(tags=["signatures"])
 
 
@@ -54,14 +53,10 @@ class SignatureRequest(BaseModel):
     )
 
 
-def _unauthorised(message: str) -> HTTPException:
-    return HTTPException(401, message, headers={"WWW-Authenticate": REALM})
-
-
 def _record(store: Any, body: SignatureRequest) -> str:
     given = [name for name in ("record", "revision", "ncr", "capa") if getattr(body, name) is not None]
     if len(given) != 1:
-        raise HTTPException(422, "name the record with exactly one of: record, revision, ncr, capa")
+        raise InvalidRequest("name the record with exactly one of: record, revision, ncr, capa")
     if body.record is not None:
         try:
             return ox.NamedNode(body.record).value
@@ -76,7 +71,7 @@ def _record(store: Any, body: SignatureRequest) -> str:
 
 def _reauthenticated(request: Request, store: Any, principal: Principal, password: str | None) -> None:
     if not password:
-        raise _unauthorised(
+        raise unauthorised(
             'signing needs re-authentication: repeat your token\'s secret as "password" (21 CFR 11.200(a)(1))'
         )
     again = authenticate(store, password, ttl=0.0)
@@ -87,7 +82,7 @@ def _reauthenticated(request: Request, store: Any, principal: Principal, passwor
             "the signing password is not the secret of the bearer token",
             token_id=principal.token_id or "-",
         )
-        raise _unauthorised('re-authentication failed: "password" is not the secret of the token you sign with')
+        raise unauthorised('re-authentication failed: "password" is not the secret of the token you sign with')
 
 
 def _body(signature: Signature) -> dict[str, Any]:
@@ -120,15 +115,8 @@ async def create(request: Request, body: SignatureRequest, principal: Reader, st
         return sign(store, principal, record, body.meaning, body.reason)
 
     if principal.anonymous:
-        raise _unauthorised("signing needs an API token (Authorization: Bearer <token>)")
-    try:
-        signature = await run_in_threadpool(work)
-    except UnknownRecord as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except SignatureRefused as exc:
-        raise HTTPException(403, str(exc)) from exc
-    except SignatureError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise unauthorised("signing needs an API token (Authorization: Bearer <token>)")
+    signature = await run_in_threadpool(work)  # SignatureError: 422, UnknownRecord 404, SignatureRefused 403
     return JSONResponse(_body(signature), status_code=201, headers={"Cache-Control": "no-store"})
 
 
@@ -138,7 +126,7 @@ async def listing(principal: Reader, record: str, store: deps.Store) -> dict[str
     try:
         ox.NamedNode(record)
     except ValueError as exc:
-        raise HTTPException(422, f"record must be an IRI, not {record!r}") from exc
+        raise InvalidRequest(f"record must be an IRI, not {record!r}") from exc
 
     def work() -> list[Signature]:
         return signatures_of(view_for(store, principal), [record])

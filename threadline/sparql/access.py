@@ -10,10 +10,11 @@ Callers who see everything keep the fast union default graph unless the query or
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from threadline.auth import Principal, require, system_role
+from threadline.errors import Forbidden, Unauthorised
 from threadline.sparql import dataset as datasets
 from threadline.sparql.dataset import Clause, Dataset
 from threadline.store import EmbeddedStore, RemoteStore, Store
@@ -28,13 +29,12 @@ async def caller(request: Request, role: str, *, writing: bool = False) -> Princ
     """
     try:
         return await require(role)(request)
-    except HTTPException as exc:
-        if writing and exc.status_code == 401 and not request.headers.get("authorization"):
-            raise HTTPException(
-                403,
+    except Unauthorised as exc:
+        if writing and not request.headers.get("authorization"):
+            raise Forbidden(
                 f"this endpoint is read-only without a token: writing needs a token with role {role!r} "
                 "(Authorization: Bearer <token>; THREADLINE_WRITE_TOKEN is an admin token)",
-                headers=exc.headers,
+                challenge=exc.challenge,
             ) from exc
         raise
 
@@ -82,7 +82,7 @@ def reader_view(request: Request, principal: Principal, dataset: Dataset) -> Vie
 def check_read(principal: Principal, graph: str | None) -> None:
     allowed = may_read_default(principal) if graph is None else principal.may_read_graph(graph)
     if not allowed:
-        raise HTTPException(403, f"token {principal.token_id} may not read {graph or 'the default graph'}")
+        raise Forbidden(f"token {principal.token_id} may not read {graph or 'the default graph'}")
 
 
 def check_write(principal: Principal, graph: str | None) -> None:
@@ -91,4 +91,4 @@ def check_write(principal: Principal, graph: str | None) -> None:
     allowed = principal.allows(needed) if needed else (principal.in_scope(graph) if graph else not principal.scopes)
     if not allowed:
         target = graph or "the default graph"
-        raise HTTPException(403, f"token {principal.token_id} may not write {target} (outside its scope)")
+        raise Forbidden(f"token {principal.token_id} may not write {target} (outside its scope)")

@@ -279,7 +279,9 @@ def _csv_value(term: object) -> str:
         return f"_:{term.value}"
     if isinstance(term, ox.Triple):
         return str(term)
-    return term.value  # type: ignore[attr-defined]  # every term kind passed here has value
+    if isinstance(term, ox.NamedNode | ox.Literal):
+        return term.value
+    raise TypeError(f"not an RDF term: {term!r}")
 
 
 def _csv(variables: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

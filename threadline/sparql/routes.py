@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from threadline.audit import writes
+from threadline.errors import Forbidden
 from threadline.sparql import access, editor, graphstore, protocol
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
@@ -127,6 +129,11 @@ async def _update(request: Request, operation: protocol.Operation, store: Store)
     return Response(status_code=204)
 
 
+def _first(params: dict[str, list[str]], name: str) -> str | None:
+    """The first value of a query parameter given more than once, or None."""
+    return next(iter(params.get(name) or []), None)
+
+
 def _reason(request: Request, given: str | None, what: str) -> str:
     """Why the change is made (21 CFR 11.10(e)): the ``X-Threadline-Reason`` header or a ``reason`` parameter."""
     reason = (request.headers.get(REASON_HEADER) or given or "").strip()
@@ -163,29 +170,24 @@ async def _graph_store(request: Request, store: Store) -> Response:
     principal = await access.caller(request, "integrator", writing=True)
     access.check_write(principal, target.graph)
     if target.graph is not None and writes.is_system_graph(target.graph):
-        raise HTTPException(403, f"<{target.graph}> is a system graph: it changes only through its own commands")
+        raise Forbidden(f"<{target.graph}> is a system graph: it changes only through its own commands")
     actor = principal.actor
     if request.method == "DELETE":
-        reason = _reason(request, (params.get("reason") or [None])[0], "deleting a graph")
+        reason = _reason(request, _first(params, "reason"), "deleting a graph")
         await run_in_threadpool(lambda: graphstore.delete(store, target, actor=actor, reason=reason))
         await run_in_threadpool(_after_write, store)
         return Response(status_code=204)
 
-    reason = None
-    if request.method == "PUT":
-        reason = _reason(request, (params.get("reason") or [None])[0], "replacing a graph")
+    replacing = None if request.method != "PUT" else _reason(request, _first(params, "reason"), "replacing a graph")
     parts = await _bodies(request)
     created = False
     for index, (data, fmt) in enumerate(parts):
         if request.method == "PUT" and index == 0:
             created = await run_in_threadpool(
-                lambda d=data, f=fmt: graphstore.replace(store, target, d, f, actor=actor, reason=reason)
+                graphstore.replace, store, target, data, fmt, actor=actor, reason=replacing
             )
         else:
-            created = (
-                await run_in_threadpool(lambda d=data, f=fmt: graphstore.merge(store, target, d, f, actor=actor))
-                or created
-            )
+            created = await run_in_threadpool(graphstore.merge, store, target, data, fmt, actor=actor) or created
     await run_in_threadpool(_after_write, store)
     if created:
         return Response(status_code=201, headers={"Location": target.graph or endpoint + "?default"})
@@ -199,7 +201,7 @@ async def _bodies(request: Request) -> list[tuple[bytes, Any]]:
         form = await request.form()
         parts = []
         for value in form.values():
-            if hasattr(value, "read"):
+            if isinstance(value, UploadFile):
                 parts.append((await value.read(), graphstore.body_format(value.content_type)))
         if not parts:
             raise protocol.ProtocolError("the multipart body holds no RDF file")

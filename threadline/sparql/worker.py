@@ -283,7 +283,8 @@ class ProcessExecutor(Executor):
                 job = dataclasses.replace(job, default_graphs=None, named_graphs=None, view=None)
             self._collect()
             worker.conn.send((snapshot, job, keep))
-            status, payload = "timeout", None
+            status: str = "timeout"
+            payload: Any = None  # from the worker: an Answer when "ok", else (kind, message, position)
             if worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 status, payload = worker.conn.recv()
         except StoreError:
@@ -302,8 +303,8 @@ class ProcessExecutor(Executor):
         kind, message, position = payload
         if kind == "StoreError":
             raise StoreError(message)
-        error = {"ResultTooLarge": ResultTooLarge}.get(kind, QueryError)
-        raise error(message, position=position)
+        kind_of: type[QueryError] = ResultTooLarge if kind == "ResultTooLarge" else QueryError
+        raise kind_of(message, position=position)
 
     def _collect(self) -> None:
         with self._lock:

@@ -11,7 +11,16 @@ from pathlib import Path
 
 from threadline.config import Settings
 from threadline.errors import ConfigError
-from threadline.store.base import STAGING_PREFIX, QueryResult, SelectResult, Store, StoreStats
+from threadline.store.base import (
+    STAGING_PREFIX,
+    QueryResult,
+    SelectResult,
+    Store,
+    StoreStats,
+    bound,
+    text,
+    text_or_none,
+)
 from threadline.store.embedded import EmbeddedStore
 from threadline.store.remote import RemoteStore
 
@@ -23,8 +32,11 @@ __all__ = [
     "SelectResult",
     "Store",
     "StoreStats",
+    "bound",
     "disk_path",
     "open_store",
+    "text",
+    "text_or_none",
 ]
 
 

@@ -20,6 +20,13 @@ from threadline.store.base import Store
 from threadline.store.embedded import EmbeddedStore
 
 
+class BackupFailed(StoreError):
+    """A backup asked for over HTTP could not be made: the message says why, for the admin who asked (server
+    folders named as ``threadline.web.errors.public`` names them)."""
+
+    public = True
+
+
 def sidecar(backup: Path) -> Path:
     return backup.with_name(backup.name + ".json")
 

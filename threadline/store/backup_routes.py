@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +21,7 @@ from threadline.auth.guard import require
 from threadline.auth.principal import Principal
 from threadline.errors import StoreError
 from threadline.store import EmbeddedStore, Store
-from threadline.store.backup import make_backup
+from threadline.store.backup import BackupFailed, make_backup
 from threadline.web import deps
 
 Admin = Annotated[Principal, Depends(require("admin"))]
@@ -43,5 +43,5 @@ async def backup(admin: Admin, store: deps.Store, settings: deps.Settings) -> JS
     try:
         path, digest = await run_in_threadpool(_backup, store, settings)
     except StoreError as exc:
-        raise HTTPException(503, f"backup failed: {exc}") from exc
+        raise BackupFailed(f"backup failed: {exc}") from exc
     return JSONResponse({"backup": path, "digest": digest, "by": admin.actor}, status_code=201)

@@ -42,6 +42,25 @@ _MOD = 1 << 256
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 Params = Mapping[str, Bindable | list[Bindable]] | None
+_PLAIN = (ox.NamedNode, ox.BlankNode, ox.Literal)  # every term but a quoted triple
+
+
+def bound(term: Term | None) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """A cell the query binds to an IRI, a blank node or a literal: the checker's narrowing of ``Term | None``
+    (results hold no quoted triples: every query asking for one is ours, and none does)."""
+    if isinstance(term, _PLAIN):
+        return term
+    raise TypeError(f"expected an IRI, a blank node or a literal in the result, got {term!r}")
+
+
+def text(term: Term | None) -> str:
+    """The lexical value of a ``bound`` cell."""
+    return bound(term).value
+
+
+def text_or_none(term: Term | None) -> str | None:
+    """``text`` of a cell an ``OPTIONAL`` may leave unbound (None)."""
+    return None if term is None else text(term)
 
 
 @dataclass
@@ -58,10 +77,14 @@ class SelectResult:
             for row in self.rows
         ]
 
+    def texts(self) -> list[dict[str, str]]:
+        """Rows as dicts of lexical values (``text``) without the unbound variables."""
+        return [{name: text(term) for name, term in row.items()} for row in self.dicts()]
+
     def values(self, variable: str) -> list[str]:
         """The lexical values bound to one variable, skipping unbound rows."""
         index = self.variables.index(variable)
-        return [row[index].value for row in self.rows if row[index] is not None]  # type: ignore[union-attr]  # the query binds this cell: never None
+        return [text(cell) for row in self.rows if (cell := row[index]) is not None]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -207,7 +230,7 @@ class Store(ABC):
         """Quads per named graph (Threadline writes nothing to the default graph, which queries see as the
         union of all graphs, so it cannot be counted apart over the protocol)."""
         counts = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        return StoreStats({row[0].value: int(row[1].value) for row in counts.rows})  # type: ignore[union-attr]  # the query binds this cell: never None
+        return StoreStats({text(row[0]): int(text(row[1])) for row in counts.rows})
 
     @abstractmethod
     def backup(self, target: Path) -> Path:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import httpx
 import pyoxigraph as ox
@@ -136,6 +136,12 @@ DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
 _PADDED_FRACTION = re.compile(r"(?P<head>[^.]*T\d\d:\d\d:\d\d)\.(?P<fraction>\d*0)(?P<zone>Z|[+-]\d\d:\d\d)?")
 
 
+@overload
+def canonical(term: Term) -> Term: ...
+@overload
+def canonical(term: None) -> None: ...
+@overload
+def canonical(term: Term | None) -> Term | None: ...
 def canonical(term: Term | None) -> Term | None:
     """Booleans and dateTimes in their canonical lexical form, any other term as it is: Virtuoso gives a stored
     ``"false"`` back as ``"0"`` and pads fractional seconds to three digits (``.12`` as ``.120``), and what

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import httpx
 import pyoxigraph as ox
@@ -105,7 +105,7 @@ class RemoteStore(Store):
             self.drop_graph(graph)
         return orphans
 
-    def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._client.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
@@ -131,7 +131,7 @@ class RemoteStore(Store):
             params.append(("named-graph-uri", EMPTY_GRAPH))
         text = sparql
         headers = {"Accept": accept}
-        extra = {} if timeout is None else {"timeout": timeout}
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}  # else the client's own
         method = self.query_method
         if method == "auto":
             size = len(self.query_endpoint) + len(str(httpx.QueryParams([*params, ("query", text)])))
@@ -144,7 +144,7 @@ class RemoteStore(Store):
             return self._client.post(self.query_endpoint, content=str(form).encode(), headers=headers, **extra)
         headers["Content-Type"] = "application/sparql-query"
         return self._client.post(
-            self.query_endpoint, params=params or None, content=text.encode(), headers=headers, **extra
+            self.query_endpoint, params=tuple(params) or None, content=text.encode(), headers=headers, **extra
         )
 
     def read_answer(self, response: httpx.Response) -> QueryResult:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from threadline.namespaces import STORE_GRAPH, is_data_graph
-from threadline.store.base import Store
+from threadline.store.base import Store, text
 from threadline.upgrades import record
 from threadline.upgrades.plan import Plan, baseline, plan
 from threadline.upgrades.renames import Rename
@@ -130,7 +130,7 @@ def _count(store: Store, graph: str, term: str) -> int:
         "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { { ?s ?term ?o } UNION { ?s ?p ?term } } } GROUP BY ?g",
         {"term": _node(term), "g": _node(graph)},
     ).rows
-    return int(rows[0][1].value) if rows and rows[0][1] is not None else 0  # type: ignore[union-attr]  # a COUNT is a Literal
+    return int(text(rows[0][1])) if rows and rows[0][1] is not None else 0
 
 
 def _rename_text(graph: str, rename: Rename) -> str:

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from threadline.errors import StoreVersionError
 from threadline.namespaces import ID, LEASE_GRAPH, STORE_GRAPH, TL, XSD
-from threadline.store.base import Store
+from threadline.store.base import Store, text
 from threadline.upgrades.versions import STORE_FORMAT, ontology_version, package_version
 
 STORE_RECORD = ID + "store"
@@ -61,19 +61,14 @@ def read(store: Store) -> StoreVersion | None:
     rows = store.select(_READ).dicts()
     if not rows:
         return None
-    row = rows[0]
+    row = {name: text(term) for name, term in rows[0].items()}
     try:
-        fmt = int(row["format"].value)
+        fmt = int(row["format"])
     except ValueError:
         raise StoreVersionError(
-            f"the store's version record is unreadable: tl:storeFormat {row['format'].value!r} in {STORE_GRAPH}"
+            f"the store's version record is unreadable: tl:storeFormat {row['format']!r} in {STORE_GRAPH}"
         ) from None
-    return StoreVersion(
-        fmt,
-        row["ontology"].value if "ontology" in row else "",
-        row["release"].value if "release" in row else None,
-        row["migrating"].value if "migrating" in row else None,
-    )
+    return StoreVersion(fmt, row.get("ontology", ""), row.get("release"), row.get("migrating"))
 
 
 def has_data(store: Store) -> bool:

@@ -104,8 +104,8 @@ def install(app: FastAPI, settings: Any) -> None:
     async def threadline_error(request: Request, exc: ThreadlineError) -> Response:
         if not exc.public:
             log.warning("%s %s answered %d: %s", request.method, request.url.path, exc.status, _no_userinfo(exc))
-        headers = {ERROR_HEADER: exc.header} if exc.header else None
-        return JSONResponse(body_of(exc, settings), status_code=exc.status, headers=headers)
+        headers = {ERROR_HEADER: exc.header, **exc.headers()} if exc.header else exc.headers()
+        return JSONResponse(body_of(exc, settings), status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from threadline import __version__
 from threadline.auth import Principal, require
 from threadline.config import STATIC_DIR
+from threadline.errors import Unavailable
 from threadline.web import deps
 
 Reader = Annotated[Principal, Depends(require("reader"))]
@@ -29,7 +30,7 @@ async def home() -> str:
 async def api_docs() -> HTMLResponse:
     """Swagger UI from the vendored swagger-ui-dist (fetched at set-up), with no online validator."""
     if not (STATIC_DIR / "vendor" / "swagger-ui-dist" / "swagger-ui-bundle.js").is_file():
-        raise HTTPException(503, "Swagger UI assets are missing: run `python -m threadline.web.vendor`")
+        raise Unavailable("Swagger UI assets are missing: run `python -m threadline.web.vendor`")
     return get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="Threadline API",
