@@ -241,9 +241,9 @@ class ProductionRun:
         )
         self.inspect(flow, fc, e, cursor + 840, "WU-FLOW-01", False, "fail" if failing else "")
         cursor += 900
-        if failing:
+        if failing and case is not None:
             cursor = self._dispose(case, fc, wo_fc, rev, 20, cursor, (flow,))
-            reworked = case.disposition in ("rework", "repair")
+            reworked = (case.disposition or "") in ("rework", "repair")
         end = cursor
         if i not in self.no_final:
             cursor += 1200
@@ -272,7 +272,7 @@ class ProductionRun:
                     self.gap_records["out_of_limits_pass"].append(rid)
             cursor += 900
             end = cursor
-            if failing:
+            if failing and case is not None:
                 if case.is_open:
                     status = "quarantined"
                     case.opened_at, case.revision, case.serial = cursor, rev, fc
@@ -356,7 +356,8 @@ class ProductionRun:
         step = max(1, plan.units // 20)
         for chunk in plan.chunks:
             rev = plan.revision[chunk[0]]
-            wos = tuple(f"WO-{1000001 + self.n_wo + k}" for k in range(3))
+            first_wo = 1000001 + self.n_wo
+            wos = (f"WO-{first_wo}", f"WO-{first_wo + 1}", f"WO-{first_wo + 2}")
             self.n_wo += 3
             xmls: tuple[list[str], list[str], list[str]] = ([], [], [])
             last_end = 0

@@ -26,14 +26,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import pyoxigraph as ox
 
 from threadline.errors import QueryError
 from threadline.history.changeset import ADDITION, change_graph, change_iri
 from threadline.namespaces import AUDIT_GRAPH, CHANGE_PREFIX, DEFAULT_GRAPH, ID, RDF, TL, XSD
-from threadline.store import Store
+from threadline.store import Store, text_or_none
 
 _INT = re.compile(r"[0-9]{1,18}")
 _DATETIME = re.compile(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
@@ -115,10 +115,11 @@ def changes(store: Store, since: Bound | None, until: Bound | None, limit: int |
 def first(store: Store) -> int | None:
     """The sequence of the oldest change set: history starts there (a store from before change sets, or migrated)."""
     rows = store.select(f"SELECT (MIN(?seq) AS ?first) WHERE {{ GRAPH ?c {{ ?cs <{TL}changeSequence> ?seq }} }}").rows
-    return int(rows[0][0].value) if rows and rows[0][0] is not None else None
+    value = text_or_none(rows[0][0]) if rows else None
+    return int(value) if value is not None else None
 
 
-def write(store: Store, selected: Iterable[Change], out: BinaryIO) -> int:
+def write(store: Store, selected: Iterable[Change], out: BinaryIO | IO[bytes]) -> int:
     """Write the patches of ``selected`` to ``out``; returns how many."""
     start = first(store)
     count = 0
