@@ -9,10 +9,13 @@ work; every other store call runs in a thread, so the event loop never blocks.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -96,16 +99,36 @@ async def _query(request: Request, operation: protocol.Operation, store: Store, 
         named_graphs=named,
         base_iri=base,
         view=access.reader_view(request, principal, (default, named)),
+        # CSV and TSV answers stream from a file, with no row limit (pandas reads whole extracts this way)
+        spool=runner.spool_path(store, media) if form == "SELECT" and media in neg.TABLES else None,
     )
     timeout = _requested_timeout(operation)
-    answer = await runner.run(store, job, timeout)
+    try:
+        answer = await runner.run(store, job, timeout)
+    except BaseException:
+        if job.spool is not None:  # a timed-out or failed answer may have left part of its file
+            await run_in_threadpool(_remove, job.spool)
+        raise
     headers = {
         "X-Threadline-Rows": str(answer.rows),
         "X-Threadline-Seconds": f"{answer.seconds:.4f}",
         "Vary": "Accept",
     }
+    media_type = neg.content_type(answer.media)
+    if answer.spool is not None:
+        if request.method == "HEAD":
+            await run_in_threadpool(_remove, answer.spool)
+            return Response(b"", media_type=media_type, headers=headers)
+        return FileResponse(
+            answer.spool, media_type=media_type, headers=headers, background=BackgroundTask(_remove, answer.spool)
+        )
     body = b"" if request.method == "HEAD" else answer.body
-    return Response(body, media_type=neg.content_type(answer.media), headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _requested_timeout(operation: protocol.Operation) -> float | None:
