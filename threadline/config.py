@@ -221,6 +221,14 @@ class Settings(BaseSettings):
             "row limit."
         ),
     )
+    diff_max_statements: int = Field(
+        default=100_000,
+        gt=0,
+        description=(
+            "Most statements one diff (`GET /diff`, `threadline diff`) holds: a wider window is refused (422) "
+            "rather than cut short; a narrower window or a `subject` makes it fit."
+        ),
+    )
     sparql_workers: int = Field(
         default=2, description="Worker processes that run SPARQL queries for the HTTP endpoint (on-disk stores)."
     )

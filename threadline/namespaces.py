@@ -32,6 +32,26 @@ KPI_GRAPH = GRAPH + "kpi"  # KPI summaries (threadline.kpi): derived after loads
 DEFAULT_GRAPH = "urn:threadline:default-graph"  # names the stored default graph in audit entries and change sets
 STAGING_PREFIX = "urn:threadline:staging:"  # graphs written but not yet committed (threadline.store.recovery)
 
+# The identifiers people know a record by, most telling first (tl: local names): reports and diffs name
+# records by the first one a record has (serial before lot before NCR number ...).
+IDENTIFIERS = (
+    "serialNumber",
+    "lotNumber",
+    "ncrNumber",
+    "capaNumber",
+    "receiptNumber",
+    "resultId",
+    "workOrderNumber",
+    "certificateNumber",
+    "changeNumber",
+    "characteristicId",
+    "poNumber",
+    "personId",
+    "supplierId",
+    "equipmentId",
+    "partNumber",
+)
+
 PREFIXES = {
     "tl": TL,
     "id": ID,

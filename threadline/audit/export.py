@@ -7,6 +7,11 @@ entry: who was responsible (the person or token the entry names), what they did 
 of ``what`` (long hashes cut to 12 digits, long lists counted); the entry's hash is printed as its first 16
 digits. The CSV carries the exact stored text, every hash in full, and is the one to recompute hashes from.
 Both begin from ``verify``, so the chain's state (and its full head hash) is printed with the entries.
+
+What a change replaced (EU GMP Annex 11 §9) is derived from the entry's change set at export time
+(``history.values``: each property the change set removed a value of, or set in place, with its old and new
+values), never stored in the entry: the hash chain of existing stores verifies as before. The CSV's ``replaced``
+column has one line per property in N-Triples terms; the PDF prints them short under "Replaced" in the What cell.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ import re
 from pathlib import Path
 from typing import IO, Any
 
+import pyoxigraph as ox
+
 from threadline.audit.chain import AuditError
 from threadline.audit.verify import VerifyResult, read_entries, verify
+from threadline.history import values
 from threadline.store import Store
 
-COLUMNS = ["sequence", "time", "actor", "action", "why", "what", "previous", "hash"]
+COLUMNS = ["sequence", "time", "actor", "action", "why", "what", "previous", "hash", "replaced"]
 HEADINGS = ["#", "Time (UTC)", "Responsible person", "Action", "Reason", "What", "Entry hash"]
 WIDTHS = (9, 27, 44, 22, 48, 98, 29)  # mm, on landscape A4 with 10 mm margins (277 mm)
 FONT = "Noto Sans"
@@ -48,7 +56,33 @@ def export(store: Store, fmt: str, out: Path | str | IO[bytes]) -> VerifyResult:
 def _all_rows(store: Store) -> list[dict[str, Any]]:
     """Every stored entry, in sequence order — a broken trail is exported too, past the break."""
     rows = [found[0] for found in read_entries(store).values()]
-    return sorted(rows, key=lambda row: int(row["sequence"]) if (row["sequence"] or "").isdigit() else -1)
+    rows = sorted(rows, key=lambda row: int(row["sequence"]) if (row["sequence"] or "").isdigit() else -1)
+    for row in rows:
+        row["changes"] = values.values(store, int(row["sequence"])) if (row["sequence"] or "").isdigit() else []
+        row["replaced"] = _replaced(row["changes"], values.text)
+    return rows
+
+
+def _replaced(changes: list[values.PropertyChange] | None, line: Any) -> str:
+    """One ``line`` per changed property; a note when the change touched too many statements to list here."""
+    if changes is None:
+        return f"more than {values.DEFAULT_LIMIT} statements changed: see threadline diff"
+    return "\n".join(line(item) for item in changes)
+
+
+def _short(term: Any) -> str:
+    """A term as people read it: a literal's text, an IRI's key (``unit/SN-1``) or local name."""
+    value = getattr(term, "value", str(term))
+    if "/id/" in value:
+        return value.partition("/id/")[2]
+    return value.rsplit("#", 1)[-1] if isinstance(term, ox.NamedNode) else value
+
+
+def _brief_change(item: values.PropertyChange) -> str:
+    """``ncr/NCR-7 ncrStatus: closed -> open``: ASCII arrows, as the embedded font has no arrow or empty-set glyph."""
+    old = ", ".join(_short(t) for t in item.old) or "(none)"
+    new = ", ".join(_short(t) for t in item.new) or "(none)"
+    return _clip(f"{_short(item.subject)} {_short(item.predicate)}: {old} -> {new}")
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
@@ -69,6 +103,17 @@ def _what(text: str | None) -> str:
     if not isinstance(value, dict):
         return _clip(_brief(value))
     return "\n".join(f"{key}: {_brief(item)}" for key, item in sorted(value.items()) if item not in (None, [], {}))
+
+
+def _replaced_cell(changes: list[values.PropertyChange] | None) -> str:
+    """The PDF's "Replaced" lines under ``what``: the first ``LIST_ITEMS`` properties, the rest counted."""
+    if changes == []:
+        return ""
+    if changes is None:
+        return "\nReplaced: " + _replaced(None, _brief_change)
+    shown = _replaced(changes[:LIST_ITEMS], _brief_change)
+    more = f"\n(+{len(changes) - LIST_ITEMS} more: see the CSV)" if len(changes) > LIST_ITEMS else ""
+    return "\nReplaced:\n" + shown + more
 
 
 def _brief(value: Any) -> str:
@@ -148,7 +193,7 @@ def _pdf(rows: list[dict[str, Any]], result: VerifyResult, store_url: str) -> by
                 row.get("actor"),
                 row.get("action"),
                 row.get("why"),
-                _what(row.get("what")),
+                _what(row.get("what")) + _replaced_cell(row.get("changes")),
                 (row.get("hash") or "")[:16],
             ]
             table.row([str(cell or "") for cell in cells])

@@ -422,7 +422,7 @@ def _add_feature_commands() -> None:
     """Verbs that live with their feature's package."""
     from threadline.audit.commands import audit_group
     from threadline.auth.commands import token_group
-    from threadline.history.commands import changes_command
+    from threadline.history.commands import changes_command, diff_command
     from threadline.kpi import kpi_command
     from threadline.shacl.commands import validate_command
     from threadline.sparql.commands import query_command
@@ -434,6 +434,7 @@ def _add_feature_commands() -> None:
     main.add_command(token_group)
     main.add_command(audit_group)
     main.add_command(changes_command)
+    main.add_command(diff_command)
     main.add_command(migrate_command)
 
 

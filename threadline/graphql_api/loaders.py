@@ -119,6 +119,7 @@ class Loaders:
         self.capa_units: DataLoader[str, list[str]] = DataLoader(self._capa_units)
         self.provenance: DataLoader[str, list[SourceRecordRow]] = DataLoader(self._provenance)
         self.record_hash: DataLoader[str, str | None] = DataLoader(self._record_hash)
+        self.history: DataLoader[str, list[Any]] = DataLoader(self._history)
         self._inverse: dict[str, DataLoader[str, list[Resource]]] = {}
         self._lookup: dict[tuple[str, str], DataLoader[str, Resource | None]] = {}
         self._impact: dict[date, DataLoader[str, list[Impacted]]] = {}
@@ -377,6 +378,16 @@ class Loaders:
 
         found = await run_in_threadpool(compute)
         return [None if found is None else found[k] for k in keys]
+
+    async def _history(self, keys: Sequence[str]) -> list[list[Any]]:
+        """Each object's changes (``history.record``), for every key of a level at once, on the store holding the
+        change sets and with the caller's readable graphs (``graphql_api.history.underlying``)."""
+        from threadline.graphql_api.history import underlying
+        from threadline.history.record import history
+
+        store, readable, _ = underlying(self.store)
+        found = await run_in_threadpool(history, store, keys, readable)
+        return [found[k] for k in keys]
 
     async def _provenance(self, keys: Sequence[str]) -> list[list[SourceRecordRow]]:
         result = await self.select(compiler.PROVENANCE, {"s": [_node(k) for k in keys]})

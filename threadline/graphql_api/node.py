@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from threadline.graphql_api.history import RecordChange, history_of
 from threadline.graphql_api.provenance import SourceRecord, provenance_of
 from threadline.graphql_api.resource import Resource
 
@@ -25,3 +26,11 @@ class Node:
     )
     async def provenance(self, info: Info) -> list[SourceRecord]:
         return await provenance_of(info, self.r.iri)
+
+    @strawberry.field(
+        description="Each change set that changed this object, oldest first: time, agent, reason, change id, and "
+        "the old and new values of each property it changed (docs/history.md).",
+        metadata={"reads": ()},
+    )
+    async def history(self, info: Info) -> list[RecordChange]:
+        return await history_of(info, self.r.iri)

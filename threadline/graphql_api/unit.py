@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
+from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from threadline.graphql_api import refs
 from threadline.graphql_api.base import boolean, inverse, link, number, reads, register, text, timestamp
+from threadline.graphql_api.history import BomDiff, bom_diff_of
 from threadline.graphql_api.item import Item
 from threadline.graphql_api.node import Node
 
@@ -38,6 +41,16 @@ class SerializedUnit(Item):
     async def consumptions(self, info: Info) -> list[Consumption]:
         found = await inverse(info, "consumer", self.r.iri)
         return sorted(found, key=lambda c: (c.r.text("consumedAt") or "", c.r.iri))
+
+    @strawberry.field(
+        description="The as-built BOM between two instants (a change id or an xsd:dateTime with its zone; `to` "
+        "defaults to now): components installed, removed, and replaced by one of the same part.",
+        metadata=reads(),
+    )
+    async def bom_diff(
+        self, info: Info, since: Annotated[str, strawberry.argument(name="from")], to: str | None = None
+    ) -> BomDiff:
+        return await run_in_threadpool(bom_diff_of, info, self.r.iri, since, to)
 
 
 @register("Consumption")

@@ -162,7 +162,7 @@ def _row(kind: bytes, quad: Quad) -> bytes:
     return kind + f" {s} {p} {o}{graph} .\n".encode()
 
 
-def _rows(store: Store, query: str) -> Iterator[tuple]:
+def stream_rows(store: Store, query: str) -> Iterator[tuple]:
     """A SELECT's rows, streamed from an embedded store (an archive may hold millions); a remote store's answer
     is read whole (the protocol's result document)."""
     from threadline.store import EmbeddedStore
@@ -185,7 +185,7 @@ def removals(store: Store, sequence: int) -> Iterator[Quad]:
         "ORDER BY ?g"
     ).rows
     for graph, archive in removed:
-        for s, p, o in _archived(store, graph.value, archive.value):  # type: ignore[union-attr]  # bound by the query
+        for s, p, o in archived(store, graph.value, archive.value):  # type: ignore[union-attr]  # bound by the query
             yield s, p, o, graph.value  # type: ignore[union-attr]  # bound by the query
     yield from _recorded(store, sequence, added=False)
 
@@ -197,7 +197,7 @@ def additions(store: Store, sequence: int) -> Iterator[bytes]:
     node, target = change_iri(sequence), change_graph(sequence)
     added = store.select(f"SELECT ?g WHERE {{ GRAPH <{target}> {{ <{node}> <{TL}addedGraph> ?g }} }} ORDER BY ?g")
     for graph in added.values("g"):
-        removed_at, decided = _later(store, graph, sequence)
+        removed_at, decided = later_changes(store, graph, sequence)
         if removed_at is None and not decided:  # the graph as it is now: its dump's lines, rewritten as rows
             yield from _dumped_rows(store, graph)
             continue
@@ -222,21 +222,21 @@ def _recorded(store: Store, sequence: int, *, added: bool) -> Iterator[Quad]:
         f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH <{change_graph(sequence)}> {{ ?r a <{kind}> ; {_REIFIED} ; "
         f"<{TL}graph> ?g }} }}"
     )
-    for s, p, o, g in _rows(store, query):
+    for s, p, o, g in stream_rows(store, query):
         yield s, p, o, g.value
 
 
-def _archived(store: Store, graph: str, archive: str) -> Iterator[tuple]:
+def archived(store: Store, graph: str, archive: str) -> Iterator[tuple]:
     """The statements of ``graph`` an archive holds (an archive may also hold statements a delta load retracted
     from other graphs: those name their graph)."""
-    yield from _rows(
+    yield from stream_rows(
         store,
         f"SELECT ?s ?p ?o WHERE {{ GRAPH <{archive}> {{ ?st {_REIFIED} FILTER NOT EXISTS {{ "
         f"?st <{TL}archivedFromGraph> ?from FILTER(?from != <{graph}>) }} }} }}",
     )
 
 
-def _later(store: Store, graph: str, sequence: int) -> tuple[int | None, dict[tuple, bool]]:
+def later_changes(store: Store, graph: str, sequence: int) -> tuple[int | None, dict[tuple, bool]]:
     """After change ``sequence``: the change that removed ``graph`` whole (None: none did), and for each quad that
     a change set before it changed in place, whether it was present just after ``sequence`` (the first later
     change touching it decides: it added the quad, so absent then; it removed it, so present)."""
@@ -260,21 +260,21 @@ def as_of(
     store: Store, graph: str, sequence: int, later: tuple[int | None, dict[tuple, bool]] | None = None
 ) -> Iterator[tuple]:
     """The triples ``graph`` held just after change ``sequence``, streamed (see the module docstring)."""
-    removed_at, decided = later or _later(store, graph, sequence)
+    removed_at, decided = later or later_changes(store, graph, sequence)
     if removed_at is not None:
         archive = store.select(
             f"SELECT ?a WHERE {{ GRAPH <{change_graph(removed_at)}> {{ <{graph}> <{TL}archivedIn> ?a }} }}"
         ).values("a")
-        base: Iterable[tuple] = _archived(store, graph, archive[0])
+        base: Iterable[tuple] = archived(store, graph, archive[0])
     else:
-        base = _current(store, graph)
+        base = current(store, graph)
     for triple in base:
         if triple not in decided:
             yield triple
     yield from (triple for triple, present in decided.items() if present)
 
 
-def _current(store: Store, graph: str) -> Iterator[tuple]:
+def current(store: Store, graph: str) -> Iterator[tuple]:
     with tempfile.TemporaryFile() as spool:
         store.dump(spool, ox.RdfFormat.N_TRIPLES, graph=graph)
         spool.seek(0)

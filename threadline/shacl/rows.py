@@ -8,28 +8,12 @@ from urllib.parse import quote, unquote
 from rdflib import URIRef
 from rdflib.term import Node
 
+from threadline.namespaces import IDENTIFIERS
 from threadline.shacl.model import SH, Outcome, Result
 from threadline.shacl.shapes import Shapes
 from threadline.store import Store, text
 
 TL = "https://w3id.org/threadline/ontology#"
-IDENTIFIERS = (
-    "serialNumber",
-    "lotNumber",
-    "ncrNumber",
-    "capaNumber",
-    "receiptNumber",
-    "resultId",
-    "workOrderNumber",
-    "certificateNumber",
-    "changeNumber",
-    "characteristicId",
-    "poNumber",
-    "personId",
-    "supplierId",
-    "equipmentId",
-    "partNumber",
-)
 DEFAULT_TEXT = {
     "MinCount": "A required value is missing.",
     "MaxCount": "There are more values than allowed.",

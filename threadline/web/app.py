@@ -20,6 +20,7 @@ from threadline import __version__, features, kpi
 from threadline.auth import routes as tokens
 from threadline.config import STATIC_DIR, Settings
 from threadline.graphql_api import routes as graphql
+from threadline.history import diff_routes as diffs
 from threadline.history import routes as history
 from threadline.ingest import open_recovered, recover
 from threadline.ingest import routes as ingest
@@ -49,6 +50,7 @@ def routers(settings: Settings) -> list[APIRouter]:
         signatures.router,  # /signatures
         backups.router,  # /admin/backup
         history.router,  # /changes
+        diffs.router,  # /diff
         graphql.router(settings),  # /graphql: its schema carries the settings' limits
         sparql.router,  # /sparql, /store
         named_queries.router,  # /queries
