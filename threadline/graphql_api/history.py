@@ -1,6 +1,6 @@
 """``history`` on every object and ``bomDiff`` on units: the thread's change sets, as GraphQL reads them.
 
-``history`` is batched per nesting level by ``Loaders.history`` (``history.record``: store calls grow with the
+``history`` is batched per nesting level by ``Loaders.history`` (``history.record_history``: store calls grow with the
 change sets found, not with the objects asked for). A scoped reader's history holds the values of the graphs it
 may read only; the change sets themselves are read on the store under its view (they are system graphs).
 """
@@ -16,9 +16,10 @@ from strawberry.types import Info
 from threadline.graphql_api.base import loaders
 from threadline.graphql_api.errors import GraphQLUserError
 from threadline.graphql_api.resource import parse_datetime
-from threadline.history import bom, record
+from threadline.history import bom
 from threadline.history.diff import DiffTooLarge, Readable
 from threadline.history.patch import BadBound
+from threadline.history.record_history import Entry
 from threadline.history.values import PropertyChange
 from threadline.store import Store
 from threadline.store.scoped import ScopedStore
@@ -62,7 +63,7 @@ def _value(item: PropertyChange) -> ValueChange:
     )
 
 
-def to_changes(entries: list[record.Entry]) -> list[RecordChange]:
+def to_changes(entries: list[Entry]) -> list[RecordChange]:
     return [
         RecordChange(
             change=strawberry.ID(f"https://w3id.org/threadline/id/change/{e.change.sequence}"),

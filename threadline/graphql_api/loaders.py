@@ -380,10 +380,10 @@ class Loaders:
         return [None if found is None else found[k] for k in keys]
 
     async def _history(self, keys: Sequence[str]) -> list[list[Any]]:
-        """Each object's changes (``history.record``), for every key of a level at once, on the store holding the
-        change sets and with the caller's readable graphs (``graphql_api.history.underlying``)."""
+        """Each object's changes (``history.record_history``), for every key of a level at once, on the store
+        holding the change sets and with the caller's readable graphs (``graphql_api.history.underlying``)."""
         from threadline.graphql_api.history import underlying
-        from threadline.history.record import history
+        from threadline.history.record_history import history
 
         store, readable, _ = underlying(self.store)
         found = await run_in_threadpool(history, store, keys, readable)

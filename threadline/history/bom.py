@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from threadline.history.diff import Readable, Window, diff
 from threadline.namespaces import TL, data_iri
-from threadline.store import Store
+from threadline.store import Store, text_or_none
 
 CONSUMED = TL + "consumed"
 
@@ -96,8 +96,8 @@ def _components(store: Store, iris: list[str], graphs: list[str] | None) -> dict
     )
     for c, part, label in answer.rows:
         component = found[c.value]  # type: ignore[union-attr]  # bound by VALUES
-        component.part = component.part or (part.value if part is not None else None)
-        component.label = component.label or (label.value if label is not None else None)
+        component.part = component.part or text_or_none(part)
+        component.label = component.label or text_or_none(label)
     return found
 
 

@@ -57,11 +57,12 @@ def diff_command(
         raise click.UsageError("give --subject or --unit, not both")
     limit = Settings().diff_max_statements
     with open_store(store_url) as store:
+        text: str
         if serial is not None:
             found = bom.bom_diff(store, serial, since, until, limit=limit)
             text = json.dumps(bom.as_json(found), indent=2) + "\n" if fmt == "json" else bom.as_table(found)
         else:
             changed = diff(store, since, until, subject=subject, limit=limit)
-            text = json.dumps(diff_output.as_json(changed), indent=2) + "\n" if fmt == "json" else None
+            text = json.dumps(diff_output.as_json(changed), indent=2) + "\n" if fmt == "json" else ""
             text = text or diff_output.as_table(changed)
     click.echo(text, nl=False)

@@ -17,7 +17,7 @@ Memory holds the net quads of the window, never more than ``limit`` of them: pas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -29,7 +29,7 @@ from threadline.history import patch
 from threadline.history.changeset import ADDITION, REMOVAL, change_graph, change_iri
 from threadline.history.patch import BadBound, Bound
 from threadline.namespaces import AUDIT_GRAPH, ID, IDENTIFIERS, RDF, RDFS, TL
-from threadline.store import EmbeddedStore, Store
+from threadline.store import EmbeddedStore, Store, text_or_none
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 Quad = tuple[Term, Term, Term, str]
@@ -98,7 +98,8 @@ def window(store: Store, since: str | None, until: str | None) -> Window:
 
 def _last(store: Store) -> int:
     rows = store.select(f"SELECT (MAX(?seq) AS ?last) WHERE {{ GRAPH ?c {{ ?cs <{TL}changeSequence> ?seq }} }}").rows
-    return int(rows[0][0].value) if rows and rows[0][0] is not None else 0
+    value = text_or_none(rows[0][0]) if rows else None
+    return int(value) if value else 0
 
 
 def _resolve(store: Store, bound: Bound, name: str, last: int) -> int:
@@ -111,13 +112,16 @@ def _resolve(store: Store, bound: Bound, name: str, last: int) -> int:
         f"SELECT (MAX(?seq) AS ?at) WHERE {{ GRAPH ?c {{ ?cs <{TL}changeSequence> ?seq ; <{TL}auditEntry> ?e }} "
         f"GRAPH <{AUDIT_GRAPH}> {{ ?e <{TL}recordedAt> ?time }} {bound.sparql('<=')} }}"
     ).rows
-    return int(rows[0][0].value) if rows and rows[0][0] is not None else 0
+    value = text_or_none(rows[0][0]) if rows else None
+    return int(value) if value else 0
 
 
 # -- the rows of one change set -------------------------------------------------------------------------------
 
 
-def rows(store: Store, sequence: int, subjects: frozenset[str] | None = None) -> Iterator[tuple[bool, Quad]]:
+def rows(
+    store: Store, sequence: int, subjects: frozenset[str] | None = None
+) -> Generator[tuple[bool, Quad], None, None]:
     """(added?, quad) for every quad change set ``sequence`` removed or added. With ``subjects``, only their
     statements and those of the blank nodes they link to (one link deep); every blank node's statement-level rows."""
     node, target = change_iri(sequence), change_graph(sequence)
@@ -136,9 +140,9 @@ def rows(store: Store, sequence: int, subjects: frozenset[str] | None = None) ->
         if kind.value in (ADDITION, REMOVAL):
             yield kind.value == ADDITION, (s, p, o, g.value)
     added = store.select(f"SELECT ?g WHERE {{ GRAPH <{target}> {{ <{node}> <{TL}addedGraph> ?g }} }}").values("g")
-    for graph in added:
-        for s, p, o in _as_added(store, graph, sequence, subjects):
-            yield True, (s, p, o, graph)
+    for whole in added:
+        for s, p, o in _as_added(store, whole, sequence, subjects):
+            yield True, (s, p, o, whole)
 
 
 def _iris(subjects: Iterable[str]) -> str:
@@ -293,7 +297,8 @@ def _owners(store: Store, listed: list[Statement]) -> Callable[[Term], Term]:
 
 def _name(store: Store, found: dict[Term, Record], graphs: list[str] | None) -> None:
     """Type and label of each record: from the store as it is now, else from the diff's own statements (a record
-    deleted in the window, or since). Label: rdfs:label, else the first identifier (``namespaces.IDENTIFIERS``), else the IRI's key."""
+    deleted in the window, or since). Label: rdfs:label, else the first identifier (``namespaces.IDENTIFIERS``),
+    else the IRI's key."""
     rank = {LABEL: -1} | {TL + local: i for i, local in enumerate(IDENTIFIERS)}
     named = [r for r in found.values() if isinstance(r.subject, ox.NamedNode)]
     facts: dict[Term, list[tuple[Term, Term]]] = {}
@@ -311,10 +316,11 @@ def _name(store: Store, found: dict[Term, Record], graphs: list[str] | None) -> 
         known = facts.get(record.subject) or [
             (st.predicate, st.object) for st in [*record.removed, *record.added] if st.subject == record.subject
         ]
-        types = sorted(o.value for p, o in known if p.value == TYPE and isinstance(o, ox.NamedNode))
+        pairs = [(text_or_none(p) or "", o) for p, o in known]
+        types = sorted(o.value for p, o in pairs if p == TYPE and isinstance(o, ox.NamedNode))
         record.type = next((t for t in types if t.startswith(TL)), types[0] if types else None)
-        labels = sorted((rank[p.value], o.value) for p, o in known if p.value in rank and isinstance(o, ox.Literal))
-        record.label = labels[0][1] if labels else _key(record.subject.value)
+        labels = sorted((rank[p], o.value) for p, o in pairs if p in rank and isinstance(o, ox.Literal))
+        record.label = labels[0][1] if labels else _key(text_or_none(record.subject) or "")
 
 
 def _key(iri: str) -> str | None:
