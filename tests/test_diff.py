@@ -469,3 +469,28 @@ def test_the_command_prints_records_json_and_a_bom_diff(tmp_path: Path) -> None:
 
     bad = CliRunner().invoke(main, ["diff", "--from", "later", "--store", url])
     assert bad.exit_code == 2 and "from" in bad.output
+
+
+def test_over_http_a_reader_gets_old_and_new_values_but_not_who_or_why(thread: Thread) -> None:
+    _, reader = create_token(thread.store, "reader", description="history reader", actor="test")
+    _, compliance = create_token(thread.store, "compliance", description="history auditor", actor="test")
+    number = next(c for c in _changes(thread.manifest) if c["predicate"] == TL + "ncrStatus")["record"]
+
+    def ask(token: str, fields: str) -> dict[str, Any]:
+        query = f'{{ ncr(number: "{number}") {{ history {{ sequence {fields} }} }} }}'
+        answer = httpx.post(
+            thread.server.url + "/graphql",
+            json={"query": query},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    values = ask(reader, "values { property old new }")
+    assert "errors" not in values
+    assert any(v["old"] == ["closed"] for h in values["data"]["ncr"]["history"] for v in h["values"])
+    refused = ask(reader, "agent")
+    assert refused["errors"] and "compliance" in refused["errors"][0]["message"]
+    allowed = ask(compliance, "agent reason")
+    assert "errors" not in allowed and all(h["agent"] for h in allowed["data"]["ncr"]["history"])

@@ -18,12 +18,14 @@ class GraphQLContext(BaseContext):
     store: Store
     loaders: Loaders
     settings: Any
+    audit_reader: bool  # whether the caller may read the audit trail (who changed a record, and why)
 
-    def __init__(self, store: Store, settings: Any) -> None:
+    def __init__(self, store: Store, settings: Any, audit_reader: bool = True) -> None:
         super().__init__()
         self.store = store
         self.settings = settings
         self.loaders = Loaders(store)
+        self.audit_reader = audit_reader
 
 
 def make_context(store: Store, settings: Any) -> GraphQLContext:

@@ -44,15 +44,31 @@ class ValueChange:
     new: list[str] = strawberry.field(description="Values it had after the change (empty: none).")
 
 
+def _audit(info: Info, name: str) -> None:
+    """Who changed a record and why are the audit trail's (role compliance): refused, never shown as null."""
+    if not getattr(info.context, "audit_reader", True):
+        raise GraphQLUserError(f"{name} is the audit trail's: it needs a token with role 'compliance'", field=name)
+
+
 @strawberry.type(description="One change set that changed this object, with its audit entry's facts.")
 class RecordChange:
     change: strawberry.ID = strawberry.field(description="The change set's IRI (…/id/change/N).")
     sequence: int = strawberry.field(description="The change id N, as GET /changes and /diff take it.")
     time: datetime | None = strawberry.field(description="Server time of the change (its audit entry).")
-    agent: str = strawberry.field(description="Who made it (the audit entry's actor).")
     action: str = strawberry.field(description="load, upsert, update, delete, ...")
-    reason: str | None = strawberry.field(description="Why, when the writer said.")
     values: list[ValueChange] = strawberry.field(description="The properties it changed, old and new values.")
+    actor: strawberry.Private[str]
+    why: strawberry.Private[str | None]
+
+    @strawberry.field(description="Who made it (the audit entry's actor). Role compliance: an error otherwise.")
+    def agent(self, info: Info) -> str:
+        _audit(info, "agent")
+        return self.actor
+
+    @strawberry.field(description="Why, when the writer said (the audit entry's). Role compliance: an error otherwise.")
+    def reason(self, info: Info) -> str | None:
+        _audit(info, "reason")
+        return self.why
 
 
 def _value(item: PropertyChange) -> ValueChange:
@@ -69,9 +85,9 @@ def to_changes(entries: list[Entry]) -> list[RecordChange]:
             change=strawberry.ID(f"https://w3id.org/threadline/id/change/{e.change.sequence}"),
             sequence=e.change.sequence,
             time=parse_datetime(e.change.time),
-            agent=e.change.actor,
+            actor=e.change.actor,
             action=e.change.action,
-            reason=e.change.reason,
+            why=e.change.reason,
             values=[_value(v) for v in e.values],
         )
         for e in entries

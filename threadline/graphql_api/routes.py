@@ -106,7 +106,7 @@ async def context(request: Request) -> GraphQLContext:
     principal = await require("reader")(request)
     if not principal.is_admin:
         store = await run_in_threadpool(lambda: view_for(store, principal, thread_vocabulary_only=True))
-    return GraphQLContext(store, settings)
+    return GraphQLContext(store, settings, audit_reader=principal.allows("compliance"))
 
 
 def router(settings: Any) -> APIRouter:
