@@ -42,6 +42,8 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/validate"): (400,),
     ("GET", "/ontology"): (400, 406),  # an unknown ``format``; nothing in ``Accept`` that is offered
     ("GET", "/changes"): (400,),  # a ``since``/``until`` that is no change id or dateTime; a ``limit`` out of range
+    # a ``from``/``to`` that is none, past the last change or reversed; no offered format; more than the diff limit
+    ("GET", "/diff"): (400, 406, 422),
 }
 # a change id (N or its IRI) or an instant (history.patch.bound)
 CHANGE_BOUND = {
@@ -58,6 +60,9 @@ PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("GET", "/changes", "limit"): {"schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
     ("GET", "/changes", "since"): {"schema": CHANGE_BOUND},
     ("GET", "/changes", "until"): {"schema": CHANGE_BOUND},
+    ("GET", "/diff", "from"): {"required": True, "schema": CHANGE_BOUND},
+    ("GET", "/diff", "to"): {"schema": CHANGE_BOUND},
+    ("GET", "/diff", "subject"): {"schema": IRI},
 }
 
 
