@@ -35,6 +35,7 @@ holds this drawing to the classes::
     │       ├── UnknownQuery        queries: no named query of that name                             404     2
     │       ├── ForbiddenOperation  store.safety: the text asks for SERVICE or LOAD                 400     2
     │       ├── BadBound            history.patch: a since/until/limit that is none (names it)      400     2
+    │       ├── OutOfHistory        history.asof: an instant history does not cover (names it)      400     2
     │       └── Unverifiable        store.safety: SERVICE or LOAD where the checker cannot read     400     2
     ├── IngestError                 anything that stops a load; the store is left as before          422     2
     │   ├── MappingError            the mapping document itself is invalid (RML / YARRRML)           422     2

@@ -1,0 +1,184 @@
+"""As-of reads: the state at each past change, built from a checkpoint of a real on-disk store with the later change
+sets undone, is exactly the store as it was dumped right after that change — data, audit trail, archives, change
+sets and tokens alike (KPI summaries aside: they are dropped, readers run the plain aggregate)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from tests.shacl_demo import REPO
+from threadline.audit import writes
+from threadline.auth import tokens
+from threadline.history import asof
+from threadline.history.asof import OutOfHistory
+from threadline.ingest import load_files
+from threadline.ingest.loader import LoadOptions
+from threadline.namespaces import ARCHIVE_PREFIX, AUDIT_GRAPH, KPI_GRAPH, TL
+from threadline.store import EmbeddedStore
+
+EX = "http://example.org/"
+UNITS = 25
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from threadline.demo import generate
+
+    out = tmp_path_factory.mktemp("asof") / "exports"
+    generate(out, units=UNITS, seed=11)
+    return out
+
+
+def _dump(store: EmbeddedStore) -> tuple[set[str], Counter]:
+    """Every quad of the store but the KPI summary: as N-Quads lines (blank node labels included: the undo puts
+    back the very blank nodes the change sets hold), except in archives, where reified statements of equal
+    content are interchangeable (an archive does not say which write added which): those are counted by content."""
+    lines, nodes = set(), defaultdict(set)
+    for quad in store.native:
+        graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else ""
+        if graph == KPI_GRAPH:
+            continue
+        if graph.startswith(ARCHIVE_PREFIX) and isinstance(quad.subject, ox.BlankNode):
+            nodes[(graph, quad.subject.value)].add(f"{quad.predicate} {quad.object}")
+        else:
+            lines.add(str(quad))
+    return lines, Counter((graph, frozenset(content)) for (graph, _), content in nodes.items())
+
+
+def _edit_units(folder: Path, column: str, value: str, rows: int) -> None:
+    path = folder / "units.csv"
+    with path.open(newline="") as handle:
+        table = list(csv.DictReader(handle))
+    for record in table[:rows]:
+        record[column] = value
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(table[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+
+
+def _head(store: EmbeddedStore) -> tuple[int, str]:
+    row = store.select(
+        f"SELECT ?seq ?time WHERE {{ GRAPH <{AUDIT_GRAPH}> {{ ?e <{TL}auditSequence> ?seq ; "
+        f"<{TL}recordedAt> ?time }} }} ORDER BY DESC(?seq) LIMIT 1"
+    ).rows[0]
+    return int(row[0].value), row[1].value  # type: ignore[union-attr]  # bound by the query
+
+
+def _writes(store: EmbeddedStore, work: Path) -> list:
+    """A fixed sequence of every kind of write the embedded store takes, as callables."""
+    ingest = REPO / "ingest"
+    user, other = f"<{EX}user>", f"<{EX}other>"
+
+    def load(system: str) -> None:
+        load_files(store, system, [work / system], ingest_dir=ingest)
+
+    def reload() -> None:  # a snapshot load superseding the MES batch graphs (archived whole)
+        _edit_units(work / "mes", "status", "scrapped", rows=2)
+        load("mes")
+
+    def delta() -> None:  # retracts restated records from the earlier batch graph (archived statement by statement)
+        _edit_units(work / "mes", "status", "shipped", rows=3)
+        load_files(store, "mes", [work / "mes"], ingest_dir=ingest, options=LoadOptions(mode="delta"))
+
+    def update(text: str) -> object:
+        return lambda: writes.audited_update(store, text, actor="tester", reason="as-of test")
+
+    token: dict[str, str] = {}
+
+    def put(graph: str | None, text: str) -> object:
+        from threadline.sparql.graphstore import Target, replace
+
+        return lambda: replace(store, Target(graph), text.encode(), ox.RdfFormat.TURTLE, actor="t", reason="put")
+
+    def make_token() -> None:
+        token["id"] = tokens.create_token(store, "engineer", description="Ada", actor="tester")[0]
+
+    return [
+        lambda: load("plm"),
+        lambda: load("erp"),
+        lambda: load("mes"),
+        update(
+            f'INSERT DATA {{ GRAPH {user} {{ <{EX}a> <{EX}p> "1", "2" . <{EX}b> <{EX}p> _:x . _:x <{EX}q> "bn" }} }}'
+        ),
+        reload,
+        update(f'DELETE DATA {{ GRAPH {user} {{ <{EX}a> <{EX}p> "2" }} }}'),
+        delta,
+        update(f"COPY GRAPH {user} TO GRAPH {other}"),
+        make_token,
+        update(f"MOVE GRAPH {user} TO GRAPH <{EX}moved>"),
+        lambda: writes.add_to_graph(
+            store, EX + "gsp", f'<{EX}s> <{EX}p> "v1" .'.encode(), ox.RdfFormat.TURTLE, actor="t"
+        ),
+        update(f'INSERT DATA {{ <{EX}d> <{EX}p> "default" }}'),
+        lambda: tokens.revoke_token(store, token["id"], actor="tester", reason="left"),
+        put(EX + "gsp", f'<{EX}s> <{EX}p> "v2" . <{EX}s> <{EX}q> "kept" .'),
+        put(EX + "gsp", f'<{EX}s> <{EX}q> "kept" .'),
+        lambda: writes.delete_graph(store, EX + "gsp", actor="t", reason="gone"),
+        update(f"DROP GRAPH <{EX}moved>"),
+        update(f'DELETE WHERE {{ GRAPH {other} {{ ?s <{EX}p> "1" }} }}'),
+        update(f"CLEAR GRAPH {other}"),
+        put(None, f'<{EX}d> <{EX}p> "replaced default" .'),
+        lambda: load("qms"),
+    ]
+
+
+def test_the_state_at_each_change_is_the_store_as_it_was_then(exports: Path, tmp_path: Path) -> None:
+    work = tmp_path / "exports"
+    shutil.copytree(exports, work)
+    store = EmbeddedStore(tmp_path / "store")
+    kept: dict[int, tuple[str, tuple[set[str], Counter]]] = {}
+    sequence_of_writes = _writes(store, work)
+    for write in sequence_of_writes:
+        write()
+        sequence, time = _head(store)
+        kept[sequence] = (time, _dump(store))
+    assert len(kept) == len(sequence_of_writes)
+
+    for sequence, (time, dump) in sorted(kept.items(), reverse=True):
+        instant, state = asof.open_state(store, time)
+        try:
+            assert instant.sequence == sequence
+            got = _dump(state)
+            assert got[0] == dump[0], (sequence, sorted(got[0] - dump[0])[:5], sorted(dump[0] - got[0])[:5])
+            assert got[1] == dump[1], (sequence, got[1] - dump[1], dump[1] - got[1])
+        finally:
+            state.close()
+    # by change id too, and from the cache
+    instant, state = asof.open_state(store, str(min(kept)))
+    try:
+        assert _dump(state) == kept[min(kept)][1]
+    finally:
+        state.close()
+    assert len(asof.collect(store.path, keep=2)) == len(kept) - 2  # type: ignore[arg-type]  # on disk
+
+
+def test_an_instant_resolves_to_the_last_change_at_or_before_it(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "store")
+    times = []
+    for n in range(3):
+        writes.audited_update(
+            store, f"INSERT DATA {{ GRAPH <{EX}u> {{ <{EX}a> <{EX}p> {n} }} }}", actor="a", reason="r"
+        )
+        times.append(_head(store)[1])
+    first = datetime.fromisoformat(times[0].replace("Z", "+00:00"))
+    between = (first + (datetime.fromisoformat(times[1].replace("Z", "+00:00")) - first) / 2).isoformat()
+    assert asof.resolve(store, between).sequence == 1
+    assert asof.resolve(store, times[2]).sequence == 3
+    assert asof.resolve(store, "2").sequence == 2
+    with pytest.raises(OutOfHistory, match="before the store's history, which starts at") as before:
+        asof.resolve(store, (first - timedelta(seconds=1)).isoformat())
+    assert before.value.details() == {"field": "asOf", "first": times[0]}
+    with pytest.raises(OutOfHistory, match="in the future"):
+        asof.resolve(store, (datetime.now(UTC) + timedelta(minutes=5)).isoformat())
+    with pytest.raises(OutOfHistory, match="outside the store's history"):
+        asof.resolve(store, "9")
+    with pytest.raises(OutOfHistory, match="no history"):
+        asof.resolve(EmbeddedStore(tmp_path / "empty"), times[0])
