@@ -16,6 +16,7 @@ in a private folder and renamed into place whole.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
@@ -135,8 +136,12 @@ def materialise(store: EmbeddedStore, instant: Instant) -> Path:
         root.mkdir(parents=True, exist_ok=True)
         building = root / f".building-{uuid.uuid4().hex}"
         try:
-            with store.quiet(wait=True):
-                store.native.backup(str(building))
+            base = _nearest_later(store, root, instant.sequence)
+            if base is not None:  # a later state already built: undo from there, not from the present
+                ox.Store.read_only(str(base)).backup(str(building))
+            else:
+                with store.quiet(wait=True):
+                    store.native.backup(str(building))
             _undo_after(building, instant)
             building.rename(target)
         except undo.CannotUndo as exc:
@@ -146,6 +151,19 @@ def materialise(store: EmbeddedStore, instant: Instant) -> Path:
         finally:
             shutil.rmtree(building, ignore_errors=True)
         return target
+
+
+def _nearest_later(store: Store, root: Path, sequence: int) -> Path | None:
+    """The cached state of the smallest change id after ``sequence`` that belongs to this store's history (its
+    entry's hash still matches), or None."""
+    later = sorted((p for p in root.iterdir() if p.name[:8].isdigit() and int(p.name[:8]) > sequence), key=str)
+    for path in later:
+        number, digest = int(path.name[:8]), path.name[9:]
+        node = undo.entry_node(number)
+        rows = store.select(f"SELECT ?h WHERE {{ GRAPH <{AUDIT_GRAPH}> {{ {node} <{TL}entryHash> ?h }} }}").values("h")
+        if rows and rows[0].startswith(digest):
+            return path
+    return None
 
 
 def collect(store_path: Path, in_use: Iterable[str] = (), keep: int = KEEP) -> list[str]:
@@ -166,19 +184,23 @@ def collect(store_path: Path, in_use: Iterable[str] = (), keep: int = KEEP) -> l
 def _undo_after(folder: Path, instant: Instant) -> None:
     db = ox.Store(str(folder))
     try:
-        digest = ox.NamedNode(TL + "entryHash")
-        entry = list(db.quads_for_pattern(undo.entry_node(instant.sequence), digest, None, ox.NamedNode(AUDIT_GRAPH)))
-        if [undo.value(q.object) for q in entry] != [instant.hash]:
-            raise StoreError(f"change {instant.sequence} in the checkpoint is not the one resolved: history changed")
-        first = undo.first_archivals(db)
-        for sequence in range(_latest(db), instant.sequence, -1):
-            undo.undo(db, sequence, first)
-        for graph in list(db.named_graphs()):
-            if graph.value == KPI_GRAPH or graph.value.startswith(STAGING_PREFIX):
-                db.remove_graph(graph)
+        _undo_in(db, instant)
         db.flush()
     finally:
         del db  # the RocksDB lock goes with the last reference (see store.reader_view.prune)
+
+
+def _undo_in(db: ox.Store, instant: Instant) -> None:
+    digest = ox.NamedNode(TL + "entryHash")
+    entry = list(db.quads_for_pattern(undo.entry_node(instant.sequence), digest, None, ox.NamedNode(AUDIT_GRAPH)))
+    if [undo.value(q.object) for q in entry] != [instant.hash]:
+        raise StoreError(f"change {instant.sequence} in the checkpoint is not the one resolved: history changed")
+    first = functools.cache(lambda: undo.first_archivals(db))
+    for sequence in range(_latest(db), instant.sequence, -1):
+        undo.undo(db, sequence, first)
+    for graph in list(db.named_graphs()):
+        if graph.value == KPI_GRAPH or graph.value.startswith(STAGING_PREFIX):
+            db.remove_graph(graph)
 
 
 def _latest(db: ox.Store) -> int:

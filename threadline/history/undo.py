@@ -19,7 +19,7 @@ Tokens, which change sets do not carry, are undone from the audit entry (it name
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyoxigraph as ox
@@ -52,8 +52,9 @@ def entry_node(sequence: int) -> ox.NamedNode:
     return ox.NamedNode(f"{ID}audit/{sequence}")
 
 
-def undo(db: ox.Store, sequence: int, first: dict[str, int]) -> None:
-    """Undo change set ``sequence`` and its bookkeeping in ``db``; ``first`` is ``first_archivals(db)``."""
+def undo(db: ox.Store, sequence: int, first: Callable[[], dict[str, int]]) -> None:
+    """Undo change set ``sequence`` and its bookkeeping in ``db``; ``first`` gives ``first_archivals(db)`` (asked
+    only when the change archived a graph whole: it parses every update kept in the audit trail)."""
     audit = ox.NamedNode(AUDIT_GRAPH)
     fields = {q.predicate.value: value(q.object) for q in db.quads_for_pattern(entry_node(sequence), None, None, audit)}
     action, what = fields.get(TL + "auditAction"), json.loads(fields.get(TL + "changeDetail") or "{}")
@@ -73,7 +74,7 @@ def undo(db: ox.Store, sequence: int, first: dict[str, int]) -> None:
     for graph in whole if action != "load" else ():  # a load's superseded graphs: restored with the data
         _unarchive(db, archive_iri(graph), _count((None, *t) for t in _triples(db, graph)), touched)
     for graph in whole:
-        if first.get(graph, 0) >= sequence:  # archived for the first time by this write: no marker before it
+        if first().get(graph, 0) >= sequence:  # archived for the first time by this write: no marker before it
             archive = ox.NamedNode(archive_iri(graph))
             for marker in list(db.quads_for_pattern(archive, _MARKER, None, archive)):
                 db.remove(marker)
