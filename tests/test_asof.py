@@ -4,11 +4,15 @@ sets and tokens alike (KPI summaries aside: they are dropped, readers run the pl
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import random
 import shutil
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pyoxigraph as ox
 import pytest
@@ -16,6 +20,7 @@ import pytest
 from tests.shacl_demo import REPO
 from threadline.audit import writes
 from threadline.auth import tokens
+from threadline.errors import ThreadlineError
 from threadline.history import asof
 from threadline.history.asof import OutOfHistory
 from threadline.ingest import load_files
@@ -130,6 +135,18 @@ def _writes(store: EmbeddedStore, work: Path) -> list:
     ]
 
 
+def _check_every_state(store: EmbeddedStore, kept: dict[int, tuple[str, tuple[set[str], Counter]]]) -> None:
+    for sequence, (time, dump) in sorted(kept.items(), reverse=True):
+        instant, state = asof.open_state(store, time)
+        try:
+            assert instant.sequence == sequence
+            got = _dump(state)
+            assert got[0] == dump[0], (sequence, sorted(got[0] - dump[0])[:5], sorted(dump[0] - got[0])[:5])
+            assert got[1] == dump[1], (sequence, got[1] - dump[1], dump[1] - got[1])
+        finally:
+            state.close()
+
+
 def test_the_state_at_each_change_is_the_store_as_it_was_then(exports: Path, tmp_path: Path) -> None:
     work = tmp_path / "exports"
     shutil.copytree(exports, work)
@@ -142,17 +159,9 @@ def test_the_state_at_each_change_is_the_store_as_it_was_then(exports: Path, tmp
         kept[sequence] = (time, _dump(store))
     assert len(kept) == len(sequence_of_writes)
 
-    for sequence, (time, dump) in sorted(kept.items(), reverse=True):
-        instant, state = asof.open_state(store, time)
-        try:
-            assert instant.sequence == sequence
-            got = _dump(state)
-            assert got[0] == dump[0], (sequence, sorted(got[0] - dump[0])[:5], sorted(dump[0] - got[0])[:5])
-            assert got[1] == dump[1], (sequence, got[1] - dump[1], dump[1] - got[1])
-        finally:
-            state.close()
+    _check_every_state(store, kept)
     # by change id too, and from the cache
-    instant, state = asof.open_state(store, str(min(kept)))
+    _, state = asof.open_state(store, str(min(kept)))
     try:
         assert _dump(state) == kept[min(kept)][1]
     finally:
@@ -182,3 +191,85 @@ def test_an_instant_resolves_to_the_last_change_at_or_before_it(tmp_path: Path) 
         asof.resolve(store, "9")
     with pytest.raises(OutOfHistory, match="no history"):
         asof.resolve(EmbeddedStore(tmp_path / "empty"), times[0])
+
+
+def _random_write(rng: random.Random, store: EmbeddedStore, work: Path, graphs: list[str]) -> None:
+    """One write drawn at random: SPARQL Update of each kind on a few user graphs and the default graph, Graph
+    Store writes, a snapshot reload or a delta load of MES with some records changed, a token made or revoked."""
+    from threadline.sparql.graphstore import Target, merge, replace
+
+    g, h = rng.sample(graphs, 2)
+    value = f'"{rng.randrange(4)}"'
+    subject = f"<{EX}s{rng.randrange(3)}>"
+    into = "" if g == "default" else f"GRAPH <{EX}{g}> "
+    pattern = f"{{ {into}{{ {subject} <{EX}p> {value} }} }}" if into else f"{{ {subject} <{EX}p> {value} }}"
+    target = None if g == "default" else EX + g
+    kinds: dict[str, Callable[[], object]] = {
+        "insert": lambda: _update(store, f"INSERT DATA {pattern}"),
+        "insert-bnode": lambda: _update(
+            store, f"INSERT DATA {{ GRAPH <{EX}{h}> {{ {subject} <{EX}q> [ <{EX}r> {value} ] }} }}"
+        ),
+        "delete": lambda: _update(store, f"DELETE DATA {pattern}"),
+        "modify": lambda: _update(
+            store,
+            f"DELETE {{ GRAPH <{EX}{h}> {{ ?s <{EX}p> ?o }} }} INSERT {{ GRAPH <{EX}{h}> {{ ?s <{EX}p> {value} }} }} "
+            f"WHERE {{ GRAPH <{EX}{h}> {{ ?s <{EX}p> ?o }} }}",
+        ),
+        "copy": lambda: _update(
+            store, f"COPY GRAPH <{EX}{h}> TO {'DEFAULT' if target is None else f'GRAPH <{target}>'}"
+        ),
+        "move": lambda: _update(
+            store, f"MOVE GRAPH <{EX}{h}> TO {'DEFAULT' if target is None else f'GRAPH <{target}>'}"
+        ),
+        "add": lambda: _update(store, f"ADD GRAPH <{EX}{h}> TO {'DEFAULT' if target is None else f'GRAPH <{target}>'}"),
+        "clear": lambda: _update(store, f"CLEAR {'DEFAULT' if target is None else f'GRAPH <{target}>'}"),
+        "drop": lambda: _update(store, f"DROP SILENT GRAPH <{EX}{h}>"),
+        "put": lambda: replace(
+            store, Target(target), f"{subject} <{EX}p> {value} .".encode(), ox.RdfFormat.TURTLE, actor="t", reason="put"
+        ),
+        "post": lambda: merge(
+            store, Target(target), f"{subject} <{EX}p> {value} .".encode(), ox.RdfFormat.TURTLE, actor="t"
+        ),
+        "gsp-delete": lambda: writes.delete_graph(store, EX + h, actor="t", reason="gone"),
+        "reload": lambda: _load(store, work, "snapshot", rng),
+        "delta": lambda: _load(store, work, "delta", rng),
+        "token": lambda: _token(store, rng),
+    }
+    chosen = rng.choice(sorted(kinds))
+    print("write:", chosen, g, h)  # shown when the test fails: the sequence that broke it
+    kinds[chosen]()
+
+
+def _update(store: EmbeddedStore, text: str) -> None:
+    writes.audited_update(store, text, actor="tester", reason="random")
+
+
+def _load(store: EmbeddedStore, work: Path, mode: Literal["snapshot", "delta"], rng: random.Random) -> None:
+    _edit_units(work / "mes", "status", rng.choice(["built", "shipped", "scrapped"]), rows=rng.randrange(1, 4))
+    load_files(store, "mes", [work / "mes"], ingest_dir=REPO / "ingest", options=LoadOptions(mode=mode))
+
+
+def _token(store: EmbeddedStore, rng: random.Random) -> None:
+    live = [t for t in tokens.list_tokens(store) if not t.revoked]
+    if live and rng.random() < 0.5:
+        tokens.revoke_token(store, rng.choice(live).token_id, actor="tester", reason="random")
+    else:
+        tokens.create_token(store, "reader", actor="tester")
+
+
+@pytest.mark.parametrize("seed", [3, 15])
+def test_random_writes_each_state_is_the_store_as_it_was_then(seed: int, exports: Path, tmp_path: Path) -> None:
+    rng = random.Random(seed)
+    work = tmp_path / "exports"
+    shutil.copytree(exports, work)
+    store = EmbeddedStore(tmp_path / "store")
+    for system in ("plm", "mes"):
+        load_files(store, system, [work / system], ingest_dir=REPO / "ingest")
+    kept = {_head(store)[0]: (_head(store)[1], _dump(store))}
+    graphs = ["g1", "g2", "g3", "default"]
+    for _ in range(20):
+        with contextlib.suppress(ThreadlineError):  # refused (a graph that is not there): nothing recorded
+            _random_write(rng, store, work, graphs)
+        sequence, time = _head(store)
+        kept.setdefault(sequence, (time, _dump(store)))
+    _check_every_state(store, kept)
