@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import random
 import shutil
 from collections import Counter, defaultdict
@@ -26,7 +27,7 @@ from threadline.history.asof import OutOfHistory
 from threadline.ingest import load_files
 from threadline.ingest.loader import LoadOptions
 from threadline.namespaces import ARCHIVE_PREFIX, AUDIT_GRAPH, KPI_GRAPH, TL
-from threadline.store import EmbeddedStore
+from threadline.store import EmbeddedStore, Store
 
 EX = "http://example.org/"
 UNITS = 25
@@ -69,7 +70,7 @@ def _edit_units(folder: Path, column: str, value: str, rows: int) -> None:
         writer.writerows(table)
 
 
-def _head(store: EmbeddedStore) -> tuple[int, str]:
+def _head(store: Store) -> tuple[int, str]:
     row = store.select(
         f"SELECT ?seq ?time WHERE {{ GRAPH <{AUDIT_GRAPH}> {{ ?e <{TL}auditSequence> ?seq ; "
         f"<{TL}recordedAt> ?time }} }} ORDER BY DESC(?seq) LIMIT 1"
@@ -273,3 +274,34 @@ def test_random_writes_each_state_is_the_store_as_it_was_then(seed: int, exports
         sequence, time = _head(store)
         kept.setdefault(sequence, (time, _dump(store)))
     _check_every_state(store, kept)
+
+
+def test_query_as_of_on_the_command_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import main
+    from threadline.store import open_store
+
+    url = f"oxigraph:{tmp_path / 'store'}"
+    store = open_store(url)
+    times = []
+    for n in range(3):
+        writes.audited_update(
+            store, f"INSERT DATA {{ GRAPH <{EX}u> {{ <{EX}a> <{EX}p> {n} }} }}", actor="a", reason="r"
+        )
+        times.append(_head(store))
+    store.close()  # the command opens the store itself
+    text = f"SELECT ?o WHERE {{ GRAPH <{EX}u> {{ <{EX}a> <{EX}p> ?o }} }} ORDER BY ?o"
+    args = ["query", "--sparql", text, "--format", "json", "--store", url]
+    then = CliRunner().invoke(main, [*args, "--as-of", times[1][1]])
+    assert then.exit_code == 0, then.output
+    assert [row["o"] for row in json.loads(then.stdout)["rows"]] == [0, 1]
+    assert f"the state after change {times[1][0]}, recorded at {times[1][1]}" in then.stderr
+    now = CliRunner().invoke(main, args)
+    assert [row["o"] for row in json.loads(now.stdout)["rows"]] == [0, 1, 2]
+    by_id = CliRunner().invoke(main, [*args, "--as-of", str(times[0][0])])
+    assert [row["o"] for row in json.loads(by_id.stdout)["rows"]] == [0]
+    future = CliRunner().invoke(main, [*args, "--as-of", "2999-01-01T00:00:00Z"])
+    assert future.exit_code == 2 and "in the future" in future.output
+    memory = CliRunner().invoke(main, ["query", "--sparql", text, "--store", "memory:", "--as-of", times[0][1]])
+    assert memory.exit_code == 2 and "embedded on-disk store" in memory.output

@@ -49,6 +49,14 @@ class OutOfHistory(QueryError):
         return {"field": "asOf"} | ({"first": self.first} if self.first else {})
 
 
+class AsOfUnsupported(StoreError):
+    """As-of reads on a store that cannot keep past states (a remote store, a memory store): refused rather than
+    answered with the present. HTTP 501, exit 2."""
+
+    status = 501
+    public = True  # names no path or URL
+
+
 @dataclass(frozen=True)
 class Instant:
     """What an as-of instant resolved to: change id ``sequence``, recorded at ``time``, audit entry ``hash``."""
@@ -214,7 +222,9 @@ def open_state(store: Store, text: str) -> tuple[Instant, EmbeddedStore]:
     """The store as it stood at ``text``, read-only, with what it resolved to. Only the embedded on-disk store
     keeps states; the caller closes the returned store."""
     if not isinstance(store, EmbeddedStore) or store.path is None:
-        raise StoreError("as-of reads need the embedded on-disk store")
+        raise AsOfUnsupported(
+            "as-of reads need the embedded on-disk store (oxigraph:PATH): this store keeps no past states"
+        )
     instant = resolve(store, text)
     folder = materialise(store, instant)
     return instant, EmbeddedStore(folder, read_only=True)
