@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyoxigraph as ox
 import pytest
@@ -305,3 +305,50 @@ def test_query_as_of_on_the_command_line(tmp_path: Path) -> None:
     assert future.exit_code == 2 and "in the future" in future.output
     memory = CliRunner().invoke(main, ["query", "--sparql", text, "--store", "memory:", "--as-of", times[0][1]])
     assert memory.exit_code == 2 and "embedded on-disk store" in memory.output
+
+
+def test_sparql_as_of_over_http_for_an_admin_and_a_scoped_reader(serve_app: Any, tmp_path: Path) -> None:
+    import httpx
+
+    from threadline.config import Settings
+    from threadline.web.app import create_app
+
+    store = EmbeddedStore(tmp_path / "store")
+    settings = Settings(store=f"oxigraph:{tmp_path / 'store'}", write_token="s3cret", var_dir=tmp_path / "var")
+    server = serve_app(create_app(settings, store=store))
+    _, scoped = tokens.create_token(store, "reader", scopes=[EX + "g1"], actor="test")
+    _, reader = tokens.create_token(store, "reader", actor="test")
+    _update(store, f"INSERT DATA {{ GRAPH <{EX}g1> {{ <{EX}a> <{EX}p> 1 }} GRAPH <{EX}g2> {{ <{EX}a> <{EX}p> 2 }} }}")
+    then = _head(store)
+    _update(store, f"DROP GRAPH <{EX}g1>")
+    _update(store, f"INSERT DATA {{ GRAPH <{EX}g2> {{ <{EX}a> <{EX}p> 3 }} }}")
+
+    def ask(token: str, text: str, as_of: str | None = None, header: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/sparql-results+json"}
+        headers |= {"X-Threadline-As-Of": header} if header else {}
+        params = {"query": text} | ({"asOf": as_of} if as_of else {})
+        return httpx.get(server.url + "/sparql", params=params, headers=headers, timeout=60)
+
+    def values(answer: httpx.Response) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return sorted(b["o"]["value"] for b in answer.json()["results"]["bindings"])
+
+    data = f"SELECT ?o WHERE {{ <{EX}a> <{EX}p> ?o }}"
+    entries = f"SELECT ?o WHERE {{ GRAPH <{AUDIT_GRAPH}> {{ ?e <{TL}auditSequence> ?o }} }}"
+    assert values(ask("s3cret", data)) == ["2", "3"]
+    at = ask("s3cret", data, as_of=then[1])
+    assert values(at) == ["1", "2"]
+    assert at.headers["x-threadline-change"] == str(then[0]) and at.headers["x-threadline-as-of"] == then[1]
+    assert values(ask("s3cret", data, header=then[1])) == ["1", "2"]
+    assert len(values(ask("s3cret", entries, as_of=then[1]))) == then[0], "the audit trail as it was"
+    # a scoped reader: its graph existed then, not now (the dataset is cut from the graphs of that time)
+    assert values(ask(scoped, data)) == []
+    assert values(ask(scoped, data, as_of=then[1])) == ["1"]
+    assert values(ask(reader, data, as_of=then[1])) == ["1", "2"]
+    assert values(ask(reader, entries, as_of=then[1])) == [], "no audit trail for a reader, then or now"
+    for wrong, status in (("2999-01-01T00:00:00Z", 400), ("yesterday", 400), ("1999-01-01T00:00:00Z", 400)):
+        refused = ask("s3cret", data, as_of=wrong)
+        assert refused.status_code == status, refused.text
+        assert refused.json()["field"] == "asOf"
+    clash = ask("s3cret", data, as_of=then[1], header="1")
+    assert clash.status_code == 400

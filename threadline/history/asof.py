@@ -214,7 +214,8 @@ def _undo_in(db: ox.Store, instant: Instant) -> None:
 def _latest(db: ox.Store) -> int:
     rows = db.query(f"SELECT (MAX(?seq) AS ?n) WHERE {{ GRAPH <{AUDIT_GRAPH}> {{ ?e <{TL}auditSequence> ?seq }} }}")
     assert isinstance(rows, ox.QuerySolutions)
-    value = next(iter(rows))[0]
+    (row,) = list(rows)  # read whole: the solutions object must not outlive this thread
+    value = row[0]
     return int(value.value) if value is not None else 0
 
 
