@@ -218,8 +218,10 @@ def first_archivals(db: ox.Store) -> dict[str, int]:
         f"<{TL}auditAction> ?action ; <{TL}changeDetail> ?what }} }} ORDER BY DESC(?seq)"
     )
     assert isinstance(solutions, ox.QuerySolutions)
+    rows = [tuple(solution) for solution in solutions]
+    del solutions  # parsing may leave this frame in a reference cycle: the solutions must not wait for the collector
     first: dict[str, int] = {}
-    for seq, action, what in solutions:
+    for seq, action, what in rows:
         for graph in archived_whole(value(action), json.loads(value(what))) or []:
             first[graph] = int(value(seq))
     return first
