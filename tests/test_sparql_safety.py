@@ -6,7 +6,9 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -226,6 +228,47 @@ def test_result_size_limit(endpoint: tuple[str, Any]) -> None:
     assert graph.status_code == 422 and "25 triples" in graph.json()["error"]
     page = _client.get(url, params={"query": "SELECT * { ?s ?p ?o } LIMIT 25"}, headers={"Accept": "text/csv"})
     assert page.status_code == 200 and len(page.text.strip().splitlines()) == 26
+
+
+def _spools(app: Any) -> list[Path]:
+    folder = app.state.sparql_runner._spools
+    return sorted(folder.iterdir()) if folder is not None and folder.is_dir() else []
+
+
+def _no_spools_left(app: Any) -> bool:
+    for _ in range(100):  # the file is removed just after the body is sent
+        if not _spools(app):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_csv_and_tsv_answers_stream_with_no_row_limit(endpoint: tuple[str, Any]) -> None:
+    """A data scientist's extract (pandas reads CSV) is not cut at the row limit: CSV and TSV answers are
+    written to a file row by row and streamed from there, so memory stays bounded without the limit. JSON and
+    XML answers, built in memory, keep it (``test_result_size_limit``)."""
+    url, app = endpoint
+    query = "SELECT ?s ?o { ?s <http://e/p> ?o } ORDER BY ?s"
+    csv_answer = _client.get(url, params={"query": query}, headers={"Accept": "text/csv"})
+    assert csv_answer.status_code == 200, csv_answer.text
+    lines = csv_answer.text.splitlines()
+    assert lines[0] == "s,o" and len(lines) == 41 and csv_answer.headers["x-threadline-rows"] == "40"
+    assert sorted(int(line.split(",")[1]) for line in lines[1:]) == list(range(40))
+    tsv_answer = _client.get(url, params={"query": query}, headers={"Accept": "text/tab-separated-values"})
+    assert tsv_answer.status_code == 200 and len(tsv_answer.text.splitlines()) == 41
+    assert tsv_answer.text.splitlines()[1] == '<http://e/s0>\t"0"'
+    assert _client.head(url, params={"query": query}, headers={"Accept": "text/csv"}).status_code == 200
+    assert _no_spools_left(app), _spools(app)
+    # the same answer in JSON is over the limit (25): refused, never cut
+    assert _client.get(url, params={"query": query}).status_code == 422
+
+
+def test_a_timed_out_csv_answer_leaves_no_file(disk_endpoint: tuple[str, Any]) -> None:
+    url, app = disk_endpoint
+    rows = "SELECT * WHERE { " + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(6)) + " }"  # 40^6 rows
+    response = _client.get(url, params={"query": rows, "timeout": "1"}, headers={"Accept": "text/csv"})
+    assert response.status_code == 503, response.text[:300]
+    assert _no_spools_left(app), _spools(app)
 
 
 def test_malformed_query_gets_the_parser_message_and_position(endpoint: tuple[str, Any]) -> None:

@@ -182,3 +182,38 @@ def test_datetimes_read_back_from_an_engine_in_canonical_form() -> None:
     for given, expected in cases.items():
         term = canonical(ox.Literal(given, datatype=DATETIME))
         assert isinstance(term, ox.Literal) and term.value == expected and term.datatype == DATETIME
+
+
+def test_no_query_result_outlives_the_call_in_a_kept_frame() -> None:
+    """pyoxigraph results are bound to the thread that made them, and a memory store's result holds a lock on
+    the store until it is dropped. A frame kept by a traceback (an "unraisable" warning raised in the middle of
+    a query keeps the query's frames) used to keep ``result`` alive after the call returned; dropped later on
+    another thread it leaked, and every write to a new graph then waited for its lock for ever (CI, stop 23:
+    nine W3C replay tests timed out behind one write). The call now drops its result before it returns."""
+    import sys
+    import types
+
+    store = open_store("memory:")
+    store.load(DATA)
+    kept: list[types.FrameType] = []
+
+    def keep(frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_name == "_query":
+            kept.append(frame)
+
+    sys.setprofile(keep)
+    try:
+        assert store.graphs() == [f"{EX}g1", f"{EX}g2"]
+        assert len(store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{EX}g1> {{ ?s ?p ?o }} }}")) == 2
+    finally:
+        sys.setprofile(None)
+    assert len(kept) == 2
+    for frame in kept:
+        held = [type(v).__name__ for v in frame.f_locals.values() if type(v).__module__ == "pyoxigraph"]
+        assert not [name for name in held if name.startswith("Query")], held
+    # and a write to a new graph still goes through (before the fix it would have waited for ever, had the frame
+    # been dropped on another thread)
+    store.load(
+        b'<http://example.org/a> <http://example.org/p> "1" .\n', graph=f"{EX}g9", rdf_format=ox.RdfFormat.N_TRIPLES
+    )
+    assert f"{EX}g9" in store.graphs()

@@ -152,7 +152,8 @@ class Settings(BaseSettings):
             "Folder where a load writes its mapped N-Triples (and the server its uploads) before they enter the "
             "store; `load --staging-dir` overrides it. Unset: `<store>.staging` beside an on-disk store (same file "
             "system, cleared of a crashed load's leftovers when the store is next opened), the system's temporary "
-            "folder for memory and remote stores."
+            "folder for memory and remote stores. The server also writes CSV/TSV query answers here, in a "
+            "`threadline-answers-*` folder, before streaming them (unset: beside an on-disk store)."
         ),
     )
     disk_reserve_bytes: int = Field(
@@ -213,7 +214,12 @@ class Settings(BaseSettings):
         description="Seconds a SPARQL query may run before its worker is stopped and the client gets an error.",
     )
     sparql_max_rows: int = Field(
-        default=100_000, description="Most result rows (or triples) one SPARQL query may return over HTTP."
+        default=100_000,
+        description=(
+            "Most result rows (or triples) one SPARQL query may return over HTTP in an answer built in memory "
+            "(JSON, XML, graphs). A SELECT in CSV or TSV on an embedded store streams from a file and has no "
+            "row limit."
+        ),
     )
     sparql_workers: int = Field(
         default=2, description="Worker processes that run SPARQL queries for the HTTP endpoint (on-disk stores)."

@@ -6,14 +6,18 @@ the negotiated format, so only bytes cross a process boundary.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyoxigraph as ox
 
-from threadline.errors import QueryError
+from threadline.errors import QueryError, StoreError
 from threadline.sparql import negotiation as neg
 from threadline.store.base import SelectResult
 from threadline.store.reader_view import View
@@ -43,6 +47,8 @@ class Job:
     view: View | None = None
     # an as-of state's folder (threadline.history.asof): the store as it stood at a past instant, run there
     state: str | None = None
+    # a file to write a CSV/TSV answer to, row by row and with no row limit (``spooled``); None: answer in memory
+    spool: str | None = None
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Answer:
     rows: int
     seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    spool: str | None = None  # the answer is this file's content (``body`` is empty); the caller removes it
 
 
 # -- executing on a pyoxigraph store (in a worker process, or in a thread for memory stores) --------------
@@ -74,8 +81,8 @@ def execute(store: ox.Store, job: Job, hidden: frozenset[str] = frozenset()) -> 
     except (OSError, RuntimeError, ValueError) as exc:  # OSError: e.g. the sandbox denied a network call
         exc.__traceback__ = None  # its frames hold the results, which must be dropped on this thread
         raise QueryError(f"query failed: {exc}") from exc
-    except QueryError as exc:  # e.g. the row limit, raised while iterating: drop the frames holding results
-        raise exc.with_traceback(None) from None
+    except (QueryError, StoreError) as exc:  # e.g. the row limit, raised while iterating: drop the frames
+        raise exc.with_traceback(None) from None  # holding results
     finally:
         del result  # pyoxigraph results must be dropped on their own thread, not via a traceback elsewhere
     answer.seconds = time.perf_counter() - started
@@ -86,6 +93,8 @@ def serialise(result: Any, job: Job) -> Answer:
     """``result``: a pyoxigraph answer, or a remote store's (``bool``, ``SelectResult``, list of triples)."""
     if isinstance(result, ox.QueryBoolean | bool):
         return Answer(job.media, neg.serialize_boolean(bool(result), job.media), 1)
+    if job.spool is not None and job.media in neg.TABLES and isinstance(result, SelectResult | ox.QuerySolutions):
+        return _spooled(result, job, job.spool)
     if isinstance(result, SelectResult):
         rows = _limited((list(row) for row in result.rows), job.max_rows, "rows")
         return Answer(job.media, neg.serialize_solutions(result.variables, rows, job.media), len(rows))
@@ -95,6 +104,37 @@ def serialise(result: Any, job: Job) -> Answer:
         return Answer(job.media, neg.serialize_solutions(names, rows, job.media), len(rows))
     triples = _limited(iter(result), job.max_rows, "triples")
     return Answer(job.media, neg.serialize_graph(triples, job.media), len(triples))
+
+
+def _spooled(result: SelectResult | ox.QuerySolutions, job: Job, path: str) -> Answer:
+    """A table answer written to ``path`` as the engine produces it: no row limit applies, since no row is
+    held in memory; the time limit still does. A failure leaves no file behind."""
+    rows: Iterator[list[Any]]
+    if isinstance(result, SelectResult):
+        names, rows = result.variables, (list(row) for row in result.rows)
+    else:
+        names = [v.value for v in result.variables]
+        rows = ([solution[i] for i in range(len(names))] for solution in result)
+    try:
+        with io.BufferedWriter(_SpoolFile(path, "x"), buffer_size=1 << 16) as out:
+            count = neg.write_table(names, rows, job.media, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    finally:
+        rows = iter(())  # the generator holds the result: dropped here, on this thread
+    return Answer(job.media, b"", count, spool=path)
+
+
+class _SpoolFile(io.FileIO):
+    """The spool file; a failed write (disk full) is the service's failure, not the query's."""
+
+    def write(self, data: Any) -> int:
+        try:
+            return super().write(data) or 0
+        except OSError as exc:
+            raise StoreError(f"the answer could not be written to {self.name}: {exc}") from None
 
 
 def _limited(items: Any, limit: int, what: str) -> list[Any]:

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from typing import BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -285,15 +286,40 @@ def _csv_value(term: object) -> str:
 
 
 def _csv(variables: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(variables)
-    for row in rows:
-        writer.writerow([_csv_value(term) for term in row])
-    return out.getvalue().encode()
+    out = io.BytesIO()
+    write_table(variables, rows, CSV, out)
+    return out.getvalue()
 
 
 def _tsv(variables: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    lines = ["\t".join(f"?{name}" for name in variables)]
-    lines.extend("\t".join("" if term is None else str(term) for term in row) for row in rows)
-    return ("\n".join(lines) + "\n").encode()
+    out = io.BytesIO()
+    write_table(variables, rows, TSV, out)
+    return out.getvalue()
+
+
+TABLES = (CSV, TSV)  # the formats an answer can be written row by row to a file (``write_table``)
+
+
+def write_table(variables: Sequence[str], rows: Iterable[Sequence[object]], media: str, out: BinaryIO) -> int:
+    """Write solutions as CSV or TSV to ``out`` as they come (nothing is held but one row); returns the rows
+    written. The endpoint spools such answers to a file, so their size is bounded by disk, not memory."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    count = 0
+    try:
+        if media == CSV:
+            writer = csv.writer(text, lineterminator="\r\n")
+            writer.writerow(variables)
+            for row in rows:
+                writer.writerow([_csv_value(term) for term in row])
+                count += 1
+        elif media == TSV:
+            text.write("\t".join(f"?{name}" for name in variables) + "\n")
+            for row in rows:
+                text.write("\t".join("" if term is None else str(term) for term in row) + "\n")
+                count += 1
+        else:
+            raise NotAcceptable(f"{media} is not a table format")
+        text.flush()
+    finally:
+        text.detach()  # leave ``out`` open for the caller
+    return count

@@ -9,10 +9,13 @@ work; every other store call runs in a thread, so the event loop never blocks.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -104,9 +107,17 @@ async def _query(request: Request, operation: protocol.Operation, store: Store, 
             base_iri=base,
             # an as-of state keeps the lists, which are always right (a reader view of it: a later speed-up)
             view=access.reader_view(request, principal, (default, named)) if state is None else None,
+            # CSV and TSV answers stream from a file, with no row limit (pandas reads whole extracts this way)
+            spool=runner.spool_path(store, media) if form == "SELECT" and media in neg.TABLES else None,
             state=str(state.path) if state is not None else None,
         )
-        answer = await runner.run(store, job, _requested_timeout(operation))
+        timeout = _requested_timeout(operation)
+        try:
+            answer = await runner.run(store, job, timeout)
+        except BaseException:
+            if job.spool is not None:  # a timed-out or failed answer may have left part of its file
+                await run_in_threadpool(_remove, job.spool)
+            raise
     finally:
         if state is not None:
             state.close()
@@ -117,8 +128,21 @@ async def _query(request: Request, operation: protocol.Operation, store: Store, 
     }
     if instant is not None:
         headers |= {AS_OF_HEADER: instant.time, "X-Threadline-Change": str(instant.sequence)}
+    media_type = neg.content_type(answer.media)
+    if answer.spool is not None:
+        if request.method == "HEAD":
+            await run_in_threadpool(_remove, answer.spool)
+            return Response(b"", media_type=media_type, headers=headers)
+        return FileResponse(
+            answer.spool, media_type=media_type, headers=headers, background=BackgroundTask(_remove, answer.spool)
+        )
     body = b"" if request.method == "HEAD" else answer.body
-    return Response(body, media_type=neg.content_type(answer.media), headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _as_of(request: Request, operation: protocol.Operation) -> str | None:

@@ -8,11 +8,16 @@ executor itself is made on first use unless ``prepare`` is asked to start the wo
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
+import uuid
+from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
 from threadline.config import Settings
+from threadline.sparql import negotiation as neg
 from threadline.sparql.execution import Answer, Job
 from threadline.sparql.worker import Executor, ProcessExecutor, executor_for
 from threadline.store import EmbeddedStore, Store
@@ -40,6 +45,8 @@ class Runner:
         self._executor: Executor | None = None
         self._snapshots: Snapshots | None = None
         self._lock = threading.Lock()
+        self._spool_base: Path | None = getattr(settings, "staging_dir", None)
+        self._spools: Path | None = None
 
     def prepare(self, store: Store, *, start_workers: bool = False) -> None:
         """At start-up, publish the first snapshot of an on-disk store: made later, by the first query, it
@@ -75,8 +82,28 @@ class Runner:
         limit = min(timeout or self.timeout, self.timeout)
         return await run_in_threadpool(executor.run, job, limit)
 
+    def spool_path(self, store: Store, media: str) -> str | None:
+        """Where a CSV/TSV answer is written for streaming (no row limit, see ``execution._spooled``), or None
+        for a remote store, whose answer arrives whole over HTTP and keeps the row limit. The folder is the
+        staging folder's (``THREADLINE_STAGING_DIR``), else beside an on-disk store, else the system's
+        temporary folder; the answer's file is removed once sent, and the folder when the app stops."""
+        if not isinstance(store, EmbeddedStore):
+            return None
+        with self._lock:
+            if self._spools is None or not self._spools.is_dir():
+                base = self._spool_base or (store.path.parent if store.path is not None else None)
+                if base is not None:
+                    base.mkdir(parents=True, exist_ok=True)
+                self._spools = Path(tempfile.mkdtemp(prefix="threadline-answers-", dir=base))
+            folder = self._spools
+        suffix = ".csv" if media == neg.CSV else ".tsv"
+        return str(folder / f"{uuid.uuid4().hex}{suffix}")
+
     def close(self) -> None:
         with self._lock:
+            if self._spools is not None:
+                shutil.rmtree(self._spools, ignore_errors=True)
+                self._spools = None
             if self._executor is not None:
                 self._executor.close()
                 self._executor = None

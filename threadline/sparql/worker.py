@@ -183,6 +183,9 @@ def _worker_main(conn: Any) -> None:
             except QueryError as exc:
                 reply = ("error", (type(exc).__name__, str(exc), exc.position))
                 break
+            except StoreError as exc:  # e.g. the spool file could not be written
+                reply = ("error", ("StoreError", str(exc), None))
+                break
             except (OSError, RuntimeError) as exc:
                 stores.pop(snapshot, None)
                 reply = ("error", ("StoreError", f"the store snapshot {snapshot} could not be read: {exc}", None))

@@ -75,6 +75,7 @@ class EmbeddedStore(Store):
     def _query(
         self, sparql: str, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
     ) -> QueryResult:
+        result = None
         try:
             # an explicit [] is the empty dataset (as on RemoteStore), never the stored default graph: a scoped
             # view whose scope matches no graph must see nothing
@@ -90,7 +91,13 @@ class EmbeddedStore(Store):
         except SyntaxError as exc:
             raise QueryError(f"malformed query: {exc}", position=_position(exc)) from exc
         except (OSError, RuntimeError) as exc:
+            exc.__traceback__ = None  # its frames hold the result, which must be dropped on this thread
             raise QueryError(f"query failed: {exc}") from exc
+        finally:
+            # pyoxigraph results are bound to this thread, and a memory store's result holds a lock on the store
+            # until dropped: one dropped on another thread (say, by a traceback that kept this frame) is leaked
+            # and every later write waits for its lock for ever. Dropped here, before any frame can keep it.
+            result = None
 
     def update(self, sparql: str) -> None:
         try:
