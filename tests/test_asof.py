@@ -352,3 +352,7 @@ def test_sparql_as_of_over_http_for_an_admin_and_a_scoped_reader(serve_app: Any,
         assert refused.json()["field"] == "asOf"
     clash = ask("s3cret", data, as_of=then[1], header="1")
     assert clash.status_code == 400
+    for change in range(1, then[0] + 3):  # more instants than the cache keeps: the service collects the rest
+        assert ask("s3cret", data, as_of=str(change)).status_code == 200
+    states = [p for p in asof.cache_root(tmp_path / "store").iterdir() if not p.name.startswith(".")]
+    assert asof.KEEP <= len(states) <= asof.KEEP + settings.sparql_workers, states

@@ -121,6 +121,7 @@ async def _query(request: Request, operation: protocol.Operation, store: Store, 
     finally:
         if state is not None:
             state.close()
+            await run_in_threadpool(runner.collect_states, store)
     headers = {
         "X-Threadline-Rows": str(answer.rows),
         "X-Threadline-Seconds": f"{answer.seconds:.4f}",

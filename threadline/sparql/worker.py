@@ -330,6 +330,11 @@ class ProcessExecutor(Executor):
             workers = [w for w in self._all if w.process.poll() is None]
         return len(workers), max(0, len(self._all) - self._idle.qsize())
 
+    def in_use(self) -> list[str]:
+        """The folders workers keep open (snapshots, as-of states): not to be deleted."""
+        with self._lock:
+            return [snapshot for w in self._all for snapshot in w.snapshots]
+
     def pids(self) -> list[int]:
         """Process ids of the live workers (for operators and tests)."""
         with self._lock:
