@@ -301,6 +301,12 @@ def test_query_as_of_on_the_command_line(tmp_path: Path) -> None:
     assert [row["o"] for row in json.loads(now.stdout)["rows"]] == [0, 1, 2]
     by_id = CliRunner().invoke(main, [*args, "--as-of", str(times[0][0])])
     assert [row["o"] for row in json.loads(by_id.stdout)["rows"]] == [0]
+    dumped = tmp_path / "then.nq"
+    dump = CliRunner().invoke(main, ["dump", "--store", url, "--as-of", times[0][1], "-o", str(dumped)])
+    assert dump.exit_code == 0, dump.output
+    lines = dumped.read_text().splitlines()
+    values = {line.split(" ")[2] for line in lines if line.startswith(f"<{EX}a> <{EX}p> ") and f"<{EX}u> ." in line}
+    assert values == {'"0"^^<http://www.w3.org/2001/XMLSchema#integer>'}
     future = CliRunner().invoke(main, [*args, "--as-of", "2999-01-01T00:00:00Z"])
     assert future.exit_code == 2 and "in the future" in future.output
     memory = CliRunner().invoke(main, ["query", "--sparql", text, "--store", "memory:", "--as-of", times[0][1]])

@@ -16,12 +16,13 @@ in a private folder and renamed into place whole.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,3 +230,20 @@ def open_state(store: Store, text: str) -> tuple[Instant, EmbeddedStore]:
     instant = resolve(store, text)
     folder = materialise(store, instant)
     return instant, EmbeddedStore(folder, read_only=True)
+
+
+@contextlib.contextmanager
+def reading(store: Store, text: str | None, notice: Callable[[str], None]) -> Iterator[Store]:
+    """For commands: ``store`` itself when no instant is given, else its state at ``text`` (``notice`` is told which
+    change that is), closed afterwards, and the cache collected."""
+    if text is None:
+        yield store
+        return
+    found, state = open_state(store, text)
+    notice(f"as of {found.asked}: the state after change {found.sequence}, recorded at {found.time}")
+    try:
+        yield state
+    finally:
+        state.close()
+        if isinstance(store, EmbeddedStore) and store.path is not None:
+            collect(store.path)

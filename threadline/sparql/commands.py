@@ -9,15 +9,14 @@ states, so materialised indicators are computed from the data there.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from threadline import kpi, queries
+from threadline.history import asof
 from threadline.sparql import dataset as datasets
 
 if TYPE_CHECKING:
@@ -96,7 +95,7 @@ def query_command(
         raise click.UsageError("give a query NAME or --sparql, not both")
     given = _parse_params(params)
     notice = lambda text: click.echo(text, err=True)  # noqa: E731 - one line, used once
-    with open_for_reading(store_url, Settings(), notice) as current, _as_of(current, as_of) as store:
+    with open_for_reading(store_url, Settings(), notice) as current, asof.reading(current, as_of, notice) as store:
         result, title = _run(store, name, sparql, given)
     if isinstance(result, bool):
         variables, rows = ["boolean"], [{"boolean": result}]
@@ -107,25 +106,6 @@ def query_command(
             click.echo(f"{triple} .")
         return
     _emit(variables, rows, fmt, title)
-
-
-@contextlib.contextmanager
-def _as_of(store: Store, instant: str | None) -> Iterator[Store]:
-    """``store`` itself, or its state at ``instant`` (``threadline.history.asof``), saying which change that is."""
-    if instant is None:
-        yield store
-        return
-    from threadline.history import asof
-    from threadline.store import EmbeddedStore
-
-    found, state = asof.open_state(store, instant)
-    click.echo(f"as of {found.asked}: the state after change {found.sequence}, recorded at {found.time}", err=True)
-    try:
-        yield state
-    finally:
-        state.close()
-        if isinstance(store, EmbeddedStore) and store.path is not None:
-            asof.collect(store.path)
 
 
 def _run(store: Store, name: str | None, sparql: str | None, given: dict[str, str]) -> tuple[Any, str | None]:
