@@ -358,7 +358,36 @@ def test_sparql_as_of_over_http_for_an_admin_and_a_scoped_reader(serve_app: Any,
         assert refused.json()["field"] == "asOf"
     clash = ask("s3cret", data, as_of=then[1], header="1")
     assert clash.status_code == 400
+    named = httpx.get(server.url + "/queries", headers={"Authorization": "Bearer s3cret"}).json()["queries"]
+    simple = next(
+        q["name"] for q in named if not any(p.get("required") or p["name"] == "asOf" for p in q.get("parameters", []))
+    )
+    at_named = httpx.get(
+        server.url + f"/queries/{simple}", params={"asOf": then[1]}, headers={"Authorization": f"Bearer {reader}"}
+    )
+    assert at_named.status_code == 200, at_named.text
+    assert at_named.json()["asOf"] == {"change": then[0], "time": then[1]} and at_named.json()["source"] == "query"
+    future = httpx.get(server.url + f"/queries/{simple}", params={"asOf": "2999-01-01T00:00:00Z"})
+    assert future.status_code == 400 and future.json()["field"] == "asOf"
     for change in range(1, then[0] + 3):  # more instants than the cache keeps: the service collects the rest
         assert ask("s3cret", data, as_of=str(change)).status_code == 200
     states = [p for p in asof.cache_root(tmp_path / "store").iterdir() if not p.name.startswith(".")]
     assert asof.KEEP <= len(states) <= asof.KEEP + settings.sparql_workers, states
+
+
+def test_a_named_query_with_its_own_asof_parameter_keeps_it(serve_app: Any, tmp_path: Path) -> None:
+    """capa-aging ages open CAPAs to its ``asOf`` parameter: that stays its parameter; the header asks for history."""
+    import httpx
+
+    from threadline.config import Settings
+    from threadline.web.app import create_app
+
+    store = EmbeddedStore(tmp_path / "store")
+    settings = Settings(store=f"oxigraph:{tmp_path / 'store'}", write_token="s3cret", var_dir=tmp_path / "var")
+    server = serve_app(create_app(settings, store=store))
+    _update(store, f"INSERT DATA {{ GRAPH <{EX}g> {{ <{EX}a> <{EX}p> 1 }} }}")
+    url, admin = server.url + "/queries/capa-aging", {"Authorization": "Bearer s3cret"}
+    plain = httpx.get(url, params={"asOf": "1999-01-01T00:00:00Z"}, headers=admin)
+    assert plain.status_code == 200 and "asOf" not in plain.json(), plain.text
+    then = httpx.get(url, headers=admin | {"X-Threadline-As-Of": _head(store)[1]})
+    assert then.status_code == 200 and then.json()["asOf"]["change"] == _head(store)[0], then.text
