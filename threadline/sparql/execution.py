@@ -93,14 +93,11 @@ def serialise(result: Any, job: Job) -> Answer:
     """``result``: a pyoxigraph answer, or a remote store's (``bool``, ``SelectResult``, list of triples)."""
     if isinstance(result, ox.QueryBoolean | bool):
         return Answer(job.media, neg.serialize_boolean(bool(result), job.media), 1)
-    if job.spool is not None and job.media in neg.TABLES and isinstance(result, SelectResult | ox.QuerySolutions):
-        return _spooled(result, job, job.spool)
-    if isinstance(result, SelectResult):
-        rows = _limited((list(row) for row in result.rows), job.max_rows, "rows")
-        return Answer(job.media, neg.serialize_solutions(result.variables, rows, job.media), len(rows))
-    if isinstance(result, ox.QuerySolutions):
-        names = [v.value for v in result.variables]
-        rows = _limited(([solution[i] for i in range(len(names))] for solution in result), job.max_rows, "rows")
+    if isinstance(result, SelectResult | ox.QuerySolutions):
+        if job.spool is not None and job.media in neg.TABLES:
+            return _spooled(result, job, job.spool)
+        names, solutions = _table(result)
+        rows = _limited(solutions, job.max_rows, "rows")
         return Answer(job.media, neg.serialize_solutions(names, rows, job.media), len(rows))
     triples = _limited(iter(result), job.max_rows, "triples")
     return Answer(job.media, neg.serialize_graph(triples, job.media), len(triples))
@@ -109,12 +106,7 @@ def serialise(result: Any, job: Job) -> Answer:
 def _spooled(result: SelectResult | ox.QuerySolutions, job: Job, path: str) -> Answer:
     """A table answer written to ``path`` as the engine produces it: no row limit applies, since no row is
     held in memory; the time limit still does. A failure leaves no file behind."""
-    rows: Iterator[list[Any]]
-    if isinstance(result, SelectResult):
-        names, rows = result.variables, (list(row) for row in result.rows)
-    else:
-        names = [v.value for v in result.variables]
-        rows = ([solution[i] for i in range(len(names))] for solution in result)
+    names, rows = _table(result)
     try:
         with io.BufferedWriter(_SpoolFile(path, "x"), buffer_size=1 << 16) as out:
             count = neg.write_table(names, rows, job.media, out)
@@ -125,6 +117,14 @@ def _spooled(result: SelectResult | ox.QuerySolutions, job: Job, path: str) -> A
     finally:
         rows = iter(())  # the generator holds the result: dropped here, on this thread
     return Answer(job.media, b"", count, spool=path)
+
+
+def _table(result: SelectResult | ox.QuerySolutions) -> tuple[list[str], Iterator[list[Any]]]:
+    """Variable names and a lazy sequence of rows (a value or None per variable), from either kind of answer."""
+    if isinstance(result, SelectResult):
+        return list(result.variables), (list(row) for row in result.rows)
+    names = [v.value for v in result.variables]
+    return names, ([solution[i] for i in range(len(names))] for solution in result)
 
 
 class _SpoolFile(io.FileIO):

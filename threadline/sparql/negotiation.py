@@ -180,10 +180,10 @@ def serialize_solutions(variables: Sequence[str], rows: Iterable[Sequence[object
         return _json(variables, rows)
     if media == XML:
         return _xml(variables, rows)
-    if media == CSV:
-        return _csv(variables, rows)
-    if media == TSV:
-        return _tsv(variables, rows)
+    if media in TABLES:
+        out = io.BytesIO()
+        write_table(variables, rows, media, out)
+        return out.getvalue()
     raise NotAcceptable(f"{media} is not a format for query solutions")
 
 
@@ -283,18 +283,6 @@ def _csv_value(term: object) -> str:
     if isinstance(term, ox.NamedNode | ox.Literal):
         return term.value
     raise TypeError(f"not an RDF term: {term!r}")
-
-
-def _csv(variables: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    out = io.BytesIO()
-    write_table(variables, rows, CSV, out)
-    return out.getvalue()
-
-
-def _tsv(variables: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    out = io.BytesIO()
-    write_table(variables, rows, TSV, out)
-    return out.getvalue()
 
 
 TABLES = (CSV, TSV)  # the formats an answer can be written row by row to a file (``write_table``)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,22 @@ class RemoteStore(Store):
             raise StoreUnavailable(f"store at {url} did not answer: {exc}") from exc
         return response
 
+    def _write(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send a write, and send it again while the engine answers that it rolled it back as a deadlock victim
+        (Virtuoso: ``SR172 Transaction deadlocked``, SQLSTATE 40001). The engine undid all of it, so sending it
+        again is safe; the writer lease orders Threadline's writers, but lease claims and reads from other
+        processes still meet a write in Virtuoso's lock manager (CI: one of four simultaneous loads through two
+        services was refused this way)."""
+        delay = DEADLOCK_BACKOFF
+        for attempt in range(2, DEADLOCK_ATTEMPTS + 1):
+            response = self._send(method, url, **kwargs)
+            if not _deadlocked(response):
+                return response
+            log.info("the store rolled a write back as a deadlock victim; sending it again (attempt %d)", attempt)
+            time.sleep(delay * (1 + random.random()))  # jitter: the other party retries too
+            delay *= 2
+        return self._send(method, url, **kwargs)
+
     def send_query(
         self,
         sparql: str,
@@ -177,7 +194,7 @@ class RemoteStore(Store):
         return self.read_answer(response)
 
     def update(self, sparql: str) -> None:
-        response = self._send(
+        response = self._write(
             "POST",
             self.update_endpoint,
             content=sparql.encode(),
@@ -191,7 +208,7 @@ class RemoteStore(Store):
         if rdf_format in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
             source, rdf_format = _as_triples(source, rdf_format), ox.RdfFormat.N_TRIPLES
         body = source.read_bytes() if isinstance(source, Path) else source
-        response = self._send(
+        response = self._write(
             "POST",
             self.graph_endpoint,
             params={"graph": ox.NamedNode(graph).value},
@@ -289,6 +306,18 @@ def _accept_for(sparql: str) -> str:
 def _as_triples(source: Path | bytes, rdf_format: ox.RdfFormat) -> bytes:
     kwargs = {"path": str(source)} if isinstance(source, Path) else {"input": source}
     return ox.serialize((q.triple for q in ox.parse(format=rdf_format, **kwargs)), format=ox.RdfFormat.N_TRIPLES) or b""
+
+
+DEADLOCK_ATTEMPTS = 6  # with the backoff doubling from DEADLOCK_BACKOFF: about 3 s of waiting at most
+DEADLOCK_BACKOFF = 0.05
+
+
+def _deadlocked(response: httpx.Response) -> bool:
+    """Whether the engine refused a write because it chose it as a deadlock victim (and rolled it back)."""
+    if response.status_code < 500:
+        return False
+    text = response.text
+    return "SR172" in text or "40001" in text or "deadlock" in text.lower()
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:
