@@ -24,6 +24,7 @@ holds this drawing to the classes::
     │   │   ├── StoreTooNew         a newer Threadline wrote it: upgrade Threadline                  503*    2
     │   │   └── MigrationNeeded     an older one wrote it: run ``threadline migrate``                503*    2
     │   ├── EngineLimit             the engine is known to answer this wrongly: refused              501     2
+    │   ├── AsOfUnsupported         history.asof: as-of reads on a store that keeps no past states   501     2
     │   ├── PartialAnswer           store.engines: the engine cut an answer short                    503     2
     │   ├── GraphNotFound           sparql.graphstore: no graph of that name                         404     2
     │   ├── BackupFailed            store.backup: a backup asked for over HTTP could not be made     503     2
@@ -35,6 +36,7 @@ holds this drawing to the classes::
     │       ├── UnknownQuery        queries: no named query of that name                             404     2
     │       ├── ForbiddenOperation  store.safety: the text asks for SERVICE or LOAD                 400     2
     │       ├── BadBound            history.patch: a since/until/limit that is none (names it)      400     2
+    │       ├── OutOfHistory        history.asof: an instant history does not cover (names it)      400     2
     │       └── Unverifiable        store.safety: SERVICE or LOAD where the checker cannot read     400     2
     ├── IngestError                 anything that stops a load; the store is left as before          422     2
     │   ├── MappingError            the mapping document itself is invalid (RML / YARRRML)           422     2
