@@ -27,8 +27,12 @@ import pyoxigraph as ox
 
 from threadline.audit.chain import AuditError
 from threadline.audit.verify import VerifyResult, read_entries, verify
-from threadline.history import values
 from threadline.store import Store
+
+# ``history.values.PropertyChange`` items, typed ``Any`` and imported inside ``_all_rows``: audit and history must
+# not import each other at module level (tests/test_architecture.py), and the write path's audit.guard ->
+# history.changeset is that edge.
+Changes = list[Any] | None
 
 COLUMNS = ["sequence", "time", "actor", "action", "why", "what", "previous", "hash", "replaced"]
 HEADINGS = ["#", "Time (UTC)", "Responsible person", "Action", "Reason", "What", "Entry hash"]
@@ -36,6 +40,7 @@ WIDTHS = (9, 27, 44, 22, 48, 98, 29)  # mm, on landscape A4 with 10 mm margins (
 FONT = "Noto Sans"
 LIST_ITEMS = 3  # list items (or map entries) printed before the rest are counted
 MAX_VALUE = 160  # characters of one value printed
+LIMIT = 10_000  # statements one change set may touch and still be listed (history.values.DEFAULT_LIMIT)
 _HASH = re.compile(r"\b[0-9a-f]{32,}\b")
 
 
@@ -54,19 +59,23 @@ def export(store: Store, fmt: str, out: Path | str | IO[bytes]) -> VerifyResult:
 
 
 def _all_rows(store: Store) -> list[dict[str, Any]]:
-    """Every stored entry, in sequence order — a broken trail is exported too, past the break."""
+    """Every stored entry, in sequence order — a broken trail is exported too, past the break — with what its
+    change set replaced."""
+    from threadline.history import values
+
     rows = [found[0] for found in read_entries(store).values()]
     rows = sorted(rows, key=lambda row: int(row["sequence"]) if (row["sequence"] or "").isdigit() else -1)
     for row in rows:
-        row["changes"] = values.values(store, int(row["sequence"])) if (row["sequence"] or "").isdigit() else []
+        numbered = (row["sequence"] or "").isdigit()
+        row["changes"] = values.values(store, int(row["sequence"]), limit=LIMIT) if numbered else []
         row["replaced"] = _replaced(row["changes"], values.text)
     return rows
 
 
-def _replaced(changes: list[values.PropertyChange] | None, line: Any) -> str:
+def _replaced(changes: Changes, line: Any) -> str:
     """One ``line`` per changed property; a note when the change touched too many statements to list here."""
     if changes is None:
-        return f"more than {values.DEFAULT_LIMIT} statements changed: see threadline diff"
+        return f"more than {LIMIT} statements changed: see threadline diff"
     return "\n".join(line(item) for item in changes)
 
 
@@ -78,7 +87,7 @@ def _short(term: Any) -> str:
     return value.rsplit("#", 1)[-1] if isinstance(term, ox.NamedNode) else value
 
 
-def _brief_change(item: values.PropertyChange) -> str:
+def _brief_change(item: Any) -> str:
     """``ncr/NCR-7 ncrStatus: closed -> open``: ASCII arrows, as the embedded font has no arrow or empty-set glyph."""
     old = ", ".join(_short(t) for t in item.old) or "(none)"
     new = ", ".join(_short(t) for t in item.new) or "(none)"
@@ -105,7 +114,7 @@ def _what(text: str | None) -> str:
     return "\n".join(f"{key}: {_brief(item)}" for key, item in sorted(value.items()) if item not in (None, [], {}))
 
 
-def _replaced_cell(changes: list[values.PropertyChange] | None) -> str:
+def _replaced_cell(changes: Changes) -> str:
     """The PDF's "Replaced" lines under ``what``: the first ``LIST_ITEMS`` properties, the rest counted."""
     if changes == []:
         return ""
