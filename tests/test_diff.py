@@ -467,6 +467,8 @@ def test_the_command_prints_records_json_and_a_bom_diff(tmp_path: Path) -> None:
     assert [(r["removed"]["iri"], r["installed"]["iri"]) for r in found["replaced"]] == [(f"{ID}lot/L1", f"{ID}lot/L2")]
     assert found["installed"] == found["removed"] == []
 
+    unknown = CliRunner().invoke(main, ["diff", "--unit", "SN-404", "--from", "1", "--store", url])
+    assert unknown.exit_code == 2 and "SN-404" in unknown.output
     bad = CliRunner().invoke(main, ["diff", "--from", "later", "--store", url])
     assert bad.exit_code == 2 and "from" in bad.output
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from threadline.errors import NotFound
 from threadline.history.diff import Readable, Window, diff
 from threadline.namespaces import TL, data_iri
 from threadline.store import Store, text_or_none
@@ -58,6 +59,11 @@ def bom_diff(
     """The BOM diff of the unit with this serial (or this IRI) from ``since`` to ``until``."""
     unit = serial if serial.startswith(("http://", "https://")) else unit_iri(serial)
     found = diff(store, since, until, subject=unit, readable=readable, graphs=graphs, limit=limit)
+    if (
+        not found.records
+        and not store.select(f"SELECT ?p WHERE {{ <{unit}> ?p ?o }} LIMIT 1", default_graphs=graphs).rows
+    ):
+        raise NotFound(f"no unit {serial!r} in the thread, nor in the changes of that window")
     added: list[str] = []
     removed: list[str] = []
     for record in found.records:
