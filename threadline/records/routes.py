@@ -52,10 +52,7 @@ def choose(format: str | None, accept: str | None) -> str:
 
 @router.get(
     "/records/dhr/{identifier}",
-    responses={
-        200: {"content": {FORMATS["html"]: {}, FORMATS["jsonld"]: {}, FORMATS["pdf"]: {}}},
-        404: {"description": "No unit or lot of that serial or lot number."},
-    },
+    responses={200: {"content": {FORMATS["html"]: {}, FORMATS["jsonld"]: {}, FORMATS["pdf"]: {}}}},
 )
 async def dhr(
     request: Request,
@@ -87,10 +84,7 @@ def _answer(body: bytes, name: str, stem: str) -> Response:
 
 @router.get(
     "/records/fai/{part}/{revision}",
-    responses={
-        200: {"content": {FORMATS["html"]: {}, FORMATS["jsonld"]: {}, FORMATS["pdf"]: {}}},
-        404: {"description": "No such part revision, or no unit built to it."},
-    },
+    responses={200: {"content": {FORMATS["html"]: {}, FORMATS["jsonld"]: {}, FORMATS["pdf"]: {}}}},
 )
 async def fai(
     request: Request,
@@ -114,11 +108,7 @@ async def fai(
     return _answer(body, name, f"fai-{_safe(part)}-{_safe(revision)}")
 
 
-@router.post(
-    "/records/dhr/{identifier}/release",
-    status_code=201,
-    responses={409: {"description": "The record has open exceptions; the body lists them."}},
-)
+@router.post("/records/dhr/{identifier}/release", status_code=201)
 async def release_dhr(
     request: Request,
     identifier: str,
