@@ -342,3 +342,23 @@ def test_first_article_inspection_reports(plant: Plant) -> None:
     assert named.status_code == 200 and "SM-0000002" in named.text
     assert plant.http.get("/records/fai/FC-1000/Z", headers=headers).status_code == 404
     assert plant.http.get("/records/fai/SM-2100/A", params={"serial": "FC-0000001"}, headers=headers).status_code == 404
+
+
+def test_a_consumed_lot_with_an_open_ncr_is_an_exception(plant: Plant) -> None:
+    serial = plant.complete
+    lot = plant.store.select(
+        f"SELECT ?lot WHERE {{ ?unit <{TL}consumed> ?lot . ?lot a <{TL}MaterialLot> }} ORDER BY ?lot LIMIT 1",
+        {"unit": _iri(f"https://w3id.org/threadline/id/unit/{serial}")},
+    ).values("lot")[0]
+    ncr = "https://w3id.org/threadline/id/ncr/NCR-TEST-1"
+    plant.store.update(
+        f'INSERT DATA {{ GRAPH <urn:test:qms> {{ <{ncr}> a <{TL}Nonconformance> ; <{TL}ncrNumber> "NCR-TEST-1" ; '
+        f'<{TL}ncrStatus> "open" ; <{TL}concernsItem> <{lot}> }} }}'
+    )
+    doc = plant.get(serial, "jsonld").json()
+    found = [n for n in doc["@graph"] if "rec:Exception" in n.get("@type", [])]
+    assert [(n["rec:kind"], n["rec:focus"]["@id"]) for n in found] == [("consumed-item-with-open-ncr", lot)]
+    assert "NCR-TEST-1" in found[0]["rec:message"]
+    # the NCR's statements come from the graph they were written into: their source is that graph
+    assert any(n["@id"] == "urn:test:qms" and n["@graph"] for n in doc["@graph"])
+    assert plant.release(serial).status_code == 409
