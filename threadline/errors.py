@@ -24,6 +24,7 @@ holds this drawing to the classes::
     │   │   ├── StoreTooNew         a newer Threadline wrote it: upgrade Threadline                  503*    2
     │   │   └── MigrationNeeded     an older one wrote it: run ``threadline migrate``                503*    2
     │   ├── EngineLimit             the engine is known to answer this wrongly: refused              501     2
+    │   ├── AsOfUnsupported         history.asof: as-of reads on a store that keeps no past states   501     2
     │   ├── PartialAnswer           store.engines: the engine cut an answer short                    503     2
     │   ├── GraphNotFound           sparql.graphstore: no graph of that name                         404     2
     │   ├── BackupFailed            store.backup: a backup asked for over HTTP could not be made     503     2
@@ -35,11 +36,12 @@ holds this drawing to the classes::
     │       ├── UnknownQuery        queries: no named query of that name                             404     2
     │       ├── ForbiddenOperation  store.safety: the text asks for SERVICE or LOAD                 400     2
     │       ├── BadBound            history.patch: a since/until/limit that is none (names it)      400     2
+    │       ├── OutOfHistory        history.asof: an instant history does not cover (names it)      400     2
     │       └── Unverifiable        store.safety: SERVICE or LOAD where the checker cannot read     400     2
     ├── IngestError                 anything that stops a load; the store is left as before          422     2
     │   ├── MappingError            the mapping document itself is invalid (RML / YARRRML)           422     2
     │   ├── SourceError             a bad source record: names file, row/line or path, field         422     2
-    │   ├── LoadError               the mapped batch could not be committed                          422     2
+    │   ├── LoadError               the store refused the batch or its commit: nothing written       503*    2
     │   ├── InsufficientSpace       the load would not fit on the staging or store disk: refused     507     2
     │   └── ValidationRejected      shacl.gate: the load gate refused it (body: its report)          422     2
     ├── ValidationError             shapes or data could not be validated (not: "does not conform")  400     2
@@ -211,7 +213,12 @@ class SourceError(IngestError):
 
 
 class LoadError(IngestError):
-    """The mapped batch could not be committed to the store."""
+    """The store refused to take the mapped batch or its commit: nothing was written. The store failed, not the
+    request (a 5xx, not 422: the files need no change), and its message may name paths, URLs and engine output."""
+
+    status = 503
+    public = False
+    hidden = "the store could not take the load, and nothing was written: try again later"
 
 
 class InsufficientSpace(IngestError):

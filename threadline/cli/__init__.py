@@ -60,6 +60,13 @@ def _open_reading(store_url: str | None) -> Store:
 
 
 store_option = click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="INSTANT",
+    help="As the store stood at this xsd:dateTime (with its zone) or change id (docs/history.md).",
+)
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -321,9 +328,13 @@ def stats(store_url: str | None) -> None:
     default=None,
     help="File to write (default: standard output).",
 )
-def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None) -> None:
+@as_of_option
+def dump(store_url: str | None, fmt: str, graph: str | None, output: Path | None, as_of: str | None) -> None:
     """Write the whole dataset (or one graph) as N-Quads or TriG."""
-    with _open_reading(store_url) as store:
+    from threadline.history import asof
+
+    notice = lambda text: err.print(text, highlight=False, soft_wrap=True)  # noqa: E731 - one line, used once
+    with _open_reading(store_url) as current, asof.reading(current, as_of, notice) as store:
         if output:
             with output.open("wb") as handle:
                 store.dump(handle, DUMP_FORMATS[fmt], graph)

@@ -5,7 +5,8 @@ SPARQL. Indicators marked ``materialise`` are answered from the KPI summary grap
 caller kept the default parameters — or, while a background refresh after a write runs, from the previous
 summary, labelled ``materialised-outdated`` (``X-Threadline-Source``); otherwise the plain query runs. A token
 limited to some data graphs gets the summary only when every graph holding a quad the indicator can match is
-one it may read (``threadline.kpi.footprint``): then the summary is exactly its plain answer.
+one it may read (``threadline.kpi.footprint``): then the summary is exactly its plain answer. ``asOf`` (or the
+``X-Threadline-As-Of`` header) runs the plain query on the store as it stood then (``threadline.history.asof``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline import kpi, queries
+from threadline.history import asof
+from threadline.history.patch import BadBound
 from threadline.kpi import footprint
 from threadline.sparql import access
 from threadline.sparql import negotiation as neg
@@ -28,15 +31,41 @@ from threadline.store.params import bind
 from threadline.web import deps
 
 RESERVED = {"format", "timeout"}
+AS_OF_HEADER = "X-Threadline-As-Of"
 router = APIRouter(tags=["named queries"])
 
 
 async def run_named(
-    request: Request, store: Store, runner: Runner, query: queries.NamedQuery, given: dict[str, str]
+    request: Request,
+    store: Store,
+    runner: Runner,
+    query: queries.NamedQuery,
+    given: dict[str, str],
+    as_of: str | None = None,
 ) -> dict[str, Any]:
-    """Run ``query`` with the given parameters; returns variables, plain rows and where they came from."""
+    """Run ``query`` with the given parameters (on the store as it stood at ``as_of``, when given: the plain query,
+    as no KPI summary is kept for past states); returns variables, plain rows and where they came from."""
+    if as_of is None:
+        return await _run_named(request, store, runner, query, given, None)
+    instant, state = await run_in_threadpool(asof.open_state, store, as_of)
+    try:
+        result = await _run_named(request, store, runner, query, given, state)
+    finally:
+        state.close()
+        await run_in_threadpool(runner.collect_states, store)
+    return result | {"asOf": {"change": instant.sequence, "time": instant.time}}
+
+
+async def _run_named(
+    request: Request,
+    store: Store,
+    runner: Runner,
+    query: queries.NamedQuery,
+    given: dict[str, str],
+    state: EmbeddedStore | None,
+) -> dict[str, Any]:
     principal = await access.caller(request, "reader")
-    default, named = await access.dataset(request, principal, [], [])
+    default, named = await access.dataset(request, principal, [], [], store=state)
     bindings = query.bindings(given)
     store.require(*query.needs)
     job = Job(
@@ -46,9 +75,11 @@ async def run_named(
         max_rows=runner.max_rows,
         default_graphs=default,
         named_graphs=named,
-        view=access.reader_view(request, principal, (default, named)),
+        view=access.reader_view(request, principal, (default, named)) if state is None else None,
+        state=str(state.path) if state is not None else None,
     )
-    status = await run_in_threadpool(kpi.summary_status, store) if query.materialise and not given else None
+    materialised = query.materialise and not given and state is None
+    status = await run_in_threadpool(kpi.summary_status, store) if materialised else None
     source = "query"
     if status and named is not None and principal.scopes:
         # limited to some data graphs: the summary only where it provably is their answer (threadline.kpi.footprint)
@@ -112,7 +143,12 @@ async def run(request: Request, name: str, store: deps.Store, runner: deps.Runne
     media = queries.choose_format(request.query_params.get("format"), request.headers.get("accept"))
     query = await run_in_threadpool(queries.get, name)
     given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    result = await run_named(request, store, runner, query, given)
+    # a query declaring a parameter named asOf (capa-aging) keeps it: its as-of instant comes by header only
+    declared = any(parameter.name == "asOf" for parameter in query.parameters)
+    wanted, header = (None if declared else given.pop("asOf", None)), request.headers.get(AS_OF_HEADER)
+    if wanted is not None and header is not None and wanted.strip() != header.strip():
+        raise BadBound("asOf", f"{wanted!r} and the {AS_OF_HEADER} header {header!r} disagree")
+    result = await run_named(request, store, runner, query, given, wanted if wanted is not None else header)
     if media == queries.CSV:
         body = queries.to_csv(result["variables"], result["rows"])
         return PlainTextResponse(

@@ -40,16 +40,23 @@ async def caller(request: Request, role: str, *, writing: bool = False) -> Princ
 
 
 async def dataset(
-    request: Request, principal: Principal, default: list[str], named: list[str], own: Clause | None = None
+    request: Request,
+    principal: Principal,
+    default: list[str],
+    named: list[str],
+    own: Clause | None = None,
+    store: Store | None = None,
 ) -> Dataset:
     """(default graphs, named graphs) to run a query with; (None, None) means the union of every graph.
 
     ``default``/``named`` are the protocol's, ``own`` the query's dataset clause (``threadline.sparql.dataset``
-    decides which applies and how a limited view cuts it down)."""
+    decides which applies and how a limited view cuts it down); ``store`` the one whose graphs a limited view is cut
+    from (an as-of state: the graphs of its time), the app's by default."""
     wanted = datasets.requested(default, named, own)
     if principal.is_admin:
         return wanted
-    store: Store = request.app.state.store
+    store = store if store is not None else request.app.state.store  # an as-of state has the graphs of its time
+    assert store is not None
     graphs = await run_in_threadpool(store.graphs)
     visible = principal.visible_graphs(graphs)
     if len(visible) == len(graphs):

@@ -2,19 +2,25 @@
 
 Runs in-process on the store (the operator's own process, so no time limit); materialised indicators are read
 from the KPI summary when it is fresh, as over HTTP. Ad-hoc SPARQL runs on the union of every graph unless its
-own ``FROM``/``FROM NAMED`` names graphs (as at /sparql, see ``threadline.sparql.dataset``).
+own ``FROM``/``FROM NAMED`` names graphs (as at /sparql, see ``threadline.sparql.dataset``). ``--as-of`` answers
+on the store as it stood at a past instant (``threadline.history.asof``); the KPI summary is not kept for past
+states, so materialised indicators are computed from the data there.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from threadline import kpi, queries
+from threadline.history import asof
 from threadline.sparql import dataset as datasets
+
+if TYPE_CHECKING:
+    from threadline.store import Store
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -58,9 +64,22 @@ def _emit(variables: list[str], rows: list[dict[str, Any]], fmt: str, title: str
 @click.option("--sparql", "sparql", default=None, help="Run this SPARQL (a file path or the query text) instead.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--list", "list_only", is_flag=True, help="List the named queries and their parameters.")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="INSTANT",
+    help="Answer as the store stood at this xsd:dateTime (with its zone) or change id (docs/history.md).",
+)
 @click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
 def query_command(
-    name: str | None, params: tuple[str, ...], sparql: str | None, fmt: str, list_only: bool, store_url: str | None
+    name: str | None,
+    params: tuple[str, ...],
+    sparql: str | None,
+    fmt: str,
+    list_only: bool,
+    as_of: str | None,
+    store_url: str | None,
 ) -> None:
     """Run the named query NAME (see --list) or ad-hoc SPARQL (--sparql FILE_OR_TEXT)."""
     from threadline.config import Settings
@@ -75,19 +94,9 @@ def query_command(
     if name and sparql:
         raise click.UsageError("give a query NAME or --sparql, not both")
     given = _parse_params(params)
-    with open_for_reading(store_url, Settings(), lambda text: click.echo(text, err=True)) as store:
-        if sparql is not None:
-            text = _sparql_text(sparql)
-            default, named_graphs = datasets.requested([], [], datasets.clause(text))
-            result: Any = store.query(text, given or None, default_graphs=default, named_graphs=named_graphs)
-            title = None
-        else:
-            named = queries.get(name or "")
-            bindings = named.bindings(given)
-            result = kpi.read(store, named.name) if named.materialise and not given else None
-            if result is None:
-                result = store.select(named.text, bindings)
-            title = named.title
+    notice = lambda text: click.echo(text, err=True)  # noqa: E731 - one line, used once
+    with open_for_reading(store_url, Settings(), notice) as current, asof.reading(current, as_of, notice) as store:
+        result, title = _run(store, name, sparql, given)
     if isinstance(result, bool):
         variables, rows = ["boolean"], [{"boolean": result}]
     elif isinstance(result, SelectResult):
@@ -97,3 +106,16 @@ def query_command(
             click.echo(f"{triple} .")
         return
     _emit(variables, rows, fmt, title)
+
+
+def _run(store: Store, name: str | None, sparql: str | None, given: dict[str, str]) -> tuple[Any, str | None]:
+    if sparql is not None:
+        text = _sparql_text(sparql)
+        default, named_graphs = datasets.requested([], [], datasets.clause(text))
+        return store.query(text, given or None, default_graphs=default, named_graphs=named_graphs), None
+    named = queries.get(name or "")
+    bindings = named.bindings(given)
+    result = kpi.read(store, named.name) if named.materialise and not given else None
+    if result is None:
+        result = store.select(named.text, bindings)
+    return result, named.title

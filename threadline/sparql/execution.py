@@ -45,6 +45,8 @@ class Job:
     # the caller's graphs are a reader view's (threadline.store.reader_view): an executor that publishes views
     # may run the job there on the union default graph instead of the lists; any other uses the lists
     view: View | None = None
+    # an as-of state's folder (threadline.history.asof): the store as it stood at a past instant, run there
+    state: str | None = None
     # a file to write a CSV/TSV answer to, row by row and with no row limit (``spooled``); None: answer in memory
     spool: str | None = None
 

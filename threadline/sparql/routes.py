@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from threadline.audit import writes
 from threadline.errors import Forbidden
+from threadline.history import asof
 from threadline.sparql import access, editor, graphstore, protocol
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
@@ -33,6 +34,7 @@ from threadline.web.errors import error
 router = APIRouter()
 
 REASON_HEADER = "X-Threadline-Reason"
+AS_OF_HEADER = "X-Threadline-As-Of"  # the instant asked for; in the answer, the time of the change it resolved to
 METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"]
 
 
@@ -89,31 +91,44 @@ async def _query(request: Request, operation: protocol.Operation, store: Store, 
     media = neg.choose(form, request.headers.get("accept"), short)
     base = str(request.url.replace(query="", fragment=""))
     own = await run_in_threadpool(datasets.clause, operation.text, base)
-    default, named = await access.dataset(request, principal, operation.default_graphs, operation.named_graphs, own)
-    job = Job(
-        text=operation.text,
-        form=form,
-        media=media,
-        max_rows=runner.max_rows,
-        default_graphs=default,
-        named_graphs=named,
-        base_iri=base,
-        view=access.reader_view(request, principal, (default, named)),
-        # CSV and TSV answers stream from a file, with no row limit (pandas reads whole extracts this way)
-        spool=runner.spool_path(store, media) if form == "SELECT" and media in neg.TABLES else None,
-    )
-    timeout = _requested_timeout(operation)
+    wanted = _as_of(request, operation)
+    instant, state = await run_in_threadpool(asof.open_state, store, wanted) if wanted else (None, None)
     try:
-        answer = await runner.run(store, job, timeout)
-    except BaseException:
-        if job.spool is not None:  # a timed-out or failed answer may have left part of its file
-            await run_in_threadpool(_remove, job.spool)
-        raise
+        default, named = await access.dataset(
+            request, principal, operation.default_graphs, operation.named_graphs, own, store=state
+        )
+        job = Job(
+            text=operation.text,
+            form=form,
+            media=media,
+            max_rows=runner.max_rows,
+            default_graphs=default,
+            named_graphs=named,
+            base_iri=base,
+            # an as-of state keeps the lists, which are always right (a reader view of it: a later speed-up)
+            view=access.reader_view(request, principal, (default, named)) if state is None else None,
+            # CSV and TSV answers stream from a file, with no row limit (pandas reads whole extracts this way)
+            spool=runner.spool_path(store, media) if form == "SELECT" and media in neg.TABLES else None,
+            state=str(state.path) if state is not None else None,
+        )
+        timeout = _requested_timeout(operation)
+        try:
+            answer = await runner.run(store, job, timeout)
+        except BaseException:
+            if job.spool is not None:  # a timed-out or failed answer may have left part of its file
+                await run_in_threadpool(_remove, job.spool)
+            raise
+    finally:
+        if state is not None:
+            state.close()
+            await run_in_threadpool(runner.collect_states, store)
     headers = {
         "X-Threadline-Rows": str(answer.rows),
         "X-Threadline-Seconds": f"{answer.seconds:.4f}",
         "Vary": "Accept",
     }
+    if instant is not None:
+        headers |= {AS_OF_HEADER: instant.time, "X-Threadline-Change": str(instant.sequence)}
     media_type = neg.content_type(answer.media)
     if answer.spool is not None:
         if request.method == "HEAD":
@@ -129,6 +144,14 @@ async def _query(request: Request, operation: protocol.Operation, store: Store, 
 def _remove(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def _as_of(request: Request, operation: protocol.Operation) -> str | None:
+    """The instant asked for: the ``asOf`` parameter or the ``X-Threadline-As-Of`` header (not two different)."""
+    given, header = operation.first("asOf"), request.headers.get(AS_OF_HEADER)
+    if given is not None and header is not None and given.strip() != header.strip():
+        raise protocol.ProtocolError(f"asOf {given!r} and the {AS_OF_HEADER} header {header!r} disagree")
+    return given if given is not None else header
 
 
 def _requested_timeout(operation: protocol.Operation) -> float | None:

@@ -82,6 +82,15 @@ class Runner:
         limit = min(timeout or self.timeout, self.timeout)
         return await run_in_threadpool(executor.run, job, limit)
 
+    def collect_states(self, store: Store) -> None:
+        """Delete as-of states beyond the cache's bound (``threadline.history.asof.collect``), but none a query
+        worker keeps open."""
+        from threadline.history import asof
+
+        executor = self._executor
+        if isinstance(store, EmbeddedStore) and store.path is not None and isinstance(executor, ProcessExecutor):
+            asof.collect(store.path, executor.in_use())
+
     def spool_path(self, store: Store, media: str) -> str | None:
         """Where a CSV/TSV answer is written for streaming (no row limit, see ``execution._spooled``), or None
         for a remote store, whose answer arrives whole over HTTP and keeps the row limit. The folder is the

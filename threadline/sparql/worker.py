@@ -83,6 +83,7 @@ class ThreadExecutor(Executor):
         self.store = store
 
     def run(self, job: Job, timeout: float) -> Answer:
+        _no_state(job)
         box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
 
         def work() -> None:
@@ -113,6 +114,7 @@ class RemoteExecutor(Executor):
     def run(self, job: Job, timeout: float) -> Answer:
         import httpx
 
+        _no_state(job)
         started = time.perf_counter()
         graph = job.form in ("CONSTRUCT", "DESCRIBE")
         accept = "application/n-triples" if graph else "application/sparql-results+json"
@@ -130,6 +132,14 @@ class RemoteExecutor(Executor):
         answer = serialise(self.store.read_answer(response), job)
         answer.seconds = time.perf_counter() - started
         return answer
+
+
+def _no_state(job: Job) -> None:
+    """Only the on-disk store's executor runs on as-of states; any other answering one would answer the present."""
+    if job.state is not None:
+        from threadline.history.asof import AsOfUnsupported
+
+        raise AsOfUnsupported("as-of reads need the embedded on-disk store: this store keeps no past states")
 
 
 def _timeout_message(timeout: float) -> str:
@@ -276,10 +286,10 @@ class ProcessExecutor(Executor):
             raise StoreError(f"a query worker failed to start: {exc}") from exc
         deadline = time.monotonic() + timeout
         try:
-            if job.view is not None:  # prune a new view (slow) before taking the lock other queries need
+            if job.view is not None and job.state is None:  # prune a new view (slow) before taking the lock
                 self.snapshots.current(job.view)
             with self._lock:  # mark the snapshot in use before any other thread may collect it
-                snapshot = self.snapshots.current(job.view)
+                snapshot = job.state if job.state is not None else self.snapshots.current(job.view)
                 worker.snapshots = {snapshot} | (worker.snapshots & self.snapshots.currents())
                 keep = frozenset(worker.snapshots)
             if job.view is not None:  # the view holds exactly the caller's graphs: the fast union default graph
@@ -319,6 +329,11 @@ class ProcessExecutor(Executor):
         with self._lock:
             workers = [w for w in self._all if w.process.poll() is None]
         return len(workers), max(0, len(self._all) - self._idle.qsize())
+
+    def in_use(self) -> list[str]:
+        """The folders workers keep open (snapshots, as-of states): not to be deleted."""
+        with self._lock:
+            return [snapshot for w in self._all for snapshot in w.snapshots]
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for operators and tests)."""
