@@ -25,10 +25,8 @@ from threadline.store import Store
 from threadline.store.params import Bindable
 
 KIND = "dhr"
-RESOLVE = (
-    f'SELECT ?s ?kind WHERE {{ {{ ?s <{TL}serialNumber> ?id . ?s a <{TL}SerializedUnit> BIND("unit" AS ?kind) }} '
-    f'UNION {{ ?s <{TL}lotNumber> ?id . ?s a <{TL}MaterialLot> BIND("lot" AS ?kind) }} }}'
-)
+UNIT = f"SELECT ?s WHERE {{ ?s <{TL}serialNumber> ?id ; a <{TL}SerializedUnit> }}"
+LOT = f"SELECT ?s WHERE {{ ?s <{TL}lotNumber> ?id ; a <{TL}MaterialLot> }}"
 LINKS = f"<{TL}consumed>|<{TL}splitFrom>|<{TL}mergedFrom>|<{TL}derivedFrom>"
 GENEALOGY = f"SELECT DISTINCT ?item WHERE {{ ?root ({LINKS})+ ?item }}"
 OWN = f"SELECT DISTINCT ?x WHERE {{ {{ ?x <{TL}onUnit> ?root }} UNION {{ ?x <{TL}inspectedItem> ?root }} }}"
@@ -99,11 +97,11 @@ def resolve(store: Store, identifier: str) -> tuple[str, str]:
     """The unit (by serial number) or lot (by lot number) ``identifier`` names: (IRI, "unit" | "lot")."""
     if not identifier or not identifier.strip():
         raise RecordNotFound("name a serial number or a lot number")
-    found = sorted((row["kind"], row["s"]) for row in store.select(RESOLVE, {"id": identifier}).texts())
-    if not found:
-        raise RecordNotFound(f"the thread has no serialized unit or material lot {identifier!r}")
-    kind, subject = found[-1]  # a unit before a lot that shares its identifier ("unit" > "lot")
-    return subject, kind
+    for kind, query in (("unit", UNIT), ("lot", LOT)):  # a unit before a lot that shares its identifier
+        found = sorted(store.select(query, {"id": identifier}).values("s"))
+        if found:
+            return found[0], kind
+    raise RecordNotFound(f"the thread has no serialized unit or material lot {identifier!r}")
 
 
 def collect(store: Store, identifier: str) -> Members:

@@ -54,30 +54,39 @@ def _value(value: Value) -> dict[str, str] | str:
     return {"@value": value.value, "@type": compact(value.datatype.value)}
 
 
-def _nodes(facts: Facts, source: str) -> list[dict[str, Any]]:
-    """The statements ``source`` holds, as one node object per subject."""
+def _by_source(facts: Facts) -> dict[str, dict[str, dict[str, list[Value]]]]:
+    """The statements as source -> subject -> predicate -> values (one pass, not one per source)."""
+    out: dict[str, dict[str, dict[str, list[Value]]]] = {}
+    for subject, predicates in facts.statements.items():
+        for predicate, by_value in predicates.items():
+            for value, ids in by_value.items():
+                for sid in ids:
+                    out.setdefault(sid, {}).setdefault(subject, {}).setdefault(predicate, []).append(value)
+    return out
+
+
+def _nodes(statements: dict[str, dict[str, list[Value]]]) -> list[dict[str, Any]]:
+    """One node object per subject of one source's statements."""
     nodes = []
-    for subject in sorted(facts.statements):
-        node: dict[str, Any] = {}
-        for predicate, by_value in sorted(facts.statements[subject].items()):
-            values = sorted((v for v, ids in by_value.items() if source in ids), key=str)
-            if not values:
-                continue
+    for subject in sorted(statements):
+        node: dict[str, Any] = {"@id": subject}
+        for predicate, found in sorted(statements[subject].items()):
+            values = sorted(found, key=str)
             if predicate == RDF + "type" and all(isinstance(v, ox.NamedNode) for v in values):
                 node["@type"] = [compact(v.value) for v in values]
             else:
                 node[compact(predicate)] = [_value(v) for v in values]
-        if node:
-            nodes.append({"@id": subject, **node})
+        nodes.append(node)
     return nodes
 
 
 def _sources(facts: Facts) -> list[dict[str, Any]]:
     out = []
+    stated = _by_source(facts)
     for sid, source in sorted(facts.sources.items()):
-        node: dict[str, Any] = {"@id": sid, "@graph": _nodes(facts, sid)}
-        if not node["@graph"]:
+        if sid not in stated:
             continue
+        node: dict[str, Any] = {"@id": sid, "@graph": _nodes(stated[sid])}
         if source.file is not None:
             node["@type"] = ["tl:SourceRecord"]
             node["tl:inFile"] = source.file
