@@ -245,6 +245,11 @@ def test_pdf_text_has_header_footer_hash_and_unicode(plant: Plant, tmp_path: Pat
     assert text.count(f"content hash {digest}") >= pages
     assert "Łukasz Ørsted-Ñúñez" in text
     assert "Operations" in text and "Inspections and tests" in text and "Sources" in text
+    if shutil.which("pdftoppm") is not None:  # the first page renders (poppler parses the whole layout)
+        command = ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")]
+        subprocess.run(command, check=True)
+        rendered = list(tmp_path.glob("page*.png"))
+        assert len(rendered) == 1 and rendered[0].stat().st_size > 2000
 
 
 def test_release_refused_while_exceptions_remain_then_signed_and_flagged_when_data_change(plant: Plant) -> None:

@@ -84,9 +84,6 @@ class Members:
     def iri(self) -> str:
         return record_iri(KIND, self.id)
 
-    def all(self) -> list[str]:
-        return sorted(self.facts.statements)
-
 
 def record_iri(kind: str, *keys: str) -> str:
     """The record's own IRI (``…/id/dhr/{serial}``, ``…/id/fai/{part}/{revision}``): what a release signs."""
@@ -137,8 +134,4 @@ def follow(store: Store, facts: Facts, rounds: int = 4) -> None:
         gather(store, new, facts)
 
 
-def part_revision_iri(part: str, revision: str) -> str:
-    return record_iri("rev", part, revision)
-
-
-__all__ = ["KIND", "Members", "collect", "follow", "part_revision_iri", "record_iri", "resolve"]
+__all__ = ["KIND", "Members", "collect", "follow", "record_iri", "resolve"]

@@ -61,10 +61,6 @@ class Record:
     release: list[ReleaseRow] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # how the exceptions name the members they are about
 
-    @property
-    def released(self) -> bool:
-        return any(r.state == "current" for r in self.release)
-
 
 class Refs:
     """Numbers the sources of a record in order of their ids, and names the sources of any subjects."""
