@@ -367,3 +367,25 @@ def test_a_consumed_lot_with_an_open_ncr_is_an_exception(plant: Plant) -> None:
     # the NCR's statements come from the graph they were written into: their source is that graph
     assert any(n["@id"] == "urn:test:qms" and n["@graph"] for n in doc["@graph"])
     assert plant.release(serial).status_code == 409
+
+
+def test_a_scoped_token_gets_the_record_of_what_it_may_read(plant: Plant) -> None:
+    _, secret = auth.create_token(
+        plant.store,
+        "reader",
+        scopes=["https://w3id.org/threadline/graph/batch/mes/*"],
+        description="Mo MES",
+        actor="root",
+    )
+    answer = plant.http.get(
+        f"/records/dhr/{plant.complete}", params={"format": "jsonld"}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.status_code == 200, answer.text
+    systems = {n.get("tl:sourceSystem") for n in answer.json()["@graph"] if "@graph" in n}
+    assert systems == {"mes"}, systems
+    refused = plant.http.post(
+        f"/records/dhr/{plant.complete}/release",
+        json={"password": secret},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert refused.status_code == 403
