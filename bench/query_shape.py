@@ -1,6 +1,7 @@
 """Whole-thread aggregates and extracts written as one star, and as one triple pattern per sub-select.
 
-    .venv/bin/python bench/query_shape.py STORE [--reps 3] [--cases NAME ...] [--scope PREFIX]
+    .venv/bin/python bench/query_shape.py STORE [--reps 3] [--cases NAME ...] [--forms star sub-selects]
+                                          [--scope PREFIX]
 
 pyoxigraph evaluates a star of triple patterns over every record as an index seek per record and property; the
 same patterns each in a sub-select of its own are read in one pass per property and joined in memory
@@ -8,6 +9,8 @@ same patterns each in a sub-select of its own are read in one pass per property 
 sub-selects; ``STARS`` gives, for each, the star it replaced, so both forms of the same question run side by side
 on the same read-only store, in one process: alternating, the order rotating every repetition, min / median /
 max of the wall time, peak RSS growth noted, and the rows of both compared (a difference stops the run).
+Cases ``refresh NAME`` time a KPI's full recompute (``threadline.kpi.parts``: every group's partials) from its
+declaration's ``whole`` contribution against the star ``contribution`` it stands for.
 ``--scope PREFIX`` runs them over the named graphs whose IRI starts with it, as a token limited to those graphs
 reads, instead of the union.
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 # the one-pattern sub-selects of each shipped text, and the star they stand for
 STARS: dict[str, list[tuple[str, str]]] = {
@@ -73,6 +77,22 @@ STARS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+REFRESH = [f"refresh {name}" for name in ("fpy-by-work-centre", "oee-by-work-unit", "fpy-by-revision", "scrap-rate")]
+
+
+def forms(name: str) -> dict[str, str]:
+    """The star form and the shipped sub-select form of case ``name``."""
+    if name.startswith("refresh "):
+        from dataclasses import replace
+
+        from threadline.kpi import parts
+
+        declared = parts.declared(REPO / "queries" / f"{name.removeprefix('refresh ')}.rq")
+        assert declared is not None and declared.whole is not None, f"{name}: no whole contribution declared"
+        return {"star": replace(declared, whole=None).full_query(), "sub-selects": declared.full_query()}
+    return {"star": star(name, shipped(name)), "sub-selects": shipped(name)}
+
+
 def shipped(name: str) -> str:
     if name == "data-science extract":
         doc = (REPO / "docs" / "data-science.md").read_text()
@@ -103,31 +123,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("store", type=Path, help="an on-disk store (opened read-only)")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--cases", nargs="*", default=list(STARS))
+    parser.add_argument("--cases", nargs="*", default=[*STARS, *REFRESH])
+    parser.add_argument("--forms", nargs="+", choices=["star", "sub-selects"], default=["star", "sub-selects"])
     parser.add_argument("--scope", default=None, help="read the named graphs whose IRI starts with this")
     args = parser.parse_args()
     store = ox.Store.read_only(str(args.store))
     scope = [g for g in store.named_graphs() if g.value.startswith(args.scope)] if args.scope else None  # type: ignore[union-attr]
     print(f"{args.store}: {len(store):,} quads; {'union of every graph' if scope is None else f'{len(scope)} graphs'}")
-    print(f"{'case':24} {'form':12} {'min':>9} {'median':>9} {'max':>9}  rows  peak RSS growth")
+    print(f"{'case':32} {'form':12} {'min':>9} {'median':>9} {'max':>9}  rows  peak RSS growth")
     for name in args.cases:
-        forms = {"star": star(name, shipped(name)), "sub-selects": shipped(name)}
-        times: dict[str, list[float]] = {form: [] for form in forms}
+        texts = {form: text for form, text in forms(name).items() if form in args.forms}
+        times: dict[str, list[float]] = {form: [] for form in texts}
         answers: dict[str, list[tuple[str, ...]]] = {}
         growth: dict[str, int] = {}
         for rep in range(args.reps):
-            order = list(forms) if rep % 2 == 0 else list(reversed(forms))
+            order = list(texts) if rep % 2 == 0 else list(reversed(texts))
             for form in order:
-                seconds, rows, grown = run(store, forms[form], scope)
+                seconds, rows, grown = run(store, texts[form], scope)
                 times[form].append(seconds)
                 growth[form] = max(growth.get(form, 0), grown)
                 if answers.setdefault(form, rows) != rows:
                     sys.exit(f"{name}: the {form} form answered differently between repetitions")
-        if answers["star"] != answers["sub-selects"]:
+        if len(answers) == 2 and answers["star"] != answers["sub-selects"]:
             sys.exit(f"{name}: the two forms answered differently")
         for form, values in times.items():
             print(
-                f"{name:24} {form:12} {min(values):9.2f} {statistics.median(values):9.2f} {max(values):9.2f}"
+                f"{name:32} {form:12} {min(values):9.2f} {statistics.median(values):9.2f} {max(values):9.2f}"
                 f"  {len(answers[form]):4}  {growth[form] / 1024:.0f} MB"
             )
 

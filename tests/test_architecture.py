@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"threadline", "errors", "config", "namespaces"}),
     ("store", {"store"}),
     ("domain", {"ontology", "mapping", "audit", "auth", "upgrades", "observability", "history"}),
-    ("services", {"ingest", "shacl", "signatures", "kpi", "queries", "sparql", "graphql_api"}),
+    ("services", {"ingest", "shacl", "signatures", "records", "kpi", "queries", "sparql", "graphql_api"}),
     ("surface", {"web", "cli", "features", "demo", "__main__"}),
 ]
 WEB, CLI = "web", "cli"

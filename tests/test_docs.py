@@ -55,3 +55,17 @@ def test_settings_table_is_current() -> None:
     assert markdown_table() in (DOCS / "configuration.md").read_text(), (
         "docs/configuration.md is stale: paste the output of `python -m threadline.config`"
     )
+
+
+def test_every_route_is_documented() -> None:
+    """Every path the app serves (its OpenAPI paths, as FastAPI writes them) is named on some page of docs/."""
+    from threadline import features
+    from threadline.web.app import create_app
+
+    app = create_app(Settings(store="memory:"))
+    features.uninstall()  # create_app installs the load hooks process-wide
+    text = "\n".join(page.read_text() for page in DOCS.glob("*.md"))
+    paths = set(app.openapi()["paths"])
+    assert paths, "the app serves no documented route"
+    missing = sorted(path for path in paths if path not in text)
+    assert not missing, f"routes documented on no page of docs/: {missing}"

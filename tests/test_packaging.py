@@ -63,6 +63,8 @@ def test_wheel_includes_content_and_vendored_assets(wheel: Path) -> None:
         "threadline/_data/ontology/threadline.ttl",
         "threadline/_data/ingest/plm/parts.yarrrml.yml",
         "threadline/_data/shapes/core.ttl",
+        "threadline/_data/shapes/records.ttl",
+        "threadline/records/templates/record.html.j2",  # the one template of records' HTML and PDF
         "threadline/vendor.json",
     ):
         assert required in names, f"{required} missing from {wheel.name}"

@@ -50,6 +50,8 @@ holds this drawing to the classes::
     ├── UnknownFormat               a ``format`` parameter names no format the route offers          400     2
     ├── InvalidRequest              a parameter or an upload the route cannot take as given          422     2
     ├── NotFound                    no such thing (a stored report, a source system)                 404     2
+    │   └── RecordNotFound          records: no unit, lot or part revision of that identifier        404     2
+    ├── ReleaseBlocked              records: open exceptions remain, release refused (lists them)    409     2
     ├── Unauthorised                no, a malformed, unknown or revoked token (RFC 6750 challenge)   401     2
     ├── Forbidden                   the token's role or scope does not allow this                    403     2
     ├── Unavailable                 a part of the installation is missing: ask the operator          503     2

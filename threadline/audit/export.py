@@ -142,7 +142,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
-def _font(pdf: Any) -> str:
+def register_font(pdf: Any) -> str:
     """Register Noto Sans and return its family name. The wheel ships the variable font; fpdf2 embeds its
     default instance (regular weight) as is, whereas making a bold instance (``variations=``) costs tens of
     seconds per export, so "bold" (headings) is the same face, set apart by size and shading instead."""
@@ -164,7 +164,7 @@ def _pdf(rows: list[dict[str, Any]], result: VerifyResult, store_url: str) -> by
     from threadline.audit.chain import utc_now
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
-    family = _font(pdf)
+    family = register_font(pdf)
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(True, margin=12)
     pdf.set_title("Threadline audit trail")

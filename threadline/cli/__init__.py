@@ -435,6 +435,7 @@ def _add_feature_commands() -> None:
     from threadline.auth.commands import token_group
     from threadline.history.commands import changes_command, diff_command
     from threadline.kpi import kpi_command
+    from threadline.records.commands import record_group
     from threadline.shacl.commands import validate_command
     from threadline.sparql.commands import query_command
     from threadline.upgrades.commands import migrate_command
@@ -447,6 +448,7 @@ def _add_feature_commands() -> None:
     main.add_command(changes_command)
     main.add_command(diff_command)
     main.add_command(migrate_command)
+    main.add_command(record_group)
 
 
 _add_feature_commands()

@@ -24,10 +24,19 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from threadline.audit.archive import archive_iri
 from threadline.errors import StoreError
 from threadline.history.changeset import ADDITION, REMOVAL, change_graph, change_iri
-from threadline.namespaces import ARCHIVE_PREFIX, AUDIT_GRAPH, DEFAULT_GRAPH, ID, RDF, SECURITY_GRAPH, TL, XSD
+from threadline.namespaces import (
+    ARCHIVE_PREFIX,
+    AUDIT_GRAPH,
+    DEFAULT_GRAPH,
+    ID,
+    RDF,
+    SECURITY_GRAPH,
+    TL,
+    XSD,
+    archive_iri,
+)
 
 CHUNK = 50_000  # quads inserted per call while undoing
 TOKEN_PREFIX = ID + "token/"
@@ -140,7 +149,7 @@ def _undo_graphs(db: ox.Store, sequence: int, touched: set[str]) -> None:
     for quad in list(db.quads_for_pattern(node, ox.NamedNode(TL + "removedGraph"), None, target)):
         graph = quad.object
         for place in list(db.quads_for_pattern(graph, archived_in, None, target)):  # type: ignore[arg-type]  # IRI
-            statements = [_content(db, st, place.object) for st in _whole_nodes(db, place.object)]  # type: ignore[arg-type]
+            statements = [_content(db, st, place.object) for st in _whole_nodes(db, place.object)]  # type: ignore[arg-type]  # an IRI
             db.extend([ox.Quad(s, p, o, graph) for s, p, o in statements])  # type: ignore[arg-type]  # an IRI
             _unarchive(db, value(place.object), _count((None, *t) for t in statements), touched)
 

@@ -2,10 +2,12 @@
 that changed after they were signed.
 
 What may be signed, with which meanings and by which role is the table ``RULES``: releasing a part revision
-(engineer), approving a disposition and closing a CAPA (compliance). A signature names its signer by the API
-token they authenticated with — the token's id and its description, which must name one person — because that
-is all Threadline knows of who is calling; it is not linked to a ``tl:Person`` (tokens carry none). The shared
-bootstrap token (``THREADLINE_WRITE_TOKEN``) cannot sign: it is nobody's in particular (§11.100(a)).
+(engineer), approving a disposition and closing a CAPA (compliance), and releasing a device history record
+(compliance; ``sign_content``, as the record is derived by ``threadline.records``, not stored). A signature names
+its signer by the API token they authenticated with — the token's id and its description, which must name one
+person — because that is all Threadline knows of who is calling; it is not linked to a ``tl:Person`` (tokens
+carry none). The shared bootstrap token (``THREADLINE_WRITE_TOKEN``) cannot sign: it is nobody's in particular
+(§11.100(a)).
 
 Each signature is written to the named graph ``graph/signatures`` together with its ``signature`` audit entry,
 in ONE update under ``audit.writer_lock``. The record's hash is computed under the same lock, so no other
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from urllib.parse import unquote
 
@@ -71,7 +74,10 @@ RULES: dict[str, Rule] = {
     "PartRevision": Rule(("released", "approved", "reviewed"), "engineer", "part revision"),
     "Disposition": Rule(("approved", "reviewed"), "compliance", "disposition"),
     "CAPA": Rule(("closed", "approved", "reviewed"), "compliance", "CAPA"),
+    # records Threadline derives (threadline.records), signed with sign_content: their class is no stored class
+    "DeviceHistoryRecord": Rule(("released",), "compliance", "device history record"),
 }
+DERIVED = ("DeviceHistoryRecord",)  # signed through sign_content only
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
     name = signer_name(principal)
     meaning = (meaning or "").strip().lower()
     try:
-        subject = ox.NamedNode(record)
+        ox.NamedNode(record)
     except ValueError as exc:
         raise SignatureError(f"not a record IRI: {record!r}") from exc
     with audit.writer_lock(store):
@@ -200,35 +206,84 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
             raise SignatureRefused(
                 f"signing a {rule.noun} needs role {rule.role!r}; token {principal.token_id} has {principal.role!r}"
             )
-        signature = Signature(
-            id=f"{SIGNATURE_PREFIX}tl-{uuid.uuid4().hex}",
-            record=record,
-            meaning=meaning,
-            signed_at=audit.chain.utc_now(),
-            record_hash=digest(line(record, p, o) for p, o in statements),
-            hash_form=HASH_FORM,
-            signer_name=name,
-            signer_token=principal.token_id,
-            ontology=held_ontology(store),
-        )
-        lines = _signature_lines(signature, subject)
-        what = {
-            "graphs": [SIGNATURES_GRAPH],
-            "records": 1,
-            "triples": len(lines),
-            "signature": signature.id,
-            "record": record,
-            "recordClass": kind,
-            "meaning": meaning,
-            "recordHash": signature.record_hash,
-            "hashForm": HASH_FORM,
-            "ontologyVersion": signature.ontology,
-            "after": digest(lines),
-        }
-        change = f"INSERT DATA {{ GRAPH <{SIGNATURES_GRAPH}> {{\n" + "\n".join(lines) + "\n} }"
-        entry = audit.entry_update(store, action="signature", actor=principal.actor, what=what, why=reason)
-        audit.commit(store, change + " ;\n" + entry)
+        content_hash = digest(line(record, p, o) for p, o in statements)
+        signature = _new_signature(store, principal, record, meaning, content_hash, HASH_FORM, name)
+        _write(store, principal, signature, kind, reason)
     return signature
+
+
+def sign_content(
+    store: Store,
+    principal: Principal,
+    record: str,
+    kind: str,
+    meaning: str,
+    content: Callable[[], tuple[str, str]],
+    reason: str | None = None,
+) -> Signature:
+    """Sign a record Threadline derives rather than stores (a device history record, ``threadline.records``):
+    ``content()`` returns its content hash and the form of that hash, computed under the writer lock like a
+    stored record's (so no write lands between hashing and signing) and free to refuse (raise) instead. ``kind``
+    is the record's entry in ``RULES``. ``check`` leaves such signatures alone: their hash form is not
+    ``HASH_FORM``; the deriving package compares them with the record's current hash."""
+    name = signer_name(principal)
+    meaning = (meaning or "").strip().lower()
+    rule = RULES[kind]
+    if meaning not in rule.meanings:
+        allowed = ", ".join(repr(m) for m in rule.meanings)
+        raise SignatureError(f"a {rule.noun} can be signed as {allowed}, not {meaning!r}")
+    if not principal.allows(rule.role):
+        raise SignatureRefused(
+            f"signing a {rule.noun} needs role {rule.role!r}; token {principal.token_id} has {principal.role!r}"
+        )
+    with audit.writer_lock(store):
+        content_hash, form = content()
+        signature = _new_signature(store, principal, record, meaning, content_hash, form, name)
+        _write(store, principal, signature, kind, reason)
+    return signature
+
+
+def _new_signature(
+    store: Store,
+    principal: Principal,
+    record: str,
+    meaning: str,
+    content_hash: str,
+    form: str = HASH_FORM,
+    name: str | None = None,
+) -> Signature:
+    return Signature(
+        id=f"{SIGNATURE_PREFIX}tl-{uuid.uuid4().hex}",
+        record=record,
+        meaning=meaning,
+        signed_at=audit.chain.utc_now(),
+        record_hash=content_hash,
+        hash_form=form,
+        signer_name=name or signer_name(principal),
+        signer_token=principal.token_id,
+        ontology=held_ontology(store),
+    )
+
+
+def _write(store: Store, principal: Principal, signature: Signature, kind: str, reason: str | None) -> None:
+    """The signature and its audit entry in one update (the caller holds the writer lock)."""
+    lines = _signature_lines(signature, ox.NamedNode(signature.record))
+    what = {
+        "graphs": [SIGNATURES_GRAPH],
+        "records": 1,
+        "triples": len(lines),
+        "signature": signature.id,
+        "record": signature.record,
+        "recordClass": kind,
+        "meaning": signature.meaning,
+        "recordHash": signature.record_hash,
+        "hashForm": signature.hash_form,
+        "ontologyVersion": signature.ontology,
+        "after": digest(lines),
+    }
+    change = f"INSERT DATA {{ GRAPH <{SIGNATURES_GRAPH}> {{\n" + "\n".join(lines) + "\n} }"
+    entry = audit.entry_update(store, action="signature", actor=principal.actor, what=what, why=reason)
+    audit.commit(store, change + " ;\n" + entry)
 
 
 def _signable_class(record: str, statements: list[tuple[ox.NamedNode, object]]) -> str:
@@ -251,7 +306,7 @@ def _signature_lines(signature: Signature, subject: ox.NamedNode) -> list[str]:
         (TL + "signatureMeaning", lit(signature.meaning or "")),
         (TL + "signedAt", lit(signature.signed_at or "", "dateTime")),
         (TL + "signedRecordHash", lit(signature.record_hash or "")),
-        (TL + "recordHashForm", lit(HASH_FORM)),
+        (TL + "recordHashForm", lit(signature.hash_form or HASH_FORM)),
         (TL + "signerName", lit(signature.signer_name or "")),
         (TL + "signerTokenId", lit(signature.signer_token or "")),
         (TL + "ontologyVersion", lit(signature.ontology or "")),
@@ -351,6 +406,7 @@ def check(store: Store) -> list[Mismatch]:
 
 
 __all__ = [
+    "DERIVED",
     "HASH_FORM",
     "RULES",
     "SIGNATURES_GRAPH",
@@ -367,6 +423,7 @@ __all__ = [
     "record_statements",
     "resolve",
     "sign",
+    "sign_content",
     "signatures_of",
     "signer_name",
 ]

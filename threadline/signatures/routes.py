@@ -25,12 +25,23 @@ from starlette.concurrency import run_in_threadpool
 from threadline.auth import Principal, authenticate, require
 from threadline.auth.guard import refused, unauthorised
 from threadline.errors import InvalidRequest, SignatureError, UnknownRecord
-from threadline.signatures import RULES, Signature, record_statements, resolve, sign, signatures_of, signer_name
+from threadline.signatures import (
+    DERIVED,
+    RULES,
+    Signature,
+    record_statements,
+    resolve,
+    sign,
+    signatures_of,
+    signer_name,
+)
 from threadline.store.scoped import view_for
 from threadline.web import deps
 
 Reader = Annotated[Principal, Depends(require("reader"))]
-MEANINGS = "; ".join(f"{name}: {', '.join(rule.meanings)} (role {rule.role})" for name, rule in RULES.items())
+MEANINGS = "; ".join(
+    f"{name}: {', '.join(rule.meanings)} (role {rule.role})" for name, rule in RULES.items() if name not in DERIVED
+)
 router = APIRouter(tags=["signatures"])
 
 
@@ -69,7 +80,7 @@ def _record(store: Any, body: SignatureRequest) -> str:
     return resolve(store, "capa", body.capa or "")
 
 
-def _reauthenticated(request: Request, store: Any, principal: Principal, password: str | None) -> None:
+def reauthenticated(request: Request, store: Any, principal: Principal, password: str | None) -> None:
     if not password:
         raise unauthorised(
             'signing needs re-authentication: repeat your token\'s secret as "password" (21 CFR 11.200(a)(1))'
@@ -107,7 +118,7 @@ async def create(request: Request, body: SignatureRequest, principal: Reader, st
 
     def work() -> Signature:
         signer_name(principal)  # a person's own API token, before anything else is looked at
-        _reauthenticated(request, store, principal, body.password)
+        reauthenticated(request, store, principal, body.password)
         view = view_for(store, principal)  # a scoped token signs only records it may read
         record = _record(view, body)
         if view is not store and not record_statements(view, [record]):

@@ -28,6 +28,7 @@ from threadline.observability import request_context
 from threadline.observability import routes as operations
 from threadline.ontology import routes as ontology
 from threadline.queries import routes as named_queries
+from threadline.records import routes as records
 from threadline.shacl import routes as validation
 from threadline.signatures import routes as signatures
 from threadline.sparql import routes as sparql
@@ -48,6 +49,7 @@ def routers(settings: Settings) -> list[APIRouter]:
         tokens.router,  # /admin/tokens
         validation.router,  # /validate, /reports
         signatures.router,  # /signatures
+        records.router,  # /records
         backups.router,  # /admin/backup
         history.router,  # /changes
         diffs.router,  # /diff

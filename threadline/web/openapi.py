@@ -44,6 +44,9 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/changes"): (400,),  # a ``since``/``until`` that is no change id or dateTime; a ``limit`` out of range
     # a ``from``/``to`` that is none, past the last change or reversed; no offered format; more than the diff limit
     ("GET", "/diff"): (400, 406, 422),
+    ("GET", "/records/dhr/{identifier}"): (400, 404, 406),  # an unknown ``format``; no such unit or lot; ``Accept``
+    ("GET", "/records/fai/{part}/{revision}"): (400, 404, 406),
+    ("POST", "/records/dhr/{identifier}/release"): (404, 409),  # no such unit or lot; open exceptions (listed)
 }
 # a change id (N or its IRI) or an instant (history.patch.bound)
 CHANGE_BOUND = {
