@@ -27,6 +27,7 @@ import pyoxigraph as ox
 
 from threadline.audit.chain import AuditError
 from threadline.audit.verify import VerifyResult, read_entries, verify
+from threadline.history import values
 from threadline.store import Store
 
 # ``history.values.PropertyChange`` items, typed ``Any`` and imported inside ``_all_rows``: audit and history must
@@ -61,8 +62,6 @@ def export(store: Store, fmt: str, out: Path | str | IO[bytes]) -> VerifyResult:
 def _all_rows(store: Store) -> list[dict[str, Any]]:
     """Every stored entry, in sequence order — a broken trail is exported too, past the break — with what its
     change set replaced."""
-    from threadline.history import values
-
     rows = [found[0] for found in read_entries(store).values()]
     rows = sorted(rows, key=lambda row: int(row["sequence"]) if (row["sequence"] or "").isdigit() else -1)
     for row in rows:
