@@ -24,7 +24,6 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from threadline.audit.archive import archive_iri
 from threadline.errors import StoreError
 from threadline.history.changeset import ADDITION, REMOVAL, change_graph, change_iri
 from threadline.namespaces import ARCHIVE_PREFIX, AUDIT_GRAPH, DEFAULT_GRAPH, ID, RDF, SECURITY_GRAPH, TL, XSD
@@ -55,6 +54,8 @@ def entry_node(sequence: int) -> ox.NamedNode:
 def undo(db: ox.Store, sequence: int, first: Callable[[], dict[str, int]]) -> None:
     """Undo change set ``sequence`` and its bookkeeping in ``db``; ``first`` gives ``first_archivals(db)`` (asked
     only when the change archived a graph whole: it parses every update kept in the audit trail)."""
+    from threadline.audit.archive import archive_iri  # here: audit imports history (change sets) at module level
+
     audit = ox.NamedNode(AUDIT_GRAPH)
     fields = {q.predicate.value: value(q.object) for q in db.quads_for_pattern(entry_node(sequence), None, None, audit)}
     action, what = fields.get(TL + "auditAction"), json.loads(fields.get(TL + "changeDetail") or "{}")
@@ -140,7 +141,8 @@ def _undo_graphs(db: ox.Store, sequence: int, touched: set[str]) -> None:
     for quad in list(db.quads_for_pattern(node, ox.NamedNode(TL + "removedGraph"), None, target)):
         graph = quad.object
         for place in list(db.quads_for_pattern(graph, archived_in, None, target)):  # type: ignore[arg-type]  # IRI
-            statements = [_content(db, st, place.object) for st in _whole_nodes(db, place.object)]  # type: ignore[arg-type]
+            archive: ox.NamedNode = place.object  # type: ignore[assignment]  # the change set names archives by IRI
+            statements = [_content(db, st, archive) for st in _whole_nodes(db, archive)]
             db.extend([ox.Quad(s, p, o, graph) for s, p, o in statements])  # type: ignore[arg-type]  # an IRI
             _unarchive(db, value(place.object), _count((None, *t) for t in statements), touched)
 
