@@ -41,7 +41,7 @@ holds this drawing to the classes::
     ├── IngestError                 anything that stops a load; the store is left as before          422     2
     │   ├── MappingError            the mapping document itself is invalid (RML / YARRRML)           422     2
     │   ├── SourceError             a bad source record: names file, row/line or path, field         422     2
-    │   ├── LoadError               the mapped batch could not be committed                          422     2
+    │   ├── LoadError               the store refused the batch or its commit: nothing written       503*    2
     │   ├── InsufficientSpace       the load would not fit on the staging or store disk: refused     507     2
     │   └── ValidationRejected      shacl.gate: the load gate refused it (body: its report)          422     2
     ├── ValidationError             shapes or data could not be validated (not: "does not conform")  400     2
@@ -211,7 +211,12 @@ class SourceError(IngestError):
 
 
 class LoadError(IngestError):
-    """The mapped batch could not be committed to the store."""
+    """The store refused to take the mapped batch or its commit: nothing was written. The store failed, not the
+    request (a 5xx, not 422: the files need no change), and its message may name paths, URLs and engine output."""
+
+    status = 503
+    public = False
+    hidden = "the store could not take the load, and nothing was written: try again later"
 
 
 class InsufficientSpace(IngestError):

@@ -7,7 +7,10 @@ signatures hash only data graphs and migrations rewrite only data graphs.
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
+
+import pyoxigraph as ox
 
 TL = "https://w3id.org/threadline/ontology#"
 ID = "https://w3id.org/threadline/id/"
@@ -78,3 +81,10 @@ def data_iri(kind: str, *keys: str) -> str:
 
 def sparql_prefixes() -> str:
     return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
+
+
+def archive_iri(graph: str) -> str:
+    """The archive graph of a superseded graph (``threadline.audit.archive``): derived from its IRI, so an
+    inspector can find it. Here, beside the prefix, because the history undoes archives too and must not import
+    the audit package, which imports it."""
+    return ARCHIVE_PREFIX + hashlib.sha256(ox.NamedNode(graph).value.encode("utf-8")).hexdigest()  # checks the IRI

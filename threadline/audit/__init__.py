@@ -7,8 +7,6 @@ retrievable) and ``export`` (CSV/PDF for inspectors); docs/security.md explains 
 from __future__ import annotations
 
 from threadline.audit.archive import (
-    ARCHIVE_PREFIX,
-    archive_iri,
     archived_triples,
     graph_digest,
     preserve_matching,
@@ -29,6 +27,7 @@ from threadline.audit.chain import (
 from threadline.audit.export import export
 from threadline.audit.guard import commit
 from threadline.audit.verify import Broken, VerifyResult, verify
+from threadline.namespaces import ARCHIVE_PREFIX, archive_iri
 
 __all__ = [
     "ACTIONS",

@@ -22,16 +22,11 @@ import tempfile
 
 import pyoxigraph as ox
 
-from threadline.namespaces import ARCHIVE_PREFIX, RDF, TL
+from threadline.namespaces import RDF, TL, archive_iri
 from threadline.store import Store
 
 _BNODE = re.compile(rb"_:[A-Za-z0-9_\-.]+")  # as in Store.digest: labels are backend-internal
 _MOD = 1 << 256
-
-
-def archive_iri(graph: str) -> str:
-    """The archive graph of a superseded graph: derived from its IRI, so an inspector can find it."""
-    return ARCHIVE_PREFIX + hashlib.sha256(ox.NamedNode(graph).value.encode("utf-8")).hexdigest()
 
 
 def preserve_update(store: Store, graphs: list[str]) -> str:

@@ -27,12 +27,13 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from threadline.audit.archive import ARCHIVE_PREFIX, archive_iri, preserve_update
+from threadline.audit.archive import archive_iri, preserve_update
 from threadline.audit.chain import AUDIT_GRAPH, entry_update, head, writer_lock
 from threadline.audit.guard import commit
 from threadline.errors import QueryError
 from threadline.history import ChangeSet
 from threadline.namespaces import (
+    ARCHIVE_PREFIX,
     AUDIT_GUARD_PREFIX,
     CHANGES_PREFIX,
     DEFAULT_GRAPH,

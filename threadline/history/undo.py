@@ -26,7 +26,17 @@ import pyoxigraph as ox
 
 from threadline.errors import StoreError
 from threadline.history.changeset import ADDITION, REMOVAL, change_graph, change_iri
-from threadline.namespaces import ARCHIVE_PREFIX, AUDIT_GRAPH, DEFAULT_GRAPH, ID, RDF, SECURITY_GRAPH, TL, XSD
+from threadline.namespaces import (
+    ARCHIVE_PREFIX,
+    AUDIT_GRAPH,
+    DEFAULT_GRAPH,
+    ID,
+    RDF,
+    SECURITY_GRAPH,
+    TL,
+    XSD,
+    archive_iri,
+)
 
 CHUNK = 50_000  # quads inserted per call while undoing
 TOKEN_PREFIX = ID + "token/"

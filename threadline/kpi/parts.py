@@ -12,6 +12,10 @@ split beside the query:
   what ``threadline.kpi.delta`` walks to find the entities a load can have changed;
 - ``contribution``: a SELECT giving, per entity and group, the parts (``{{entities}}`` marks where a
   ``VALUES`` block restricts it to some entities);
+- ``whole`` (optional): the same SELECT for every entity at once, each triple pattern in a sub-select of its own.
+  With a ``VALUES`` block, the star of ``contribution`` is the fast way (a seek per listed entity); over every
+  entity it is a seek per record and property, where one pass over each property's index, joined in memory,
+  takes a fifth of the time (docs/sparql.md, "Query shape"). Absent: the contribution without ``VALUES``;
 - ``groups``, ``parts`` (``sum``, ``min`` or ``max``) and ``count`` (the part that is zero when a group is
   empty);
 - ``rows``: the query's own outer part over the partials (``{{partials}}`` marks where they are bound), which
@@ -65,11 +69,13 @@ class Decomposition:
     count: str
     contribution: str
     rows: str
+    whole: str | None = None
 
     @property
     def digest(self) -> str:
         """Names this declaration: partials stored under another one are not reused (they may mean other sums)."""
-        text = "\n".join([self.entity, *self.groups, repr(sorted(self.parts.items())), self.contribution, self.rows])
+        parts = repr(sorted(self.parts.items()))
+        text = "\n".join([self.entity, *self.groups, parts, self.contribution, self.rows, self.whole or ""])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def contributions_query(self, entities: list[Term] | None) -> str:
@@ -81,7 +87,7 @@ class Decomposition:
         """Every group's partials straight from the data (a full recompute)."""
         aggregates = " ".join(f"({self.parts[p].upper()}(?{p}) AS ?{p})" for p in self.parts)
         keys = " ".join(f"?{g}" for g in self.groups)
-        lines = self.contributions_query(None).splitlines()
+        lines = (self.whole or self.contributions_query(None)).splitlines()
         prologue = "\n".join(x for x in lines if x.strip().upper().startswith("PREFIX"))
         body = "\n".join(x for x in lines if not x.strip().upper().startswith("PREFIX"))
         return f"{prologue}\nSELECT {keys} {aggregates} WHERE {{ {{ {body} }} }} GROUP BY {keys}"
@@ -120,12 +126,15 @@ def _parse(path: Path, _mtime: int) -> Decomposition:
             count=str(meta["count"]),
             contribution=str(meta["contribution"]),
             rows=str(meta["rows"]),
+            whole=str(meta["whole"]) if meta.get("whole") else None,
         )
     except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise QueryError(f"{path.name}: not a valid incremental declaration ({exc!r})") from exc
     bad = [k for k in parts.values() if k not in KINDS] + ([] if out.count in parts else [out.count])
-    if bad or "{{partials}}" not in out.rows:
-        raise QueryError(f"{path.name}: unknown part kinds or count {bad}, or no {{{{partials}}}} in rows")
+    if bad or "{{partials}}" not in out.rows or "{{entities}}" in (out.whole or ""):
+        raise QueryError(
+            f"{path.name}: unknown part kinds or count {bad}, no {{{{partials}}}} in rows, or {{{{entities}}}} in whole"
+        )
     return out
 
 
