@@ -64,8 +64,6 @@ def entry_node(sequence: int) -> ox.NamedNode:
 def undo(db: ox.Store, sequence: int, first: Callable[[], dict[str, int]]) -> None:
     """Undo change set ``sequence`` and its bookkeeping in ``db``; ``first`` gives ``first_archivals(db)`` (asked
     only when the change archived a graph whole: it parses every update kept in the audit trail)."""
-    from threadline.audit.archive import archive_iri  # here: audit imports history (change sets) at module level
-
     audit = ox.NamedNode(AUDIT_GRAPH)
     fields = {q.predicate.value: value(q.object) for q in db.quads_for_pattern(entry_node(sequence), None, None, audit)}
     action, what = fields.get(TL + "auditAction"), json.loads(fields.get(TL + "changeDetail") or "{}")
