@@ -232,6 +232,15 @@ class Settings(BaseSettings):
     sparql_workers: int = Field(
         default=2, description="Worker processes that run SPARQL queries for the HTTP endpoint (on-disk stores)."
     )
+    asof_cache_states: int = Field(
+        default=4,
+        ge=0,
+        description=(
+            "As-of states (the store as it stood at a past instant, built on the first as-of read of it under "
+            "`<store>.asof/`) kept besides those a query has open; the least recently used beyond this are "
+            "deleted. Each pins the store files of its time: at most a store's size on disk apiece."
+        ),
+    )
     kpi_summaries: bool = Field(
         default=True,
         description=(

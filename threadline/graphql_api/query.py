@@ -1,7 +1,9 @@
 """Root fields: look objects up by the identifiers people use, and list them with filters and cursors.
 
 A lookup of an identifier that names nothing is a ``NOT_FOUND`` error, never a silent ``null``. Filters are
-constant graph-pattern fragments; their values are bound (``Where.add``), never written into the query.
+constant graph-pattern fragments; their values are bound (``Where.add``), never written into the query. Every root
+field takes ``asOf``; the resolvers leave it alone: the whole request reads that instant's state, opened before
+they run (``threadline.graphql_api.asof``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import UTC, datetime
 import strawberry
 from strawberry.types import Info
 
+from threadline.graphql_api.asof import InstantArgument
 from threadline.graphql_api.base import loaders, wrap
 from threadline.graphql_api.errors import NotFoundError
 from threadline.graphql_api.lot import MaterialLot
@@ -123,49 +126,51 @@ async def _lookup(info: Info, key: str, cls_local: str, value: str, kind: str, l
 @strawberry.type(description="Traceability of the digital thread: look objects up, list them, trace them.")
 class Query:
     @strawberry.field(description="A serialized unit by serial number.")
-    async def unit(self, info: Info, serial: str) -> SerializedUnit:
+    async def unit(self, info: Info, serial: str, as_of: InstantArgument = None) -> SerializedUnit:
         return wrap(await _lookup(info, "serialNumber", "SerializedUnit", serial, "unit", "serial"), SerializedUnit)
 
     @strawberry.field(description="A material lot by lot number.")
-    async def lot(self, info: Info, lot_number: str) -> MaterialLot:
+    async def lot(self, info: Info, lot_number: str, as_of: InstantArgument = None) -> MaterialLot:
         found = await _lookup(info, "lotNumber", "MaterialLot", lot_number, "lot", "lotNumber")
         return wrap(found, MaterialLot)
 
     @strawberry.field(description="A part by part number.")
-    async def part(self, info: Info, part_number: str) -> Part:
+    async def part(self, info: Info, part_number: str, as_of: InstantArgument = None) -> Part:
         return wrap(await _lookup(info, "partNumber", "Part", part_number, "part", "partNumber"), Part)
 
     @strawberry.field(description="A part revision by part number and revision label.")
-    async def revision(self, info: Info, part_number: str, revision: str) -> PartRevision:
+    async def revision(
+        self, info: Info, part_number: str, revision: str, as_of: InstantArgument = None
+    ) -> PartRevision:
         found = await loaders(info).revision.load((part_number, revision))
         if found is None:
             raise NotFoundError("revision", partNumber=part_number, revision=revision)
         return wrap(found, PartRevision)
 
     @strawberry.field(description="A nonconformance report by NCR number.")
-    async def ncr(self, info: Info, number: str) -> Nonconformance:
+    async def ncr(self, info: Info, number: str, as_of: InstantArgument = None) -> Nonconformance:
         return wrap(await _lookup(info, "ncrNumber", "Nonconformance", number, "NCR", "number"), Nonconformance)
 
     @strawberry.field(description="A CAPA by CAPA number.")
-    async def capa(self, info: Info, number: str) -> CAPA:
+    async def capa(self, info: Info, number: str, as_of: InstantArgument = None) -> CAPA:
         return wrap(await _lookup(info, "capaNumber", "CAPA", number, "CAPA", "number"), CAPA)
 
     @strawberry.field(description="A work order by work order number.")
-    async def work_order(self, info: Info, number: str) -> WorkOrder:
+    async def work_order(self, info: Info, number: str, as_of: InstantArgument = None) -> WorkOrder:
         return wrap(await _lookup(info, "workOrderNumber", "WorkOrder", number, "work order", "number"), WorkOrder)
 
     @strawberry.field(description="An engineering change order by ECO number.")
-    async def change_order(self, info: Info, number: str) -> ChangeOrder:
+    async def change_order(self, info: Info, number: str, as_of: InstantArgument = None) -> ChangeOrder:
         found = await _lookup(info, "changeNumber", "ChangeOrder", number, "change order", "number")
         return wrap(found, ChangeOrder)
 
     @strawberry.field(description="A supplier by supplier id.")
-    async def supplier(self, info: Info, supplier_id: str) -> Supplier:
+    async def supplier(self, info: Info, supplier_id: str, as_of: InstantArgument = None) -> Supplier:
         found = await _lookup(info, "supplierId", "Supplier", supplier_id, "supplier", "supplierId")
         return wrap(found, Supplier)
 
     @strawberry.field(description="Any object by IRI.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node:
+    async def node(self, info: Info, id: strawberry.ID, as_of: InstantArgument = None) -> Node:
         from threadline.graphql_api.errors import GraphQLUserError
         from threadline.store.params import iri
 
@@ -180,13 +185,23 @@ class Query:
 
     @strawberry.field(description="Serialized units in serial-number order.")
     async def units(
-        self, info: Info, filter: UnitFilter | None = None, first: int = DEFAULT_PAGE, after: str | None = None
+        self,
+        info: Info,
+        filter: UnitFilter | None = None,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        as_of: InstantArgument = None,
     ) -> Connection[SerializedUnit]:
         return await fetch_page(info, _unit_where(filter), first, after, SerializedUnit)
 
     @strawberry.field(description="Material lots in lot-number order.")
     async def lots(
-        self, info: Info, filter: LotFilter | None = None, first: int = DEFAULT_PAGE, after: str | None = None
+        self,
+        info: Info,
+        filter: LotFilter | None = None,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        as_of: InstantArgument = None,
     ) -> Connection[MaterialLot]:
         w = Where(["?s tl:lotNumber ?key ."])
         if filter is not None:
@@ -200,7 +215,12 @@ class Query:
 
     @strawberry.field(description="NCRs in NCR-number order.")
     async def ncrs(
-        self, info: Info, filter: NcrFilter | None = None, first: int = DEFAULT_PAGE, after: str | None = None
+        self,
+        info: Info,
+        filter: NcrFilter | None = None,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        as_of: InstantArgument = None,
     ) -> Connection[Nonconformance]:
         w = Where(["?s tl:ncrNumber ?key ."])
         if filter is not None:
@@ -213,7 +233,12 @@ class Query:
 
     @strawberry.field(description="CAPAs in CAPA-number order.")
     async def capas(
-        self, info: Info, filter: CapaFilter | None = None, first: int = DEFAULT_PAGE, after: str | None = None
+        self,
+        info: Info,
+        filter: CapaFilter | None = None,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        as_of: InstantArgument = None,
     ) -> Connection[CAPA]:
         w = Where(["?s tl:capaNumber ?key ."])
         if filter is not None:
@@ -224,7 +249,12 @@ class Query:
 
     @strawberry.field(description="Work orders in work-order-number order.")
     async def work_orders(
-        self, info: Info, filter: WorkOrderFilter | None = None, first: int = DEFAULT_PAGE, after: str | None = None
+        self,
+        info: Info,
+        filter: WorkOrderFilter | None = None,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        as_of: InstantArgument = None,
     ) -> Connection[WorkOrder]:
         w = Where(["?s tl:workOrderNumber ?key ."])
         if filter is not None:
@@ -238,12 +268,19 @@ class Query:
         return await fetch_page(info, w, first, after, WorkOrder)
 
     @strawberry.field(description="Parts in part-number order.")
-    async def parts(self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None) -> Connection[Part]:
+    async def parts(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None, as_of: InstantArgument = None
+    ) -> Connection[Part]:
         return await fetch_page(info, Where(["?s tl:partNumber ?key ."]), first, after, Part)
 
     @strawberry.field(description="Engineering change orders in ECO-number order.")
     async def change_orders(
-        self, info: Info, status: str | None = None, first: int = DEFAULT_PAGE, after: str | None = None
+        self,
+        info: Info,
+        status: str | None = None,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        as_of: InstantArgument = None,
     ) -> Connection[ChangeOrder]:
         w = Where(["?s tl:changeNumber ?key ."])
         if status is not None:

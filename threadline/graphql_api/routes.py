@@ -99,14 +99,24 @@ class ThreadlineGraphQLRouter(GraphQLRouter):
 
 
 async def context(request: Request) -> GraphQLContext:
-    """Every operation needs the reader role; a scoped token sees only its graphs."""
-    store, settings = request.app.state.store, request.app.state.settings
+    """Every operation needs the reader role; a scoped token sees only its graphs (as they were then, for an
+    as-of request: ``GraphQLContext.read_as_of``)."""
+    base, settings = request.app.state.store, request.app.state.settings
     if renders_ide(request):
-        return GraphQLContext(store, settings)  # the explorer page itself: no data
+        return GraphQLContext(base, settings)  # the explorer page itself: no data
     principal = await require("reader")(request)
+    store = base
     if not principal.is_admin:
-        store = await run_in_threadpool(lambda: view_for(store, principal, thread_vocabulary_only=True))
-    return GraphQLContext(store, settings, audit_reader=principal.allows("compliance"))
+        store = await run_in_threadpool(lambda: view_for(base, principal, thread_vocabulary_only=True))
+    runner = request.app.state.sparql_runner  # it knows which states the query workers hold open
+    return GraphQLContext(
+        store,
+        settings,
+        audit_reader=principal.allows("compliance"),
+        principal=principal,
+        base=base,
+        collect=lambda: runner.collect_states(base),
+    )
 
 
 def router(settings: Any) -> APIRouter:

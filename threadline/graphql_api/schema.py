@@ -40,6 +40,7 @@ from threadline.graphql_api import (  # noqa: F401
     supplier,
     unit,
 )
+from threadline.graphql_api.asof import UNMASKED, AsOf
 from threadline.graphql_api.errors import GraphQLUserError
 from threadline.graphql_api.execution import PlainExecutionContext
 from threadline.graphql_api.limits import introspection_depth_rule
@@ -82,8 +83,9 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # syntax, validation and limit errors describe the request, not the server
-    # an engine limit is not an incident: the caller must learn that this store cannot answer, and why
-    return not isinstance(original, GraphQLUserError | EngineLimit)
+    # an engine limit is not an incident: the caller must learn that this store cannot answer, and why; nor is an
+    # as-of instant the history does not cover, or as-of asked of a store that keeps no history
+    return not isinstance(original, (GraphQLUserError, EngineLimit, *UNMASKED))
 
 
 class Schema(strawberry.Schema):
@@ -110,6 +112,7 @@ def build_schema(settings: Any = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        AsOf,  # after validation, before execution: the state the operation's asOf names (graphql_api.asof)
     ]
     if not bool(getattr(settings, "debug", False)):
         extensions.append(lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"))

@@ -11,7 +11,8 @@ state is built is only one more change to undo.
 
 States never change once built (history is append-only), so they are cached by change id — and by entry N's
 hash, so that a store restored to another history never reuses a state — under ``<store>.asof/``, each built
-in a private folder and renamed into place whole.
+in a private folder and renamed into place whole. The cache is bounded by ``THREADLINE_ASOF_CACHE_STATES``: states
+beyond the most recently used are deleted (``collect``), never one a query worker or this process has open.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import shutil
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,8 +36,10 @@ from threadline.history import patch, undo
 from threadline.namespaces import AUDIT_GRAPH, KPI_GRAPH, STAGING_PREFIX, TL
 from threadline.store import EmbeddedStore, Store
 
-KEEP = 4  # states kept in the cache besides those in use
+KEEP = 4  # states kept in the cache besides those in use, unless THREADLINE_ASOF_CACHE_STATES says otherwise
 _BUILDING = threading.Lock()  # one state built at a time per process: two readers of one instant share it
+_OPEN: Counter[str] = Counter()  # state folders open in this process: never collected
+_OPENED = threading.Lock()  # guards _OPEN; taken after _BUILDING when both are (a close never waits for a build)
 
 
 class OutOfHistory(QueryError):
@@ -131,9 +135,10 @@ def cache_root(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".asof")
 
 
-def materialise(store: EmbeddedStore, instant: Instant) -> Path:
+def materialise(store: EmbeddedStore, instant: Instant, *, hold: bool = False) -> Path:
     """The folder of a pyoxigraph store holding the state just after change ``instant.sequence`` (built once,
-    then cached); open it read-only."""
+    then cached); open it read-only. ``hold``: counted open before the lock is let go (``State`` takes it over),
+    so no collection can come between finding the folder and opening it."""
     if store.path is None:
         raise StoreError("as-of states are built from an on-disk store")
     root = cache_root(store.path)
@@ -141,6 +146,7 @@ def materialise(store: EmbeddedStore, instant: Instant) -> Path:
     with _BUILDING:
         if target.is_dir():
             os.utime(target)  # recently used: the collector keeps it
+            _hold(target, hold)
             return target
         root.mkdir(parents=True, exist_ok=True)
         building = root / f".building-{uuid.uuid4().hex}"
@@ -153,6 +159,7 @@ def materialise(store: EmbeddedStore, instant: Instant) -> Path:
                     store.native.backup(str(building))
             _undo_after(building, instant)
             building.rename(target)
+            _hold(target, hold)
         except undo.CannotUndo as exc:
             raise OutOfHistory(f"{instant.asked}: {exc}") from exc
         except OSError as exc:
@@ -160,6 +167,12 @@ def materialise(store: EmbeddedStore, instant: Instant) -> Path:
         finally:
             shutil.rmtree(building, ignore_errors=True)
         return target
+
+
+def _hold(target: Path, hold: bool) -> None:
+    if hold:
+        with _OPENED:
+            _OPEN[str(target)] += 1
 
 
 def _nearest_later(store: Store, root: Path, sequence: int) -> Path | None:
@@ -175,19 +188,29 @@ def _nearest_later(store: Store, root: Path, sequence: int) -> Path | None:
     return None
 
 
-def collect(store_path: Path, in_use: Iterable[str] = (), keep: int = KEEP) -> list[str]:
-    """Delete cached states beyond the ``keep`` most recently used, except those ``in_use``; returns them."""
+def collect(store_path: Path, in_use: Iterable[str] = (), keep: int | None = None) -> list[str]:
+    """Delete cached states beyond the ``keep`` most recently used (default: the setting), except those ``in_use``
+    (a query worker's) and those open in this process; returns them."""
     root = cache_root(store_path)
     if not root.is_dir():
         return []
+    keep = cache_states() if keep is None else keep
     with _BUILDING:
-        busy = {str(path) for path in in_use}
+        with _OPENED:
+            busy = {str(path) for path in in_use} | {path for path, count in _OPEN.items() if count > 0}
         states = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: -p.stat().st_mtime)
         removed = [str(p) for p in states[keep:] if str(p) not in busy]
         removed += [str(p) for p in root.iterdir() if p.name.startswith(".building-")]  # a crashed build's
         for path in removed:
             shutil.rmtree(path, ignore_errors=True)
         return removed
+
+
+def cache_states() -> int:
+    """How many states the cache keeps besides those in use (``THREADLINE_ASOF_CACHE_STATES``)."""
+    from threadline.config import get_settings
+
+    return int(getattr(get_settings(), "asof_cache_states", KEEP))
 
 
 def _undo_after(folder: Path, instant: Instant) -> None:
@@ -220,6 +243,31 @@ def _latest(db: ox.Store) -> int:
     return int(value.value) if value is not None else 0
 
 
+class State(EmbeddedStore):
+    """An as-of state opened read-only; while open, ``collect`` leaves its folder alone."""
+
+    def __init__(self, folder: Path) -> None:
+        """``folder`` is counted open already (``materialise(..., hold=True)``)."""
+        self._folder, self._held = str(folder), True
+        try:
+            super().__init__(folder, read_only=True)
+        except BaseException:
+            self._release()
+            raise
+
+    def close(self) -> None:
+        super().close()
+        self._release()
+
+    def _release(self) -> None:
+        with _OPENED:
+            if self._held:
+                self._held = False
+                _OPEN[self._folder] -= 1
+                if _OPEN[self._folder] <= 0:
+                    del _OPEN[self._folder]
+
+
 def open_state(store: Store, text: str) -> tuple[Instant, EmbeddedStore]:
     """The store as it stood at ``text``, read-only, with what it resolved to. Only the embedded on-disk store
     keeps states; the caller closes the returned store."""
@@ -228,8 +276,20 @@ def open_state(store: Store, text: str) -> tuple[Instant, EmbeddedStore]:
             "as-of reads need the embedded on-disk store (oxigraph:PATH): this store keeps no past states"
         )
     instant = resolve(store, text)
-    folder = materialise(store, instant)
-    return instant, EmbeddedStore(folder, read_only=True)
+    return instant, State(materialise(store, instant, hold=True))
+
+
+@contextlib.contextmanager
+def at(store: Store, text: str, keep: int | None = None) -> Iterator[tuple[Instant, EmbeddedStore]]:
+    """``open_state`` for the length of a block: the state closed afterwards, and the cache collected (to ``keep``
+    states, default the setting)."""
+    instant, state = open_state(store, text)
+    try:
+        yield instant, state
+    finally:
+        state.close()
+        if isinstance(store, EmbeddedStore) and store.path is not None:
+            collect(store.path, keep=keep)
 
 
 @contextlib.contextmanager
@@ -239,11 +299,6 @@ def reading(store: Store, text: str | None, notice: Callable[[str], None]) -> It
     if text is None:
         yield store
         return
-    found, state = open_state(store, text)
-    notice(f"as of {found.asked}: the state after change {found.sequence}, recorded at {found.time}")
-    try:
+    with at(store, text) as (found, state):
+        notice(f"as of {found.asked}: the state after change {found.sequence}, recorded at {found.time}")
         yield state
-    finally:
-        state.close()
-        if isinstance(store, EmbeddedStore) and store.path is not None:
-            collect(store.path)

@@ -149,7 +149,8 @@ def _undo_graphs(db: ox.Store, sequence: int, touched: set[str]) -> None:
     for quad in list(db.quads_for_pattern(node, ox.NamedNode(TL + "removedGraph"), None, target)):
         graph = quad.object
         for place in list(db.quads_for_pattern(graph, archived_in, None, target)):  # type: ignore[arg-type]  # IRI
-            statements = [_content(db, st, place.object) for st in _whole_nodes(db, place.object)]  # type: ignore[arg-type]  # an IRI
+            archive: ox.NamedNode = place.object  # type: ignore[assignment]  # the change set names archives by IRI
+            statements = [_content(db, st, archive) for st in _whole_nodes(db, archive)]
             db.extend([ox.Quad(s, p, o, graph) for s, p, o in statements])  # type: ignore[arg-type]  # an IRI
             _unarchive(db, value(place.object), _count((None, *t) for t in statements), touched)
 

@@ -402,9 +402,23 @@ def uninstall() -> None:
     hooks.unregister(refresh_after_load)
 
 
-@click.group(name="kpi")
-def kpi_command() -> None:
-    """Materialised KPI summaries (refreshed after every load)."""
+@click.group(name="kpi", invoke_without_command=True)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="INSTANT",
+    help="The indicators as the store stood at this xsd:dateTime (with its zone) or change id: plain aggregates.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
+@click.pass_context
+def kpi_command(ctx: click.Context, as_of: str | None, fmt: str, store_url: str | None) -> None:
+    """Materialised KPI summaries (refreshed after every load); alone, every indicator's answer."""
+    if ctx.invoked_subcommand is None:
+        from threadline.kpi.answers import show
+
+        show(store_url, as_of, fmt)
 
 
 @kpi_command.command(name="refresh")

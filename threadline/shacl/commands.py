@@ -46,6 +46,13 @@ from threadline.store import Store
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write here (default: stdout).")
 @click.option("--store", "store_url", default=None, help="Store URL (default: THREADLINE_STORE).")
 @click.option("--allow-empty", is_flag=True, help="Validate an empty or missing store instead of refusing (exit 2).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="INSTANT",
+    help="Validate the store as it stood at this xsd:dateTime (with its zone) or change id (docs/history.md).",
+)
 def validate_command(
     profile: str | None,
     shapes_files: tuple[Path, ...],
@@ -55,18 +62,29 @@ def validate_command(
     output: Path | None,
     store_url: str | None,
     allow_empty: bool,
+    as_of: str | None,
 ) -> None:
     """Validate the store or data files with SHACL; exit 0 conforms, 1 does not, 2 error."""
+    from threadline.history import asof
     from threadline.shacl import service
 
     settings = Settings()
     if profile and shapes_files:
         raise click.UsageError("give --profile or --shapes, not both")
+    if as_of and data_files:
+        raise click.UsageError("--as-of reads the store's history: it cannot be given with --data")
     shapes = service.choose_shapes(settings, profile, list(shapes_files) or None)
     store, written = _data_store(data_files) if data_files else (_store(store_url, settings, allow_empty), None)
     with store:  # closing releases the on-disk store's lock (and stops a crash cleanup, resumed next open)
-        outcome = service.validate(store, shapes, engine, written=written)
-        payload = service.render(outcome, shapes, fmt, store, written)
+        if as_of is None:
+            outcome = service.validate(store, shapes, engine, written=written)
+            payload = service.render(outcome, shapes, fmt, store, written)
+        else:  # "did it conform then?": the report states the instant, its change and the data state
+            with asof.at(store, as_of) as (instant, state):
+                stamp = service.as_of(instant, state)
+                click.echo(service.as_of_line(stamp), err=True)
+                outcome = service.validate(state, shapes, engine)
+                payload = service.render(outcome, shapes, fmt, state, stamp=stamp)
     if output is None:
         if fmt == "xlsx":
             click.echo("error: xlsx is binary; write it to a file with -o", err=True)

@@ -20,17 +20,12 @@ def to_csv(rows: list[Row]) -> str:
     return buffer.getvalue()
 
 
-def to_json(rows: list[Row], *, conforms: bool, profile: str | None, engine: str) -> str:
-    return (
-        json.dumps(
-            {
-                "conforms": conforms,
-                "profile": profile,
-                "engine": engine,
-                "resultCount": len(rows),
-                "results": [r.as_dict() for r in rows],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+def to_json(
+    rows: list[Row], *, conforms: bool, profile: str | None, engine: str, as_of: dict[str, object] | None = None
+) -> str:
+    """``as_of``: the past state validated (asked, change, time, dataState), when it was one."""
+    body: dict[str, object] = {"conforms": conforms, "profile": profile, "engine": engine}
+    if as_of is not None:
+        body["asOf"] = as_of
+    body |= {"resultCount": len(rows), "results": [r.as_dict() for r in rows]}
+    return json.dumps(body, indent=2) + "\n"

@@ -114,7 +114,9 @@ def to_html(
     generated: str,
     shapes_files: list[tuple[str, str]],
     data_state: str = "",
+    as_of: str = "",
 ) -> str:
+    """The printable page; ``as_of`` says which past state was validated, when it was one."""
     severities = Counter(r.severity for r in rows)
     if conforms:
         status = '<div class="status ok">Conforms</div>'
@@ -131,7 +133,9 @@ def to_html(
         f"<style>{STYLE}</style></head><body><main>"
         f"<header><div><h1>Threadline validation report — {title}</h1>"
         f"<dl class=meta><dt>Generated</dt><dd>{escape(generated)}</dd><dt>Engine</dt><dd>{escape(engine)}</dd>"
-        f"<dt>Shapes</dt><dd>{files or '—'}</dd><dt>Data state</dt><dd>{escape(data_state) or '—'}</dd></dl>"
+        f"<dt>Shapes</dt><dd>{files or '—'}</dd><dt>Data state</dt><dd>{escape(data_state) or '—'}</dd>"
+        + (f"<dt>As of</dt><dd>{escape(as_of)}</dd>" if as_of else "")
+        + "</dl>"
         f"</div>{status}</header>"
         "<h2>Summary</h2><section class=summary>"
         + "".join(_summary(key, name, rows) for key, name in SUMMARIES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threadline.config import REPO_ROOT
 from threadline.errors import ValidationError
@@ -13,6 +14,9 @@ from threadline.shacl.report import data_state, either, graph_describer, report_
 from threadline.shacl.rows import rows
 from threadline.shacl.shapes import Shapes, load_profile, load_shapes
 from threadline.store import Store
+
+if TYPE_CHECKING:
+    from threadline.history.asof import Instant
 
 FORMATS = ("turtle", "html", "csv", "json", "xlsx")
 ENGINES = ("native", "pyshacl")
@@ -56,16 +60,39 @@ def validate(
     return integrity.add(store, shapes, outcome, default_graphs)
 
 
-def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None, written: Written | None = None) -> bytes:
+def as_of(instant: Instant, state: Store) -> dict[str, object]:
+    """What a report of a past state says about it ("did it conform then?"): the instant asked, the change it
+    resolved to and that change's time, and the data state validated (``report.data_state`` of the state)."""
+    return {"asked": instant.asked, "change": instant.sequence, "time": instant.time, "dataState": data_state(state)[0]}
+
+
+def as_of_line(stamp: dict[str, object]) -> str:
+    return (
+        f"as of {stamp['asked']}: the state after change {stamp['change']}, recorded at {stamp['time']}; "
+        f"data state {stamp['dataState']}"
+    )
+
+
+def render(
+    outcome: Outcome,
+    shapes: Shapes,
+    fmt: str,
+    store: Store | None,
+    written: Written | None = None,
+    stamp: dict[str, object] | None = None,
+) -> bytes:
     """The report in ``fmt``; ``store`` supplies identifiers (serial, lot, NCR number) and data state;
-    ``written``: the data files as ``validate`` gave them to pyshacl, whose blank nodes results may name."""
+    ``written``: the data files as ``validate`` gave them to pyshacl, whose blank nodes results may name;
+    ``stamp``: the past state validated (``as_of``), stated in the JSON, HTML and Turtle reports (CSV and XLSX
+    are rows alone: HTTP gives it in headers, the command on standard error)."""
     if fmt == "turtle":
         describe = either(
             store_describer(store) if store is not None else None,
             graph_describer(written.graph) if written is not None else None,
         )
         graph, _ = report_graph(outcome, shapes, describe)
-        return graph.serialize(format="turtle", encoding="utf-8")
+        body = graph.serialize(format="turtle", encoding="utf-8")
+        return (f"# {as_of_line(stamp)}\n".encode() + body) if stamp else body
     table = rows(outcome, shapes, store)
     if fmt == "csv":
         from threadline.shacl.render_csv import to_csv
@@ -74,7 +101,9 @@ def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None, writ
     if fmt == "json":
         from threadline.shacl.render_csv import to_json
 
-        return to_json(table, conforms=outcome.conforms, profile=shapes.profile, engine=outcome.engine).encode()
+        return to_json(
+            table, conforms=outcome.conforms, profile=shapes.profile, engine=outcome.engine, as_of=stamp
+        ).encode()
     if fmt == "xlsx":
         from threadline.shacl.render_xlsx import to_xlsx
 
@@ -93,8 +122,9 @@ def render(outcome: Outcome, shapes: Shapes, fmt: str, store: Store | None, writ
             generated=generated,
             shapes_files=files,
             data_state=state,
+            as_of=as_of_line(stamp) if stamp else "",
         ).encode()
     raise ValidationError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
-__all__ = ["ENGINES", "FORMATS", "choose_shapes", "graph_describer", "render", "validate"]
+__all__ = ["ENGINES", "FORMATS", "as_of", "choose_shapes", "graph_describer", "render", "validate"]

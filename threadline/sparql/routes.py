@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from threadline.audit import writes
 from threadline.errors import Forbidden
-from threadline.history import asof
+from threadline.history import asof, patch
 from threadline.sparql import access, editor, graphstore, protocol
 from threadline.sparql import dataset as datasets
 from threadline.sparql import negotiation as neg
@@ -50,9 +50,12 @@ def _after_write(store: Store) -> None:
 @router.api_route("/sparql/", methods=METHODS, include_in_schema=False)
 async def sparql(request: Request, store: deps.Store, runner: deps.Runner) -> Response:
     operation = await protocol.read(request)
+    wanted = _as_of(request, operation)  # a malformed instant is refused whatever the operation
     if operation.kind == "query":
-        return await _query(request, operation, store, runner)
+        return await _query(request, operation, store, runner, wanted)
     if operation.kind == "update":
+        if wanted is not None:
+            raise protocol.ProtocolError("asOf applies to queries: an update changes the store as it is now")
         return await _update(request, operation, store)
     return _editor(request)
 
@@ -84,14 +87,15 @@ def _editor(request: Request) -> Response:
     return Response(editor.service_description(endpoint, media), media_type=neg.content_type(media))
 
 
-async def _query(request: Request, operation: protocol.Operation, store: Store, runner: Runner) -> Response:
+async def _query(
+    request: Request, operation: protocol.Operation, store: Store, runner: Runner, wanted: str | None
+) -> Response:
     principal = await access.caller(request, "reader")
     form = await run_in_threadpool(safety.check_query, operation.text)
     short = operation.first("format") or operation.first("output") or operation.first("results")
     media = neg.choose(form, request.headers.get("accept"), short)
     base = str(request.url.replace(query="", fragment=""))
     own = await run_in_threadpool(datasets.clause, operation.text, base)
-    wanted = _as_of(request, operation)
     instant, state = await run_in_threadpool(asof.open_state, store, wanted) if wanted else (None, None)
     try:
         default, named = await access.dataset(
@@ -151,7 +155,10 @@ def _as_of(request: Request, operation: protocol.Operation) -> str | None:
     given, header = operation.first("asOf"), request.headers.get(AS_OF_HEADER)
     if given is not None and header is not None and given.strip() != header.strip():
         raise protocol.ProtocolError(f"asOf {given!r} and the {AS_OF_HEADER} header {header!r} disagree")
-    return given if given is not None else header
+    wanted = given if given is not None else header
+    if wanted is not None:
+        patch.bound(wanted, "asOf")  # a change id or an instant with its zone, else 400 naming the field
+    return wanted
 
 
 def _requested_timeout(operation: protocol.Operation) -> float | None:

@@ -42,6 +42,7 @@ class Runner:
 
     def __init__(self, settings: Settings) -> None:
         self.timeout, self.max_rows, self.workers = limits(settings)
+        self.keep_states: int | None = getattr(settings, "asof_cache_states", None)
         self._executor: Executor | None = None
         self._snapshots: Snapshots | None = None
         self._lock = threading.Lock()
@@ -84,12 +85,13 @@ class Runner:
 
     def collect_states(self, store: Store) -> None:
         """Delete as-of states beyond the cache's bound (``threadline.history.asof.collect``), but none a query
-        worker keeps open."""
+        worker or a request of this process keeps open."""
         from threadline.history import asof
 
         executor = self._executor
-        if isinstance(store, EmbeddedStore) and store.path is not None and isinstance(executor, ProcessExecutor):
-            asof.collect(store.path, executor.in_use())
+        if isinstance(store, EmbeddedStore) and store.path is not None:
+            in_use = executor.in_use() if isinstance(executor, ProcessExecutor) else []
+            asof.collect(store.path, in_use, self.keep_states)
 
     def spool_path(self, store: Store, media: str) -> str | None:
         """Where a CSV/TSV answer is written for streaming (no row limit, see ``execution._spooled``), or None

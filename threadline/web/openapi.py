@@ -26,7 +26,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline.web.errors import DESCRIPTIONS, ErrorBody
-from threadline.web.openapi_protocols import IRI, PROTOCOL_PATHS
+from threadline.web.openapi_protocols import AS_OF, CHANGE_BOUND, IRI, PROTOCOL_PATHS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 PUBLIC = {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"), ("GET", "/version"), ("GET", "/ontology")}
@@ -48,13 +48,6 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/records/fai/{part}/{revision}"): (400, 404, 406),
     ("POST", "/records/dhr/{identifier}/release"): (404, 409),  # no such unit or lot; open exceptions (listed)
 }
-# a change id (N or its IRI) or an instant (history.patch.bound)
-CHANGE_BOUND = {
-    "anyOf": [
-        {"type": "string", "pattern": "^(https://w3id[.]org/threadline/id/change/)?[0-9]{1,18}$"},
-        {"type": "string", "format": "date-time"},
-    ]
-}
 # Constraints the handlers enforce that their signatures do not show.
 PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("DELETE", "/admin/tokens/{token_id}", "reason"): {"required": True, "schema": {"type": "string", "minLength": 1}},
@@ -66,6 +59,12 @@ PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("GET", "/diff", "from"): {"required": True, "schema": CHANGE_BOUND},
     ("GET", "/diff", "to"): {"schema": CHANGE_BOUND},
     ("GET", "/diff", "subject"): {"schema": IRI},
+    ("POST", "/validate", "asOf"): {"schema": CHANGE_BOUND},
+    ("POST", "/validate", "X-Threadline-As-Of"): {"schema": CHANGE_BOUND},
+}
+# Parameters a handler reads from the request itself (so its signature cannot show them).
+READ_BY_HANDLER: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("GET", "/queries/{name}"): AS_OF,  # a query declaring its own asOf (capa-aging) takes the instant by header
 }
 
 
@@ -111,6 +110,10 @@ def _tighten(schema: dict[str, Any]) -> None:
             body["properties"]["files"].update({"items": binary, "minItems": 1})
         if name.startswith("Body_validate"):
             body["properties"]["shapes"] = {**binary, "description": "SHACL shapes (Turtle), instead of a profile"}
+    for (method, path), extra in READ_BY_HANDLER.items():
+        operation = schema["paths"].get(path, {}).get(method.lower())
+        if operation is not None:
+            operation.setdefault("parameters", []).extend(copy.deepcopy(extra))
     for (method, path, name), override in PARAMETERS.items():
         operation = schema["paths"].get(path, {}).get(method.lower())
         for parameter in (operation or {}).get("parameters", []):

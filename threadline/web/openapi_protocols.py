@@ -49,6 +49,29 @@ DATASET = [
     {"name": "named-graph-uri", "in": "query", "schema": IRIS, "style": "form", "explode": True},
 ]
 
+# a change id (N or its IRI) or an instant (history.patch.bound)
+CHANGE_BOUND = {
+    "anyOf": [
+        {"type": "string", "pattern": "^(https://w3id[.]org/threadline/id/change/)?[0-9]{1,18}$"},
+        {"type": "string", "format": "date-time"},
+    ]
+}
+AS_OF_NOTE = (
+    "Answer as the store stood at this instant (xsd:dateTime with its zone) or just after this change id "
+    "(docs/history.md); the answer's `X-Threadline-Change` and `X-Threadline-As-Of` name the change and its time. "
+    "An instant outside the store's history (before its first change, in the future) is refused with 400; a store "
+    "that keeps no past states (memory, remote) answers 501."
+)
+AS_OF = [
+    {"name": "asOf", "in": "query", "schema": CHANGE_BOUND, "description": AS_OF_NOTE},
+    {
+        "name": "X-Threadline-As-Of",
+        "in": "header",
+        "schema": CHANGE_BOUND,
+        "description": "The same as `asOf` (both given: they must agree).",
+    },
+]
+
 
 def _content(types: list[str]) -> dict[str, Any]:
     return {media: {"schema": {}} for media in types}
@@ -61,7 +84,11 @@ SPARQL_GET = {
         "for browsers. Results in the format the `Accept` header asks for (or `format=`); `timeout=` (seconds) "
         "lowers the time limit, and a query past it answers 503 with `X-Threadline-Error: timeout`."
     ),
-    "parameters": [{"name": "query", "in": "query", "schema": {"type": "string", "format": "sparql-query"}}, *DATASET],
+    "parameters": [
+        {"name": "query", "in": "query", "schema": {"type": "string", "format": "sparql-query"}},
+        *DATASET,
+        *AS_OF,
+    ],
     "responses": {"200": {"description": "Query results", "content": _content(RESULTS)}},
     "x-threadline-errors": [400, 406, 422],
 }
@@ -74,7 +101,10 @@ SPARQL_POST = {
         "(`default-graph-uri`, `named-graph-uri` for queries, `using-graph-uri` for updates) go in the form or, "
         "with a direct body, in the query string. Parameters the protocol does not define are ignored."
     ),
-    "parameters": [{"name": "reason", "in": "query", "schema": {"type": "string"}, "description": REASON_NOTE}],
+    "parameters": [
+        {"name": "reason", "in": "query", "schema": {"type": "string"}, "description": REASON_NOTE},
+        *AS_OF,  # queries only: an update with asOf is refused (400)
+    ],
     "requestBody": {
         "required": True,
         "content": {
@@ -85,7 +115,11 @@ SPARQL_POST = {
                     "oneOf": [
                         {
                             "type": "object",
-                            "properties": {"query": {"type": "string", "format": "sparql-query"}, **DATASET_FORM},
+                            "properties": {
+                                "query": {"type": "string", "format": "sparql-query"},
+                                "asOf": {**CHANGE_BOUND, "description": AS_OF_NOTE},
+                                **DATASET_FORM,
+                            },
                             "required": ["query"],
                             "not": {"required": ["update"]},  # one operation per request
                         },
@@ -167,7 +201,9 @@ GRAPHQL_RESULT = {
 GRAPHQL_NOTE = (
     "GraphQL over HTTP (reader): `query`, and optionally `variables` (JSON) and `operationName`, as GET "
     "parameters or a JSON body. A request that cannot be read answers 400 with the error body; errors of a "
-    "readable one (syntax, limits) are in the result's `errors`."
+    "readable one (syntax, limits) are in the result's `errors`. Every root field takes `asOf` (an instant or "
+    "change id, the same on every root field of a request): the answer is the thread as it stood then, and "
+    "`extensions.asOf` names the change and its time."
 )
 GRAPHQL = {
     "get": {
@@ -175,7 +211,7 @@ GRAPHQL = {
         "description": GRAPHQL_NOTE,
         "parameters": [
             {"name": "query", "in": "query", "schema": {"type": "string", "format": "graphql"}},
-        ],
+        ],  # asOf is an argument of the root fields (the schema's own documentation), not a parameter
         "responses": {
             "200": {
                 "description": "Result (errors, if any, in `errors`), or the explorer page",
