@@ -224,14 +224,12 @@ def test_as_of_commands_refuse_a_store_without_history(command: list[str]) -> No
     assert refused.exit_code == 2 and "embedded on-disk store" in refused.output, refused.output
 
 
-def test_as_of_is_documented_on_every_route_and_root_field_that_takes_it(tmp_path: Path) -> None:
-    from fastapi.testclient import TestClient
-
+def test_as_of_is_documented_on_every_route_and_root_field_that_takes_it(serve_app: Any, tmp_path: Path) -> None:
     from threadline.graphql_api.schema import build_schema
 
     settings = Settings(store=f"oxigraph:{tmp_path / 'store'}", var_dir=tmp_path / "var")
-    with TestClient(create_app(settings)) as client:
-        document = client.get("/openapi.json").json()
+    server = serve_app(create_app(settings))
+    document = httpx.get(f"{server.url}/openapi.json", timeout=60).json()
     for method, path in (("get", "/sparql"), ("post", "/sparql"), ("get", "/queries/{name}"), ("post", "/validate")):
         parameters = {p["name"]: p for p in document["paths"][path][method]["parameters"]}
         assert "asOf" in parameters and "X-Threadline-As-Of" in parameters, (method, path)

@@ -283,6 +283,32 @@ def test_kpi_scrap_rate(thread: DemoThread) -> None:
     assert sum(scrapped.values()) == thread.manifest["groundTruth"]["kpi"]["scrappedUnits"]
 
 
+def test_kpi_scrap_rate_counts_the_scrapped_units(tmp_path: Path) -> None:
+    """The test demo scraps no unit, so the test above cannot see a query that never counts one (scrap-rate did
+    that: its ``OPTIONAL { FILTER … BIND (?unit AS ?scrap) }`` bound nothing, ``?unit`` being outside that group).
+    Three units of two parts, one scrapped, as plain query, full recompute and summary."""
+    from threadline.store import open_store
+
+    store = open_store(f"oxigraph:{tmp_path / 'store'}")
+    tl = "https://w3id.org/threadline/ontology#"
+    units = [("u1", "P-1", "scrapped"), ("u2", "P-1", "shipped"), ("u3", "P-2", "completed")]
+    data = " ".join(
+        f"<urn:x:{u}> <{tl}unitStatus> {json.dumps(status)} ; <{tl}ofPart> <urn:x:{part}> ."
+        for u, part, status in units
+    )
+    parts = " ".join(f"<urn:x:{part}> <{tl}partNumber> {json.dumps(part)} ." for part in ("P-1", "P-2"))
+    store.update(f"INSERT DATA {{ GRAPH <urn:x:g> {{ {data} {parts} }} }}")
+    query = CATALOGUE["scrap-rate"]
+    plain = queries.rows_as_dicts(*(lambda r: (r.variables, r.rows))(store.select(query.text)))
+    expected = {"P-1": (2, 1), "P-2": (1, 0)}
+    assert {r["part"]: (r["units"], r["scrapped"]) for r in plain} == expected
+    kpi.refresh(store)
+    summary = kpi.read(store, "scrap-rate")
+    assert summary is not None
+    read = queries.rows_as_dicts(summary.variables, summary.rows)
+    assert {r["part"]: (r["units"], r["scrapped"]) for r in read} == expected
+
+
 def test_kpi_ncr_pareto(thread: DemoThread) -> None:
     counts = Counter(n["defectCode"] for n in _json(thread, "qms/ncrs.json", "ncrs"))
     rows = run(thread, "ncr-pareto")
