@@ -338,6 +338,10 @@ class Refresher:
                 self.runs += 1
                 metrics.KPI_REFRESHES.labels("ok").inc()
             except Exception as exc:  # a closed store at shutdown, a failing query: log it, go on
+                if self.background and store not in self._served:
+                    # its server stopped (and may have closed it) while this ran: abandoned, as app shutdown says
+                    log.warning("background KPI summary refresh abandoned: the server stopped (%s)", exc)
+                    continue
                 self.errors.append(exc)
                 metrics.KPI_REFRESHES.labels("failed").inc()
                 log.error("background KPI summary refresh failed: %s", exc, exc_info=exc)
