@@ -238,6 +238,21 @@ def test_kpi_refresh_failures_are_logged_and_counted(live: LiveServer, captured:
     )
 
 
+def test_a_refresh_whose_server_stopped_meanwhile_is_abandoned_not_an_error(tmp_path: Path) -> None:
+    """A server stops (and its store closes) while its background refresh runs: that refresh is abandoned, and
+    not kept among the refresher's errors, where the next server in the process would find it (CI saw that)."""
+    from threadline import kpi
+
+    store = open_store(str(tmp_path / "stopped"))
+    kpi.refresher.serve(store)
+    kpi.refresher.release(store)  # the server stopped
+    store.close()
+    kpi.refresher.errors.clear()
+    kpi.refresher.request(store)
+    assert kpi.refresher.wait(30)
+    assert not kpi.refresher.errors
+
+
 def test_query_timeouts_and_worker_kills_are_logged_and_counted(tmp_path: Path, captured: Capture) -> None:
     store = open_store(str(tmp_path / "store"))
     store.update("INSERT DATA { GRAPH <http://e/g> { <http://e/s> <http://e/p> 1, 2, 3 } }")

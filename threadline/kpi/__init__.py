@@ -291,6 +291,7 @@ class Refresher:
     def __init__(self) -> None:
         self.background = False  # the server's setting (``features.install(..., server=True)``)
         self._served: weakref.WeakSet[Any] = weakref.WeakSet()  # stores a running server refreshes for
+        self._released: weakref.WeakSet[Any] = weakref.WeakSet()  # stores whose server has stopped
         self._cond = threading.Condition()
         self._pending: Store | None = None
         self._running = False
@@ -300,9 +301,11 @@ class Refresher:
     def serve(self, store: Store) -> None:
         """The server opened ``store``: refresh it in the background from now on (if the setting says so)."""
         self._served.add(store)
+        self._released.discard(store)
 
     def release(self, store: Store) -> None:
         self._served.discard(store)
+        self._released.add(store)
 
     def handles(self, store: Store) -> bool:
         """Whether writes to ``store`` refresh in the background: only a store a running server holds, so a
@@ -338,7 +341,7 @@ class Refresher:
                 self.runs += 1
                 metrics.KPI_REFRESHES.labels("ok").inc()
             except Exception as exc:  # a closed store at shutdown, a failing query: log it, go on
-                if self.background and store not in self._served:
+                if store in self._released:
                     # its server stopped (and may have closed it) while this ran: abandoned, as app shutdown says
                     log.warning("background KPI summary refresh abandoned: the server stopped (%s)", exc)
                     continue
