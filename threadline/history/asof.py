@@ -62,6 +62,17 @@ class AsOfUnsupported(StoreError):
     public = True  # names no path or URL
 
 
+HEADER = "X-Threadline-As-Of"  # the instant asked for, as a header; in answers, the time of the change it resolved to
+
+
+def asked(given: str | None, header: str | None) -> str | None:
+    """The instant a request asks for: its ``asOf`` parameter or the header, which must not say two different
+    things (400 naming ``asOf``)."""
+    if given is not None and header is not None and given.strip() != header.strip():
+        raise patch.BadBound("asOf", f"{given!r} and the {HEADER} header {header!r} disagree")
+    return given if given is not None else header
+
+
 @dataclass(frozen=True)
 class Instant:
     """What an as-of instant resolved to: change id ``sequence``, recorded at ``time``, audit entry ``hash``."""

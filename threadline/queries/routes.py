@@ -20,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 
 from threadline import kpi, queries
 from threadline.history import asof
-from threadline.history.patch import BadBound
 from threadline.kpi import footprint
 from threadline.sparql import access
 from threadline.sparql import negotiation as neg
@@ -31,7 +30,7 @@ from threadline.store.params import bind
 from threadline.web import deps
 
 RESERVED = {"format", "timeout"}
-AS_OF_HEADER = "X-Threadline-As-Of"
+AS_OF_HEADER = asof.HEADER
 router = APIRouter(tags=["named queries"])
 
 
@@ -145,10 +144,8 @@ async def run(request: Request, name: str, store: deps.Store, runner: deps.Runne
     given = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     # a query declaring a parameter named asOf (capa-aging) keeps it: its as-of instant comes by header only
     declared = any(parameter.name == "asOf" for parameter in query.parameters)
-    wanted, header = (None if declared else given.pop("asOf", None)), request.headers.get(AS_OF_HEADER)
-    if wanted is not None and header is not None and wanted.strip() != header.strip():
-        raise BadBound("asOf", f"{wanted!r} and the {AS_OF_HEADER} header {header!r} disagree")
-    result = await run_named(request, store, runner, query, given, wanted if wanted is not None else header)
+    wanted = asof.asked(None if declared else given.pop("asOf", None), request.headers.get(AS_OF_HEADER))
+    result = await run_named(request, store, runner, query, given, wanted)
     if media == queries.CSV:
         body = queries.to_csv(result["variables"], result["rows"])
         return PlainTextResponse(

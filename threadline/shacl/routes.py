@@ -22,12 +22,11 @@ from starlette.concurrency import run_in_threadpool
 from threadline.auth import Principal, require
 from threadline.errors import Forbidden, InvalidRequest, NotFound
 from threadline.history import asof
-from threadline.history.patch import BadBound
 from threadline.shacl.shapes import Shapes
 from threadline.store import Store
 from threadline.web import deps
 
-ARGUMENT, AS_OF_HEADER = "asOf", "X-Threadline-As-Of"
+AS_OF_HEADER = asof.HEADER
 AS_OF_DOC = (
     "Validate the store as it stood at this instant (xsd:dateTime with its zone, or a change id; also the "
     "X-Threadline-As-Of header): the report names the change it resolved to, its time and the data state. "
@@ -68,7 +67,7 @@ async def validate(
         raise InvalidRequest(f"format must be one of {sorted(MEDIA)} and engine native|pyshacl")
     if profile and shapes is not None:
         raise InvalidRequest("give a profile or a shapes file, not both")
-    wanted = _instant(as_of, as_of_header)
+    wanted = asof.asked(as_of, as_of_header)
     may_store = principal.allows("compliance")
     if store_report and not may_store:
         raise Forbidden(
@@ -133,13 +132,6 @@ async def _validated(
         headers["X-Report-Graph"] = evidence.graph
     payload = await run_in_threadpool(lambda: service.render(outcome, chosen, format, data, stamp=stamp))
     return Response(payload, media_type=MEDIA[format], headers=headers)
-
-
-def _instant(given: str | None, header: str | None) -> str | None:
-    """The instant asked for: the ``asOf`` parameter or the header (not two different)."""
-    if given is not None and header is not None and given.strip() != header.strip():
-        raise BadBound(ARGUMENT, f"{given!r} and the {AS_OF_HEADER} header {header!r} disagree")
-    return given if given is not None else header
 
 
 @router.get("/reports")

@@ -197,15 +197,7 @@ def sign(store: Store, principal: Principal, record: str, meaning: str, reason: 
         if not statements:
             raise UnknownRecord(f"the thread holds no record {record}")
         kind = _signable_class(record, statements)
-        rule = RULES[kind]
-        if meaning not in rule.meanings:
-            raise SignatureError(
-                f"a {rule.noun} can be signed as {', '.join(repr(m) for m in rule.meanings)}, not {meaning!r}"
-            )
-        if not principal.allows(rule.role):
-            raise SignatureRefused(
-                f"signing a {rule.noun} needs role {rule.role!r}; token {principal.token_id} has {principal.role!r}"
-            )
+        _allowed(RULES[kind], meaning, principal)
         content_hash = digest(line(record, p, o) for p, o in statements)
         signature = _new_signature(store, principal, record, meaning, content_hash, HASH_FORM, name)
         _write(store, principal, signature, kind, reason)
@@ -228,19 +220,24 @@ def sign_content(
     ``HASH_FORM``; the deriving package compares them with the record's current hash."""
     name = signer_name(principal)
     meaning = (meaning or "").strip().lower()
-    rule = RULES[kind]
-    if meaning not in rule.meanings:
-        allowed = ", ".join(repr(m) for m in rule.meanings)
-        raise SignatureError(f"a {rule.noun} can be signed as {allowed}, not {meaning!r}")
-    if not principal.allows(rule.role):
-        raise SignatureRefused(
-            f"signing a {rule.noun} needs role {rule.role!r}; token {principal.token_id} has {principal.role!r}"
-        )
+    _allowed(RULES[kind], meaning, principal)
     with audit.writer_lock(store):
         content_hash, form = content()
         signature = _new_signature(store, principal, record, meaning, content_hash, form, name)
         _write(store, principal, signature, kind, reason)
     return signature
+
+
+def _allowed(rule: Rule, meaning: str, principal: Principal) -> None:
+    """Refuse a meaning the record's rule does not offer, or a signer without the rule's role."""
+    if meaning not in rule.meanings:
+        raise SignatureError(
+            f"a {rule.noun} can be signed as {', '.join(repr(m) for m in rule.meanings)}, not {meaning!r}"
+        )
+    if not principal.allows(rule.role):
+        raise SignatureRefused(
+            f"signing a {rule.noun} needs role {rule.role!r}; token {principal.token_id} has {principal.role!r}"
+        )
 
 
 def _new_signature(

@@ -34,7 +34,7 @@ from threadline.web.errors import error
 router = APIRouter()
 
 REASON_HEADER = "X-Threadline-Reason"
-AS_OF_HEADER = "X-Threadline-As-Of"  # the instant asked for; in the answer, the time of the change it resolved to
+AS_OF_HEADER = asof.HEADER
 METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"]
 
 
@@ -152,10 +152,7 @@ def _remove(path: str) -> None:
 
 def _as_of(request: Request, operation: protocol.Operation) -> str | None:
     """The instant asked for: the ``asOf`` parameter or the ``X-Threadline-As-Of`` header (not two different)."""
-    given, header = operation.first("asOf"), request.headers.get(AS_OF_HEADER)
-    if given is not None and header is not None and given.strip() != header.strip():
-        raise protocol.ProtocolError(f"asOf {given!r} and the {AS_OF_HEADER} header {header!r} disagree")
-    wanted = given if given is not None else header
+    wanted = asof.asked(operation.first("asOf"), request.headers.get(AS_OF_HEADER))
     if wanted is not None:
         patch.bound(wanted, "asOf")  # a change id or an instant with its zone, else 400 naming the field
     return wanted
